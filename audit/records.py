@@ -72,9 +72,9 @@ class Seed:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SeedRow:
-    """One row of the seeds table: every input file, extracted or rejected."""
+    """One row of the seeds table: every input file, extracted or rejected (no digest if unreadable)."""
 
-    seed_sha256: str
+    seed_sha256: str | None
     path: str
     size_bytes: int
     format: str | None
@@ -89,7 +89,7 @@ class SeedRow:
 class Rejection:
     """A seed that could not be extracted, and why in words a person understands."""
 
-    seed_sha256: str
+    seed_sha256: str | None
     path: str
     size_bytes: int
     reason: RejectReason
@@ -199,6 +199,13 @@ class Link:
     n_redirects: int | None = None
     checked_at: str | None = None
     error: str | None = None
+    # offline facts: the failed check's code (links.SyntaxIssue), credentials, and the wrapper unwrapped
+    syntax_error_code: str | None = None
+    has_credentials: bool = False
+    wrapper: str | None = None
+    # live facts: every hop after the first, and why a 2xx answer looks like a "not found" page
+    redirect_chain: tuple[str, ...] = ()
+    soft_404: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -251,6 +258,7 @@ class Finding:
     table: str
     record_id: str
     seed_sha256: str | None
+    evidence: dict[str, Any] = field(default_factory=dict)
     waived_by: Waiver | None = None
 
 

@@ -1,0 +1,191 @@
+"""argparse -> pipeline -> exit code; no logic."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+
+from audit.errors import AuditError, ExitCode
+
+_EXIT_CODES = """exit codes:
+  0  passed: no critical rule fails after waivers (warnings allowed)
+  1  gate failed: a critical rule has findings
+  2  usage or configuration error (bad option, bad suite, waiver or table file)
+  3  internal error (a bug: rerun with --debug and report it)"""
+
+_RUN_EXAMPLE = """example:
+  python -m audit run seeds/ --tables build/tables --report reports/
+"""
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Parse the given argument list (never sys.argv implicitly when a list is given)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m audit",
+        description="Audit a news-article dataset: seeds -> Parquet tables -> Great Expectations -> report -> exit code.",
+        epilog=_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an internal error")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{run,validate}")
+    run = sub.add_parser(
+        "run",
+        help="extract the seeds, write the tables, validate them and write the report",
+        description="Ingest every file under SEEDS_DIR, extract articles and their numbers, links and dates, "
+        "write Parquet tables with a provenance manifest, validate them with the suites and write the report.",
+        epilog=_RUN_EXAMPLE + "\n" + _EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument(
+        "seeds_dir",
+        nargs="?",
+        type=Path,
+        default=Path("seeds"),
+        metavar="SEEDS_DIR",
+        help="directory of seed files, read recursively (default: seeds/)",
+    )
+    run.add_argument(
+        "--tables",
+        type=Path,
+        default=Path("build/tables"),
+        metavar="DIR",
+        help="where the Parquet tables and manifest.json go (default: build/tables/)",
+    )
+    run.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="worker processes for extraction (default: one per CPU)",
+    )
+    run.add_argument(
+        "--max-seed-bytes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="reject seeds larger than N bytes (default: 20 MiB)",
+    )
+    run.add_argument(
+        "--policy",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="number attribution policy (default: SUITES/number_policy.json)",
+    )
+    _common(run)
+    validate = sub.add_parser(
+        "validate",
+        help="re-audit existing tables against the seeds named in their manifest",
+        description="Re-read the seeds named in TABLES/manifest.json, recompute provenance, run the suites "
+        "on the existing tables and write the report. Catches tables edited after extraction.",
+        epilog="example:\n  python -m audit validate --tables build/tables --report reports/\n\n"
+        + _EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    validate.add_argument(
+        "--tables",
+        type=Path,
+        default=Path("build/tables"),
+        metavar="DIR",
+        help="directory written by `run` (default: build/tables/)",
+    )
+    validate.add_argument(
+        "--seeds",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where the seeds are now, if not where the manifest says",
+    )
+    _common(validate)
+    return parser.parse_args(argv)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--report",
+        type=Path,
+        default=Path("reports"),
+        metavar="DIR",
+        help="where index.html, results.json and junit.xml go (default: reports/)",
+    )
+    p.add_argument(
+        "--suites",
+        type=Path,
+        default=Path("expectations"),
+        metavar="DIR",
+        help="directory of <table>.json expectation suites (default: expectations/)",
+    )
+    p.add_argument(
+        "--waivers",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="waivers file (default: SUITES/waivers.json if present)",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command; return the exit code."""
+    try:
+        args = parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors and 0 on --help
+        return int(exc.code or 0)
+    try:
+        from audit.gate import exit_code_for, summary_line
+
+        verdict = _dispatch(args)
+    except AuditError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("interrupted: previous outputs are left as they were", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: one line, or the traceback with --debug
+        if args.debug:
+            traceback.print_exc()
+        else:
+            print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug)", file=sys.stderr)
+        return int(ExitCode.INTERNAL_ERROR)
+    print(summary_line(verdict))
+    print(f"report: {args.report / 'index.html'}")
+    return int(exit_code_for(verdict))
+
+
+def _dispatch(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from audit.ingest import DEFAULT_MAX_BYTES, IngestLimits
+    from audit.pipeline import RunConfig, ValidateConfig, run_audit, validate_tables
+
+    waivers = args.waivers or _default_waivers(args.suites)
+    if args.command == "run":
+        config = RunConfig(
+            seeds_dir=args.seeds_dir,
+            tables_dir=args.tables,
+            report_dir=args.report,
+            suites_dir=args.suites,
+            waivers_path=waivers,
+            policy_path=args.policy or args.suites / "number_policy.json",
+            jobs=args.jobs,
+            limits=IngestLimits(max_bytes=args.max_seed_bytes or DEFAULT_MAX_BYTES),
+        )
+        return run_audit(config, progress=_progress)
+    return validate_tables(
+        ValidateConfig(
+            tables_dir=args.tables,
+            report_dir=args.report,
+            suites_dir=args.suites,
+            waivers_path=waivers,
+            seeds_dir=args.seeds,
+        )
+    )
+
+
+def _default_waivers(suites: Path) -> Path | None:
+    path = suites / "waivers.json"
+    return path if path.exists() else None
+
+
+def _progress(done: int, total: int) -> None:
+    if total >= 1000 and (done % 1000 == 0 or done == total) and sys.stderr.isatty():
+        print(f"\r{done}/{total} seeds", end="\n" if done == total else "", file=sys.stderr, flush=True)

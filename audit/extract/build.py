@@ -1,0 +1,188 @@
+"""Assemble records from a Page and the analysers' facts: byte spans, content-derived ids."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from audit.extract.dates import Clock, DateFact, find_dates
+from audit.extract.language import guess_language
+from audit.extract.links import LinkFact, find_links
+from audit.extract.numbers import NumberFact, NumberPolicy, find_numbers
+from audit.extract.offsets import ByteMap, make_id
+from audit.extract.page import Field, Page
+from audit.extract.segments import Segment
+from audit.records import Article, Block, DateMention, Extraction, Link, NumberMention, Seed, Span
+
+
+def build_extraction(seed: Seed, page: Page, *, policy: NumberPolicy) -> Extraction:
+    """Run the analysers over the page and turn their character facts into records."""
+    text, bmap = seed.text, ByteMap(seed.text, seed.encoding)
+    article_id = make_id("a", seed.seed_sha256, 0)
+    language = page.language or guess_language(
+        " ".join(text[s.start : s.end] for s in page.segments if s.is_main)
+    )
+    date_facts, clock = find_dates(text, page.segments)
+    claimed = [(d.start, d.end) for d in date_facts]
+    number_facts = find_numbers(text, page.segments, language=language, policy=policy, exclude=claimed)
+    link_facts = find_links(text, page.segments)
+    ctx = _Ctx(seed, article_id, bmap)
+    article = _article(ctx, page, clock, date_facts, language)
+    return Extraction(
+        articles=(article,),
+        blocks=tuple(_block(ctx, i, s) for i, s in enumerate(page.segments)),
+        numbers=_numbers(ctx, number_facts),
+        links=tuple(_link(ctx, f) for f in link_facts),
+        dates=tuple(_date(ctx, f) for f in date_facts),
+    )
+
+
+class _Ctx:
+    """Per-seed context shared by the record builders."""
+
+    __slots__ = ("article_id", "bmap", "seed", "sha")
+
+    def __init__(self, seed: Seed, article_id: str, bmap: ByteMap) -> None:
+        self.seed, self.sha, self.article_id, self.bmap = seed, seed.seed_sha256, article_id, bmap
+
+    def span(self, start: int | None, end: int | None) -> Span | None:
+        return None if start is None or end is None else self.bmap.span(start, end)
+
+    def mention_id(self, prefix: str, start: int, end: int) -> str:
+        return make_id(prefix, self.sha, self.bmap.byte(start), self.bmap.byte(end))
+
+
+def _field(ctx: _Ctx, field: Field | None) -> tuple[str | None, Span | None]:
+    return (None, None) if field is None else (field.value, ctx.bmap.span(field.start, field.end))
+
+
+def _article(ctx: _Ctx, page: Page, clock: Clock, dates: Sequence[DateFact], language: str | None) -> Article:
+    text = ctx.seed.text
+    body = page.body
+    title, title_span = _field(ctx, page.title)
+    byline, byline_span = _field(ctx, page.byline)
+    publisher, publisher_span = _field(ctx, page.publisher)
+    section, section_span = _field(ctx, page.section)
+    pub = dates[clock.published_index] if clock.published_index is not None else None
+    cap = dates[clock.captured_index] if clock.captured_index is not None else None
+    return Article(
+        article_id=ctx.article_id,
+        seed_sha256=ctx.sha,
+        format=ctx.seed.format,
+        language=language,
+        title=title,
+        title_span=title_span,
+        byline=byline,
+        byline_span=byline_span,
+        publisher=publisher,
+        publisher_span=publisher_span,
+        section=section,
+        section_span=section_span,
+        published_at=clock.published_at,
+        published_text=pub.text if pub else None,
+        published_span=ctx.span(pub.start, pub.end) if pub else None,
+        published_method=clock.published_method,
+        captured_at=clock.captured_at,
+        captured_text=cap.text if cap else None,
+        captured_span=ctx.span(cap.start, cap.end) if cap else None,
+        captured_method=clock.captured_method,
+        updated_at=clock.updated_at,
+        date_conflicts=tuple(clock.conflicts),
+        canonical_url=page.canonical_url,
+        body="\n\n".join(text[s.start : s.end] for s in body),
+        body_spans=tuple(ctx.bmap.span(s.start, s.end) for s in body),
+        n_paragraphs=len(body),
+        tags=tuple(t.value for t in page.tags),
+    )
+
+
+def _block(ctx: _Ctx, position: int, seg: Segment) -> Block:
+    span = ctx.bmap.span(seg.start, seg.end)
+    return Block(
+        block_id=make_id("b", ctx.sha, span.start, span.end),
+        article_id=ctx.article_id,
+        seed_sha256=ctx.sha,
+        span_start=span.start,
+        span_end=span.end,
+        text=ctx.seed.text[seg.start : seg.end],
+        kind=seg.kind,
+        position=position,
+        is_main=seg.is_main,
+    )
+
+
+def _numbers(ctx: _Ctx, facts: Sequence[NumberFact]) -> tuple[NumberMention, ...]:
+    ids = [ctx.mention_id("n", f.start, f.end) for f in facts]
+    return tuple(_number(ctx, f, ids[i], ids) for i, f in enumerate(facts))
+
+
+def _number(ctx: _Ctx, f: NumberFact, number_id: str, ids: Sequence[str]) -> NumberMention:
+    span = ctx.bmap.span(f.start, f.end)
+    sentence_span = ctx.bmap.span(f.sentence_start, f.sentence_end)
+    return NumberMention(
+        number_id=number_id,
+        article_id=ctx.article_id,
+        seed_sha256=ctx.sha,
+        span_start=span.start,
+        span_end=span.end,
+        text=f.text,
+        value=f.value,
+        value_max=f.value_max,
+        unit=f.unit,
+        qualifier=f.qualifier,
+        kind=f.kind,
+        sentence=ctx.seed.text[f.sentence_start : f.sentence_end],
+        sentence_span=sentence_span,
+        block_kind=f.segment_kind,
+        requires_attribution=f.requires_attribution,
+        attribution_kind=f.attribution_kind,
+        source=f.source,
+        source_span=ctx.span(f.source_start, f.source_end),
+        cue=f.cue,
+        cue_span=ctx.span(f.cue_start, f.cue_end),
+        components=tuple(ids[i] for i in f.components),
+        reconciles=f.reconciles,
+        linked_number_id=ids[f.linked_to] if f.linked_to is not None else None,
+    )
+
+
+def _link(ctx: _Ctx, f: LinkFact) -> Link:
+    span = ctx.bmap.span(f.start, f.end)
+    return Link(
+        link_id=ctx.mention_id("l", f.start, f.end),
+        article_id=ctx.article_id,
+        seed_sha256=ctx.sha,
+        span_start=span.start,
+        span_end=span.end,
+        text=f.text,
+        url=f.url,
+        unwrapped_url=f.unwrapped_url,
+        role=f.role,
+        block_kind=f.segment_kind,
+        syntax_ok=f.syntax_ok,
+        syntax_error=f.syntax_error,
+        scheme=f.scheme,
+        host=f.host,
+        registrable_domain=f.registrable_domain,
+        is_duplicate=f.is_duplicate,
+        status="not_checked",
+    )
+
+
+def _date(ctx: _Ctx, f: DateFact) -> DateMention:
+    span = ctx.bmap.span(f.start, f.end)
+    return DateMention(
+        date_id=ctx.mention_id("d", f.start, f.end),
+        article_id=ctx.article_id,
+        seed_sha256=ctx.sha,
+        span_start=span.start,
+        span_end=span.end,
+        text=f.text,
+        resolved=f.resolved,
+        resolved_end=f.resolved_end,
+        resolution=f.resolution,
+        anchor=f.anchor,
+        anchor_kind=f.anchor_kind,
+        role=f.role,
+        block_kind=f.segment_kind,
+        weekday=f.weekday,
+    )

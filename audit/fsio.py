@@ -1,0 +1,96 @@
+"""The only code that writes files: atomic file and directory replacement, and digests."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+_CHUNK = 1 << 20
+# names in an output directory that are not ours and must survive a swap (e.g. reports/.gitkeep)
+_KEEP = (".gitkeep", ".gitignore")
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Hex sha256 of bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write bytes to path via a temp file in the same directory, fsync, then rename over it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write UTF-8 text atomically."""
+    atomic_write(path, text.encode("utf-8"))
+
+
+def recover_dir(target: Path) -> None:
+    """Undo a swap interrupted between its two renames: put the previous complete directory back."""
+    if target.exists():
+        return
+    backups = sorted(target.parent.glob(f".{target.name}.old-*")) if target.parent.exists() else []
+    if backups:
+        os.replace(backups[-1], target)
+
+
+@contextlib.contextmanager
+def atomic_dir(target: Path) -> Iterator[Path]:
+    """Yield a fresh temp directory; on success it replaces target whole, so readers never see a mix.
+
+    The previous directory is renamed aside, the new one renamed in, the old one removed. A crash
+    between the two renames leaves the old directory under a backup name; ``recover_dir`` restores it.
+    """
+    target = target.resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    recover_dir(target)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.new-"))
+    try:
+        yield staging
+        _fsync_tree(staging)
+        for name in _KEEP:
+            if (target / name).exists() and not (staging / name).exists():
+                shutil.copy2(target / name, staging / name)
+        backup = target.parent / f".{target.name}.old-{os.getpid()}"
+        if target.exists():
+            os.replace(target, backup)
+        os.replace(staging, target)
+        shutil.rmtree(backup, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _fsync_tree(root: Path) -> None:
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)

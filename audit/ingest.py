@@ -1,0 +1,179 @@
+"""Path -> Seed | Rejection: read once, hash, decode, sniff the format. Never raises for a bad seed."""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+import re
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from charset_normalizer import from_bytes
+
+from audit.errors import UsageError
+from audit.fsio import sha256_bytes, sha256_file
+from audit.records import Rejection, RejectReason, Seed
+
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+_SNIFF = 8192
+_PAGE_DATE_LINE = re.compile(r"\A\W{0,3}date \d{4}-\d{2}-\d{2}\b")
+_HTML_START = re.compile(
+    rb"\A(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IngestLimits:
+    """Per-seed resource limits."""
+
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+
+def list_seed_files(root: Path) -> list[str]:
+    """Every file under root, recursively, as sorted POSIX paths relative to root."""
+    if not root.exists():
+        raise UsageError(
+            f"{root}: the seeds directory does not exist. Pass an existing directory of seed files."
+        )
+    if not root.is_dir():
+        raise UsageError(f"{root}: is not a directory. Pass the directory that holds the seed files.")
+    found = (p for p in root.rglob("*") if p.is_file() or p.is_symlink())
+    return sorted(p.relative_to(root).as_posix() for p in found)
+
+
+def ingest_seed(root: Path, rel: str, limits: IngestLimits = IngestLimits()) -> Seed | Rejection:
+    """Read one seed file under root; return a Seed, or a Rejection saying why in plain words."""
+    path = root / rel
+    try:
+        resolved = path.resolve(strict=True)
+        if not resolved.is_relative_to(root.resolve()):
+            detail = (
+                f"a symlink leading outside the seeds directory (to {resolved}); copy the file in instead"
+            )
+            return _unread(rel, RejectReason.OUTSIDE_ROOT, detail)
+        size = resolved.stat().st_size
+        if size > limits.max_bytes:
+            return Rejection(
+                seed_sha256=sha256_file(resolved),
+                path=rel,
+                size_bytes=size,
+                reason=RejectReason.TOO_LARGE,
+                detail=f"{size} bytes is over the {limits.max_bytes}-byte limit (raise --max-seed-bytes to accept it)",
+            )
+        data = resolved.read_bytes()
+    except (OSError, RuntimeError) as exc:
+        return _unread(rel, RejectReason.UNREADABLE, f"cannot be read: {exc.strerror or exc}")
+    return decode_seed(data, rel, limits)
+
+
+def decode_seed(data: bytes, rel: str, limits: IngestLimits = IngestLimits()) -> Seed | Rejection:
+    """Hash, decompress if gzip, detect binary, decode text and sniff the format of a seed's bytes."""
+    digest = sha256_bytes(data)
+    if not data.strip():
+        return _reject(data, rel, RejectReason.EMPTY, "the file is empty or holds only whitespace", digest)
+    payload = data
+    if data[:2] == b"\x1f\x8b":
+        try:
+            payload = _gunzip(data, limits.max_bytes)
+        except (OSError, EOFError, zlib.error, ValueError) as exc:
+            return _reject(
+                data, rel, RejectReason.UNREADABLE, f"a gzip file that cannot be decompressed: {exc}", digest
+            )
+    if _looks_binary(payload):
+        return _reject(
+            data, rel, RejectReason.BINARY, "binary data, not text: it holds NUL or control bytes", digest
+        )
+    decoded = decode_text(payload)
+    if isinstance(decoded, str):
+        return _reject(data, rel, RejectReason.UNDECODABLE, decoded, digest)
+    text, encoding = decoded
+    fmt = sniff_format(payload, text)
+    if payload is not data:
+        fmt = f"{fmt}+gzip"
+    return Seed(seed_sha256=digest, path=rel, data=payload, text=text, encoding=encoding, format=fmt)
+
+
+def decode_text(data: bytes) -> tuple[str, str] | str:
+    """Decode bytes as UTF-8, else as the legacy encoding detected; return (text, encoding) or a reason."""
+    if data.startswith(codecs.BOM_UTF8):
+        try:
+            return data.decode("utf-8-sig"), "utf-8-sig"
+        except UnicodeDecodeError as exc:
+            return f"invalid UTF-8 at byte {exc.start} (the file starts with a UTF-8 byte-order mark)"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as exc:
+        error = exc
+    if _has_utf8_sequences(data):
+        # valid multi-byte UTF-8 next to invalid bytes: a damaged UTF-8 file, not a legacy encoding
+        return f"invalid UTF-8 at byte {error.start}: {error.reason} (the rest of the file is UTF-8)"
+    best = from_bytes(data[: 1 << 20]).best()
+    if best is None or best.encoding in {"utf_8", "ascii"}:
+        return f"not UTF-8 (invalid byte at {error.start}) and no other text encoding fits"
+    encoding = codecs.lookup(best.encoding).name
+    try:
+        return data.decode(encoding), encoding
+    except UnicodeDecodeError as exc:
+        return f"not UTF-8 and not valid {encoding} either (byte {exc.start})"
+
+
+def sniff_format(data: bytes, text: str) -> str:
+    """Name the seed's format from its content."""
+    if _HTML_START.match(data[:_SNIFF]) or re.search(rb"<html[\s>]", data[:_SNIFF], re.I):
+        return "html"
+    stripped = text.lstrip("\ufeff \t\r\n")
+    if stripped.startswith("{") and _is_json_lines(stripped):
+        return "jsonl"
+    if _PAGE_DATE_LINE.match(stripped):
+        return "aggregator-text"
+    return "plain-text"
+
+
+def iter_lines(text: str) -> Iterator[tuple[int, str]]:
+    """Yield (char offset, line without its newline) for every line of text."""
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        yield pos, line.rstrip("\r\n")
+        pos += len(line)
+
+
+def _is_json_lines(text: str) -> bool:
+    first = text.split("\n", 1)[0].strip()
+    return first.startswith("{") and first.endswith("}")
+
+
+def _looks_binary(data: bytes) -> bool:
+    head = data[:_SNIFF]
+    if b"\x00" in head:
+        return True
+    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
+    return controls > len(head) // 100 + 2
+
+
+def _has_utf8_sequences(data: bytes) -> bool:
+    return (
+        re.search(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}", data)
+        is not None
+    )
+
+
+def _gunzip(data: bytes, max_bytes: int) -> bytes:
+    with gzip.GzipFile(fileobj=io.BytesIO(data)) as fh:
+        out = fh.read(max_bytes + 1)
+    if len(out) > max_bytes:
+        raise ValueError(f"decompresses to more than the {max_bytes}-byte limit")
+    return out
+
+
+def _reject(data: bytes, rel: str, reason: RejectReason, detail: str, digest: str | None = None) -> Rejection:
+    return Rejection(
+        seed_sha256=digest or sha256_bytes(data), path=rel, size_bytes=len(data), reason=reason, detail=detail
+    )
+
+
+def _unread(rel: str, reason: RejectReason, detail: str) -> Rejection:
+    # nothing was read, so there is no digest to record
+    return Rejection(seed_sha256=None, path=rel, size_bytes=0, reason=reason, detail=detail)

@@ -1,0 +1,163 @@
+"""run_audit(): the stages in order, nothing else."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from audit import __version__
+from audit.errors import UsageError
+from audit.extract import ExtractOptions
+from audit.extract.numbers import load_policy
+from audit.fsio import atomic_dir, atomic_write_text, sha256_file
+from audit.ingest import IngestLimits, list_seed_files
+from audit.process import Processed, duplicate_of, process_all
+from audit.records import Verdict
+from audit.report import write_report
+from audit.store import SPECS, TablesWriter, read_manifest, read_table, to_batch
+from audit.suites import Suite, load_suites
+from audit.validate import load_frames, run_suites
+from audit.waivers import apply_waivers, load_waivers
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunConfig:
+    """Everything `audit run` needs."""
+
+    seeds_dir: Path
+    tables_dir: Path
+    report_dir: Path
+    suites_dir: Path
+    waivers_path: Path | None
+    policy_path: Path
+    jobs: int | None = None
+    limits: IngestLimits = field(default_factory=IngestLimits)
+    today: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ValidateConfig:
+    """Everything `audit validate` needs: existing tables, the seeds their manifest names."""
+
+    tables_dir: Path
+    report_dir: Path
+    suites_dir: Path
+    waivers_path: Path | None
+    seeds_dir: Path | None = None
+    today: dt.date | None = None
+
+
+def run_audit(config: RunConfig, progress: Progress | None = None) -> Verdict:
+    """Ingest and extract every seed, store the tables, validate them, write the report."""
+    started = time.time()
+    suites = load_suites(config.suites_dir)
+    waivers = load_waivers(config.waivers_path)
+    options = ExtractOptions(policy=load_policy(config.policy_path))
+    files = list_seed_files(config.seeds_dir)
+    if not files:
+        raise UsageError(f"{config.seeds_dir}: no seed files found. Put the captured pages to audit there.")
+    processed = process_all(config.seeds_dir, files, config.limits, options, config.jobs)
+    core = manifest_core(suites, config.policy_path, config.seeds_dir)
+    write_tables(config.tables_dir, _with_progress(processed, len(files), progress), core, started)
+    return validate_tables(
+        ValidateConfig(
+            tables_dir=config.tables_dir,
+            report_dir=config.report_dir,
+            suites_dir=config.suites_dir,
+            waivers_path=config.waivers_path,
+            seeds_dir=config.seeds_dir,
+            today=config.today,
+        ),
+        suites=suites,
+        waivers=waivers,
+    )
+
+
+def validate_tables(
+    config: ValidateConfig, suites: tuple[Suite, ...] | None = None, waivers: Any = None
+) -> Verdict:
+    """Re-read the seeds named by the tables' manifest, run the suites, apply waivers, write the report."""
+    suites = suites if suites is not None else load_suites(config.suites_dir)
+    waivers = waivers if waivers is not None else load_waivers(config.waivers_path)
+    manifest = read_manifest(config.tables_dir)
+    seeds_dir = config.seeds_dir or Path(manifest["seeds_root"])
+    frames, manifest = load_frames(config.tables_dir, seeds_dir)
+    results = run_suites(frames, suites)
+    results, lapsed = apply_waivers(results, waivers, config.today or dt.date.today())
+    manifest = {**manifest, "validated_suites": {s.path.name: s.sha256 for s in suites}}
+    verdict = Verdict(results=results, lapsed_waivers=lapsed, manifest=manifest)
+    seeds = read_table(config.tables_dir, "seeds").to_pylist()
+    with atomic_dir(config.report_dir) as staging:
+        write_report(staging, verdict, seeds)
+    return verdict
+
+
+def manifest_core(suites: Iterable[Suite], policy_path: Path, seeds_dir: Path) -> dict[str, Any]:
+    """The deterministic part of the manifest, embedded in every Parquet file (seeds are added as they come)."""
+    return {
+        "tool": {"name": "news-audit", "version": __version__},
+        "suites": {s.path.name: s.sha256 for s in suites},
+        "policy": {policy_path.name: sha256_file(policy_path)},
+        "seeds_root": str(seeds_dir),
+    }
+
+
+def write_tables(
+    directory: Path, processed: Iterable[Processed], core: dict[str, Any], started: float
+) -> None:
+    """Stream every seed's batches into the tables, then the manifest; all or nothing."""
+    seen: dict[str, str] = {}
+    seeds: list[dict[str, Any]] = []
+    with atomic_dir(directory) as staging:
+        writer = TablesWriter(staging)
+        try:
+            for item in processed:
+                sha = item.row.seed_sha256
+                if sha is not None and item.row.status == "extracted" and sha in seen:
+                    item = duplicate_of(item, seen[sha])
+                elif sha is not None and item.row.status == "extracted":
+                    seen[sha] = item.row.path
+                writer.write("seeds", to_batch(SPECS["seeds"], [item.row]))
+                for name, batch in item.batches.items():
+                    writer.write(name, batch)
+                seeds.append(
+                    {
+                        k: getattr(item.row, k)
+                        for k in ("path", "seed_sha256", "size_bytes", "status", "reason")
+                    }
+                )
+            embedded = {**core, "seeds": seeds}
+            writer.close(embedded)
+        except BaseException:
+            writer.abort()
+            raise
+        tables = {
+            name: {"file": f"{name}.parquet", "sha256": sha256_file(staging / f"{name}.parquet"), "n_rows": n}
+            for name, n in writer.n_rows.items()
+        }
+        finished = time.time()
+        manifest = {
+            **embedded,
+            "embedded_keys": sorted(embedded),
+            "tables": tables,
+            "run": {
+                "started_at": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
+                "finished_at": dt.datetime.fromtimestamp(finished, dt.UTC).isoformat(timespec="seconds"),
+                "duration_s": round(finished - started, 3),
+            },
+        }
+        atomic_write_text(staging / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True))
+
+
+def _with_progress(items: Iterable[Processed], total: int, progress: Progress | None) -> Iterable[Processed]:
+    for n, item in enumerate(items, 1):
+        if progress is not None:
+            progress(n, total)
+        yield item

@@ -1,0 +1,104 @@
+"""Seeds -> record batches, in parallel processes, in seed order (so output is deterministic)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from audit.extract import ExtractOptions, extract_seed
+from audit.ingest import IngestLimits, ingest_seed
+from audit.records import Extraction, Rejection, RejectReason, SeedRow, SeedStatus
+from audit.store import SPECS, to_batch
+
+_PARALLEL_MIN = 64  # below this many seeds, starting processes costs more than it saves
+_CHUNK = 32
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Processed:
+    """One seed's row for the seeds table and its records as Arrow batches (empty if rejected)."""
+
+    row: SeedRow
+    batches: dict[str, pa.RecordBatch]
+
+
+def process_seed(root: Path, rel: str, limits: IngestLimits, options: ExtractOptions) -> Processed:
+    """Ingest and extract one seed; a bad seed becomes a rejected row, never an exception."""
+    seed = ingest_seed(root, rel, limits)
+    if isinstance(seed, Rejection):
+        return Processed(row=rejected_row(seed), batches={})
+    result = extract_seed(seed, options)
+    if isinstance(result, Rejection):
+        return Processed(row=rejected_row(result), batches={})
+    row = SeedRow(
+        seed_sha256=seed.seed_sha256,
+        path=rel,
+        size_bytes=seed.size_bytes,
+        format=seed.format,
+        encoding=seed.encoding,
+        status=SeedStatus.EXTRACTED,
+        reason=None,
+        detail=None,
+        n_articles=len(result.articles),
+    )
+    return Processed(row=row, batches=_batches(result))
+
+
+def _batches(result: Extraction) -> dict[str, pa.RecordBatch]:
+    return {name: to_batch(SPECS[name], getattr(result, name)) for name in SPECS if name != "seeds"}
+
+
+def rejected_row(rejection: Rejection) -> SeedRow:
+    """The seeds-table row of a rejected seed."""
+    return SeedRow(
+        seed_sha256=rejection.seed_sha256,
+        path=rejection.path,
+        size_bytes=rejection.size_bytes,
+        format=rejection.format,
+        encoding=rejection.encoding,
+        status=SeedStatus.REJECTED,
+        reason=rejection.reason.value,
+        detail=rejection.detail,
+        n_articles=0,
+    )
+
+
+def duplicate_of(processed: Processed, first_path: str) -> Processed:
+    """A seed whose bytes were already seen: rejected, pointing at the first copy."""
+    rejection = Rejection(
+        seed_sha256=processed.row.seed_sha256,
+        path=processed.row.path,
+        size_bytes=processed.row.size_bytes,
+        reason=RejectReason.DUPLICATE,
+        detail=f"the same bytes as {first_path}, which is audited instead",
+        encoding=processed.row.encoding,
+        format=processed.row.format,
+    )
+    return Processed(row=rejected_row(rejection), batches={})
+
+
+def _process_chunk(
+    root: Path, rels: Sequence[str], limits: IngestLimits, options: ExtractOptions
+) -> list[Processed]:
+    return [process_seed(root, rel, limits, options) for rel in rels]
+
+
+def process_all(
+    root: Path, files: Sequence[str], limits: IngestLimits, options: ExtractOptions, jobs: int | None = None
+) -> Iterator[Processed]:
+    """Process every seed, in the order given; in worker processes when there are many."""
+    jobs = jobs or os.cpu_count() or 1
+    if jobs == 1 or len(files) < _PARALLEL_MIN:
+        for rel in files:
+            yield process_seed(root, rel, limits, options)
+        return
+    chunks = [files[i : i + _CHUNK] for i in range(0, len(files), _CHUNK)]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = pool.map(_process_chunk, *zip(*[(root, c, limits, options) for c in chunks], strict=True))
+        for chunk in futures:
+            yield from chunk

@@ -1,0 +1,118 @@
+"""Provenance facts computed by re-reading the seeds, never by trusting the extractor.
+
+For each table row: ``seed_ok`` (the seed file it names still hashes to its ``seed_sha256``), ``span_ok``
+(the seed's bytes in its span decode to exactly its text) and ``record_ok`` (its ``record_sha256`` matches
+its content, so a value edited in the Parquet file is caught). The suites state what must hold over them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from audit.fsio import sha256_bytes
+from audit.ingest import decode_seed
+from audit.records import Seed
+from audit.store import DIGEST_COLUMN, record_digest
+
+PROVENANCE_COLUMNS = ("seed_ok", "span_ok", "record_ok")
+_ARTICLE_FIELDS = ("title", "byline", "publisher", "section", "published_text", "captured_text")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SeedFile:
+    """What re-reading one seed file found: its digest now, and its decoded content if it still matches."""
+
+    path: str
+    sha256_now: str | None
+    seed: Seed | None
+
+
+def reread_seed(root: Path, rel: str, expected_sha256: str | None) -> SeedFile:
+    """Read a seed file again and decode it the way ingest did."""
+    try:
+        data = (root / rel).read_bytes()
+    except OSError:
+        return SeedFile(path=rel, sha256_now=None, seed=None)
+    digest = sha256_bytes(data)
+    decoded = decode_seed(data, rel) if digest == expected_sha256 else None
+    return SeedFile(path=rel, sha256_now=digest, seed=decoded if isinstance(decoded, Seed) else None)
+
+
+def slice_text(seed: Seed, start: Any, end: Any) -> str | None:
+    """The seed's bytes [start, end) decoded with its encoding, or None if the span is not valid."""
+    if start is None or end is None or not 0 <= start <= end <= len(seed.data):
+        return None
+    try:
+        return seed.data[start:end].decode(seed.encoding.replace("-sig", ""))
+    except UnicodeDecodeError:
+        return None
+
+
+def record_ok(row: Mapping[str, Any]) -> bool:
+    """True when the row's digest matches its content."""
+    return bool(row.get(DIGEST_COLUMN) == record_digest(dict(row)))
+
+
+def mention_span_ok(seed: Seed, row: Mapping[str, Any]) -> bool:
+    """A mention's span reproduces its text."""
+    return slice_text(seed, row["span_start"], row["span_end"]) == row["text"]
+
+
+def article_spans_ok(seed: Seed, row: Mapping[str, Any]) -> bool:
+    """Every field of an article that has a span reproduces its value, and the body its paragraphs."""
+    for name in _ARTICLE_FIELDS:
+        span = row.get(f"{name.removesuffix('_text')}_span")
+        value = row.get(name)
+        if span is not None and slice_text(seed, span["start"], span["end"]) != value:
+            return False
+    paragraphs = [slice_text(seed, s["start"], s["end"]) for s in row["body_spans"] or ()]
+    return None not in paragraphs and "\n\n".join(p for p in paragraphs if p is not None) == row["body"]
+
+
+SpanCheck = Callable[[Seed, Mapping[str, Any]], bool]
+
+
+def provenance_columns(
+    table: pa.Table, seeds: Mapping[str, SeedFile], span_check: SpanCheck | None
+) -> dict[str, list[bool | None]]:
+    """seed_ok, span_ok and record_ok for every row of a table (span_ok None where a table has no spans)."""
+    cols: dict[str, list[bool | None]] = {c: [] for c in PROVENANCE_COLUMNS}
+    for row in _rows(table):
+        seed = seeds.get(row["seed_sha256"] or "")
+        if row["seed_sha256"] is None:  # an unreadable seed: there is no digest to check
+            cols["seed_ok"].append(None)
+        else:
+            cols["seed_ok"].append(seed is not None and seed.sha256_now == row["seed_sha256"])
+        if span_check is None:
+            cols["span_ok"].append(None)
+        else:
+            cols["span_ok"].append(seed is not None and seed.seed is not None and span_check(seed.seed, row))
+        cols["record_ok"].append(record_ok(row))
+    return cols
+
+
+def _rows(table: pa.Table) -> Iterator[dict[str, Any]]:
+    for batch in table.to_batches(max_chunksize=50_000):
+        yield from batch.to_pylist()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TableFacts:
+    """One row of the ``tables`` frame: a Parquet file compared with what the manifest recorded."""
+
+    table: str
+    sha256_expected: str | None
+    sha256_actual: str | None
+    n_rows_expected: int | None
+    n_rows_actual: int | None
+    sha256_ok: bool
+    n_rows_ok: bool
+    embedded_manifest_ok: bool
+
+
+TABLE_FACT_COLUMNS = tuple(TableFacts.__dataclass_fields__)

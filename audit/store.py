@@ -1,0 +1,212 @@
+"""Records -> Arrow -> Parquet, written in row groups, the run's manifest in each file's key-value metadata.
+
+The Arrow schema of each table is declared by its record dataclass (one vocabulary: field name = column
+name = JSON Schema property); ``arrow_schema`` maps the annotations to Arrow types explicitly, so nothing
+is inferred from the data. ``tests/test_store.py`` checks every schema against ``schemas/<table>.schema.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import types
+import typing
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from audit import records
+from audit.errors import ConfigError
+
+MANIFEST_KEY = b"audit.manifest"
+DIGEST_COLUMN = "record_sha256"
+ROW_GROUP_ROWS = 64_000
+
+
+@dataclass(frozen=True, slots=True)
+class TableSpec:
+    """A table: its name, the record type of its rows and the column that names a row."""
+
+    name: str
+    record: type
+    id_column: str
+
+
+TABLES: tuple[TableSpec, ...] = (
+    TableSpec("seeds", records.SeedRow, "path"),
+    TableSpec("articles", records.Article, "article_id"),
+    TableSpec("blocks", records.Block, "block_id"),
+    TableSpec("numbers", records.NumberMention, "number_id"),
+    TableSpec("links", records.Link, "link_id"),
+    TableSpec("dates", records.DateMention, "date_id"),
+)
+SPECS = {spec.name: spec for spec in TABLES}
+
+_SPAN = pa.struct(
+    [pa.field("start", pa.int64(), nullable=False), pa.field("end", pa.int64(), nullable=False)]
+)
+_SCALARS: dict[Any, pa.DataType] = {
+    str: pa.string(),
+    int: pa.int64(),
+    float: pa.float64(),
+    bool: pa.bool_(),
+    dt.date: pa.date32(),
+    records.Span: _SPAN,
+}
+
+
+def _arrow_type(annotation: Any) -> tuple[pa.DataType, bool]:
+    """Arrow type and nullability of a record field's annotation."""
+    args = typing.get_args(annotation)
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        (inner,) = [a for a in args if a is not type(None)]
+        return _arrow_type(inner)[0], True
+    if typing.get_origin(annotation) is tuple:
+        return pa.list_(_arrow_type(args[0])[0]), False
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return pa.string(), False
+    return _SCALARS[annotation], False
+
+
+def arrow_schema(spec: TableSpec) -> pa.Schema:
+    """The explicit Arrow schema of a table, from its record's annotations, plus the row digest."""
+    hints = typing.get_type_hints(spec.record)
+    fields = []
+    for f in dataclasses.fields(spec.record):
+        arrow_type, nullable = _arrow_type(hints[f.name])
+        fields.append(pa.field(f.name, arrow_type, nullable=nullable))
+    fields.append(pa.field(DIGEST_COLUMN, pa.string(), nullable=False))
+    return pa.schema(fields)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, records.Span):
+        return {"start": value.start, "end": value.end}
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raise TypeError(f"cannot digest {type(value).__name__}")
+
+
+def record_digest(row: dict[str, Any]) -> str:
+    """sha256 of a row's canonical JSON, the digest column excluded; recomputed at validation."""
+    body = {k: v for k, v in row.items() if k != DIGEST_COLUMN}
+    data = json.dumps(body, sort_keys=True, separators=(",", ":"), default=_json_default, ensure_ascii=False)
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def to_row(record: Any) -> dict[str, Any]:
+    """A record as a plain dict of column values, with its digest."""
+    row = {f.name: _plain(getattr(record, f.name)) for f in dataclasses.fields(record)}
+    row[DIGEST_COLUMN] = record_digest(row)
+    return row
+
+
+def to_batch(spec: TableSpec, rows: Iterable[Any]) -> pa.RecordBatch:
+    """Records of one table as an Arrow record batch with the table's explicit schema."""
+    return pa.RecordBatch.from_pylist([to_row(r) for r in rows], schema=arrow_schema(spec))
+
+
+class TablesWriter:
+    """Streams record batches into one Parquet file per table, in row groups of bounded size."""
+
+    # not a dataclass: owns open file handles and buffers
+
+    def __init__(self, directory: Path, row_group_rows: int = ROW_GROUP_ROWS) -> None:
+        self._dir = directory
+        self._rows = row_group_rows
+        self._schemas = {s.name: arrow_schema(s) for s in TABLES}
+        self._writers = {
+            name: pq.ParquetWriter(directory / f"{name}.parquet", schema, compression="zstd")
+            for name, schema in self._schemas.items()
+        }
+        self._pending: dict[str, list[pa.RecordBatch]] = {name: [] for name in self._schemas}
+        self._pending_rows = dict.fromkeys(self._schemas, 0)
+        self.n_rows = dict.fromkeys(self._schemas, 0)
+
+    def write(self, table: str, batch: pa.RecordBatch) -> None:
+        """Queue a batch; flush a row group once enough rows are waiting."""
+        if batch.num_rows == 0:
+            return
+        self._pending[table].append(batch)
+        self._pending_rows[table] += batch.num_rows
+        self.n_rows[table] += batch.num_rows
+        if self._pending_rows[table] >= self._rows:
+            self._flush(table)
+
+    def _flush(self, table: str) -> None:
+        if self._pending[table]:
+            self._writers[table].write_table(
+                pa.Table.from_batches(self._pending[table], self._schemas[table])
+            )
+        self._pending[table], self._pending_rows[table] = [], 0
+
+    def close(self, manifest: dict[str, Any]) -> None:
+        """Flush, store the manifest in every file's key-value metadata, and close the files."""
+        blob = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        for name, writer in self._writers.items():
+            self._flush(name)
+            writer.add_key_value_metadata({MANIFEST_KEY: blob})
+            writer.close()
+
+    def abort(self) -> None:
+        """Close the files without caring for their content (the staging directory is discarded)."""
+        for writer in self._writers.values():
+            writer.close()
+
+
+def read_table(directory: Path, name: str) -> pa.Table:
+    """Read one table, or raise ConfigError naming the file if it is missing, truncated or corrupt."""
+    path = directory / f"{name}.parquet"
+    try:
+        return pq.read_table(path, schema=arrow_schema(SPECS[name]))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: the table is missing. Run `python -m audit run` to write the tables."
+        ) from None
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise ConfigError(
+            f"{path}: not a readable Parquet table of the expected schema ({exc}). "
+            "The file is truncated, corrupt or from another tool; rerun `python -m audit run` to rewrite it."
+        ) from None
+
+
+def read_embedded_manifest(path: Path) -> dict[str, Any] | None:
+    """The manifest stored in a Parquet file's key-value metadata, if any."""
+    metadata = pq.read_schema(path).metadata or {}
+    blob = metadata.get(MANIFEST_KEY)
+    return None if blob is None else dict(json.loads(blob))
+
+
+def read_manifest(directory: Path) -> dict[str, Any]:
+    """Read TABLES/manifest.json, or raise ConfigError saying how to produce it."""
+    path = directory / "manifest.json"
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: no manifest. Point --tables at a directory written by `python -m audit run`."
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"{path}: unreadable manifest ({exc}). Rerun `python -m audit run` to rewrite it."
+        ) from None
+
+
+def table_names() -> Sequence[str]:
+    """Names of all tables, in write order."""
+    return [s.name for s in TABLES]

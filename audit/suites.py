@@ -1,0 +1,205 @@
+"""expectations/<table>.json -> Great Expectations suites, fail-closed.
+
+GX's ``ExpectationSuite.__init__`` logs and drops an expectation it cannot build, so a typo would silently
+remove a check. Each suite file is therefore validated against ``schemas/suite.schema.json``, every type is
+looked up in GX's registry (with a "did you mean"), every column is checked against the table, every
+expectation is built on its own so GX's complaint names its index, and the built suite must hold as many
+expectations as the file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from audit.errors import SuiteError
+from audit.fsio import sha256_file
+from audit.provenance import PROVENANCE_COLUMNS, TABLE_FACT_COLUMNS
+from audit.records import Severity
+from audit.store import SPECS, arrow_schema
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+REQUIRED_TABLES = ("seeds", "articles", "numbers", "links", "dates", "tables")
+
+
+def suite_columns(table: str) -> tuple[str, ...]:
+    """Columns a suite for this table may name: the stored ones plus those computed at validation."""
+    if table == "tables":
+        return TABLE_FACT_COLUMNS
+    return (*arrow_schema(SPECS[table]).names, *PROVENANCE_COLUMNS)
+
+
+def suite_tables() -> tuple[str, ...]:
+    """Every table a suite can be written for: the stored tables and the ``tables`` integrity frame."""
+    return (*SPECS, "tables")
+
+
+_COLUMN_KWARGS = ("column", "column_A", "column_B")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rule:
+    """One expectation of a suite file, as the audit knows it."""
+
+    rule_id: str
+    table: str
+    severity: Severity
+    expectation_type: str
+    kwargs: dict[str, Any]
+    description: str
+    index: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Suite:
+    """A validated suite file for one table."""
+
+    table: str
+    path: Path
+    sha256: str
+    raw: dict[str, Any]
+    rules: tuple[Rule, ...]
+
+
+def load_json(path: Path, what: str) -> Any:
+    """Parse a JSON file or raise SuiteError naming the line and column of the syntax error."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SuiteError(f"{path}: the {what} file does not exist.") from None
+    except UnicodeDecodeError as exc:
+        raise SuiteError(
+            f"{path}: not UTF-8 text (byte {exc.start}). Save the {what} as UTF-8 JSON."
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise SuiteError(
+            f"{path}: line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}. Fix the syntax there."
+        ) from None
+
+
+def check_schema(path: Path, document: Any, schema_name: str) -> None:
+    """Validate a document against schemas/<schema_name>; raise SuiteError at the first bad place."""
+    schema = json.loads((SCHEMAS_DIR / schema_name).read_text(encoding="utf-8"))
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(document))
+    if error is not None:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+        raise SuiteError(
+            f"{path}: {where or 'top level'}: {error.message}. Fix it to match schemas/{schema_name}."
+        )
+
+
+def load_suites(directory: Path) -> tuple[Suite, ...]:
+    """Load one suite per table from directory; the five contract tables must each have one."""
+    if not directory.is_dir():
+        raise SuiteError(
+            f"{directory}: the suites directory does not exist. Pass --suites DIR with <table>.json files."
+        )
+    suites = []
+    for table in suite_tables():
+        path = directory / f"{table}.json"
+        if not path.exists():
+            if table in REQUIRED_TABLES:
+                raise SuiteError(
+                    f"{path}: missing: every table needs a suite. Add {path.name} (it may hold no expectations)."
+                )
+            continue
+        suites.append(load_suite(path, table))
+    _check_unique_rule_ids(suites)
+    return tuple(suites)
+
+
+def load_suite(path: Path, table: str) -> Suite:
+    """Load and check one suite file for one table."""
+    raw = load_json(path, "suite")
+    check_schema(path, raw, "suite.schema.json")
+    known = _known_types()
+    columns = set(suite_columns(table))
+    rules = []
+    for i, exp in enumerate(raw["expectations"]):
+        _check_type(path, i, exp["type"], known)
+        _check_columns(path, i, exp["kwargs"], columns, table)
+        rules.append(
+            Rule(
+                rule_id=exp["meta"]["rule_id"],
+                table=table,
+                severity=Severity(exp["severity"]),
+                expectation_type=exp["type"],
+                kwargs=dict(exp["kwargs"]),
+                description=exp["meta"]["description"],
+                index=i,
+            )
+        )
+    build_gx_suite(path, raw)
+    return Suite(table=table, path=path, sha256=sha256_file(path), raw=raw, rules=tuple(rules))
+
+
+def build_gx_suite(path: Path, raw: dict[str, Any]) -> Any:
+    """Build the GX suite; every expectation alone first, so GX's error names its index."""
+    import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    for i, exp in enumerate(raw["expectations"]):
+        try:
+            ExpectationConfiguration(**exp).to_domain_obj()
+        except Exception as exc:  # GX raises many types here; all mean a bad expectation
+            raise SuiteError(f"{path}: expectations[{i}] ({exp['type']}): {exc}. Fix its kwargs.") from None
+    suite = gx.ExpectationSuite(
+        **{k: v for k, v in raw.items() if k in ("name", "expectations", "meta", "notes")}
+    )
+    if len(suite.expectations) != len(raw["expectations"]):
+        raise SuiteError(
+            f"{path}: Great Expectations kept {len(suite.expectations)} of {len(raw['expectations'])} expectations. "
+            "Check each expectation's type, kwargs and severity."
+        )
+    return suite
+
+
+def _known_types() -> list[str]:
+    import great_expectations  # noqa: F401  (registers the built-in expectations)
+    from great_expectations.expectations.registry import list_registered_expectation_implementations
+
+    return list(list_registered_expectation_implementations())
+
+
+def _check_type(path: Path, i: int, name: str, known: Sequence[str]) -> None:
+    if name in known:
+        return
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f' Did you mean "{close[0]}"?' if close else " See the Great Expectations gallery for the names."
+    raise SuiteError(f'{path}: expectations[{i}].type "{name}" is unknown.{hint}')
+
+
+def _check_columns(path: Path, i: int, kwargs: dict[str, Any], columns: set[str], table: str) -> None:
+    named = [kwargs[k] for k in _COLUMN_KWARGS if k in kwargs] + list(kwargs.get("column_list", []))
+    for column in named:
+        if column not in columns:
+            close = difflib.get_close_matches(str(column), sorted(columns), n=1)
+            hint = (
+                f' Did you mean "{close[0]}"?'
+                if close
+                else f" The {table} table's columns are in schemas/{table}.schema.json."
+            )
+            raise SuiteError(
+                f'{path}: expectations[{i}].kwargs: column "{column}" is not in the {table} table.{hint}'
+            )
+
+
+def _check_unique_rule_ids(suites: Sequence[Suite]) -> None:
+    seen: dict[str, Path] = {}
+    for suite in suites:
+        for rule in suite.rules:
+            if rule.rule_id in seen:
+                raise SuiteError(
+                    f'{suite.path}: expectations[{rule.index}].meta.rule_id "{rule.rule_id}" is also used in '
+                    f"{seen[rule.rule_id]}. Rule ids must be unique across suites; rename one."
+                )
+            seen[rule.rule_id] = suite.path

@@ -1,0 +1,187 @@
+"""The only module that runs Great Expectations: tables + suites -> CheckResult records."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from audit.fsio import sha256_file
+from audit.provenance import (
+    TABLE_FACT_COLUMNS,
+    SeedFile,
+    SpanCheck,
+    TableFacts,
+    article_spans_ok,
+    mention_span_ok,
+    provenance_columns,
+    reread_seed,
+)
+from audit.records import CheckResult, Finding
+from audit.store import SPECS, read_embedded_manifest, read_manifest, read_table
+from audit.suites import Suite, build_gx_suite
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+_SPAN_CHECKS: dict[str, SpanCheck | None] = {
+    "seeds": None,
+    "articles": article_spans_ok,
+    "blocks": mention_span_ok,
+    "numbers": mention_span_ok,
+    "links": mention_span_ok,
+    "dates": mention_span_ok,
+}
+_EVIDENCE_LIMIT = 2_000  # findings per rule that carry their row; the rest carry ids only
+_BULKY = frozenset({"body", "body_spans", "record_sha256"})
+
+
+def load_frames(tables_dir: Path, seeds_root: Path) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """Read every table, re-read the seeds it names, and add the provenance columns; also the manifest."""
+    manifest = read_manifest(tables_dir)
+    tables = {name: read_table(tables_dir, name) for name in SPECS}
+    seeds = _reread_seeds(tables["seeds"], seeds_root)
+    frames = {}
+    for name, table in tables.items():
+        frame = table.to_pandas()
+        for column, values in provenance_columns(table, seeds, _SPAN_CHECKS[name]).items():
+            frame[column] = pd.array(values, dtype="boolean")
+        frames[name] = frame
+    frames["tables"] = _table_facts(tables_dir, tables, manifest)
+    return frames, manifest
+
+
+def _reread_seeds(seeds: pa.Table, root: Path) -> dict[str, SeedFile]:
+    found: dict[str, SeedFile] = {}
+    for row in seeds.select(["path", "seed_sha256"]).to_pylist():
+        sha = row["seed_sha256"]
+        if sha is not None and sha not in found:
+            found[sha] = reread_seed(root, row["path"], sha)
+    return found
+
+
+def _table_facts(tables_dir: Path, tables: Mapping[str, pa.Table], manifest: dict[str, Any]) -> pd.DataFrame:
+    recorded = manifest.get("tables", {})
+    core = {k: v for k, v in manifest.items() if k in manifest.get("embedded_keys", ())}
+    rows = []
+    for name, table in tables.items():
+        path = tables_dir / f"{name}.parquet"
+        expected = recorded.get(name, {})
+        actual_sha = sha256_file(path)
+        rows.append(
+            dataclasses.asdict(
+                TableFacts(
+                    table=name,
+                    sha256_expected=expected.get("sha256"),
+                    sha256_actual=actual_sha,
+                    n_rows_expected=expected.get("n_rows"),
+                    n_rows_actual=table.num_rows,
+                    sha256_ok=expected.get("sha256") == actual_sha,
+                    n_rows_ok=expected.get("n_rows") == table.num_rows,
+                    embedded_manifest_ok=read_embedded_manifest(path) == core,
+                )
+            )
+        )
+    return pd.DataFrame(rows, columns=list(TABLE_FACT_COLUMNS))
+
+
+def run_suites(frames: Mapping[str, pd.DataFrame], suites: Sequence[Suite]) -> tuple[CheckResult, ...]:
+    """Validate each table's frame with its suite; one CheckResult per expectation, keyed by rule_id."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    results: list[CheckResult] = []
+    for suite in suites:
+        frame = frames[suite.table]
+        id_column = "table" if suite.table == "tables" else SPECS[suite.table].id_column
+        source = context.data_sources.add_pandas(name=f"audit-{suite.table}")
+        batch_def = source.add_dataframe_asset(name=suite.table).add_batch_definition_whole_dataframe("all")
+        batch = batch_def.get_batch(batch_parameters={"dataframe": frame})
+        gx_suite = build_gx_suite(suite.path, suite.raw)
+        outcome = batch.validate(
+            gx_suite,
+            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [id_column]},
+        )
+        by_rule = {r.expectation_config.meta["rule_id"]: r for r in outcome.results}
+        results.extend(
+            _check_result(rule, by_rule.get(rule.rule_id), frame, id_column) for rule in suite.rules
+        )
+    return tuple(results)
+
+
+def _check_result(rule: Any, result: Any, frame: pd.DataFrame, id_column: str) -> CheckResult:
+    common = {
+        "rule_id": rule.rule_id,
+        "table": rule.table,
+        "severity": rule.severity,
+        "expectation_type": rule.expectation_type,
+        "description": rule.description,
+        "kwargs": rule.kwargs,
+    }
+    if result is None:
+        return CheckResult(**common, n_checked=0, findings=(), error="Great Expectations returned no result")
+    info = result.exception_info or {}
+    if info.get("raised_exception"):
+        return CheckResult(**common, n_checked=0, findings=(), error=str(info.get("exception_message")))
+    payload = result.result or {}
+    n_checked = int(payload.get("element_count", len(frame)) or 0)
+    if result.success:
+        return CheckResult(**common, n_checked=n_checked, findings=())
+    ids = [_row_id(item, id_column) for item in payload.get("unexpected_index_list") or ()]
+    if not ids:  # a table-level expectation: the table itself is the failing record
+        ids = [f"table:{rule.table}"]
+    return CheckResult(**common, n_checked=n_checked, findings=_findings(rule, ids, frame, id_column))
+
+
+def _row_id(item: Any, id_column: str) -> str:
+    return str(item[id_column]) if isinstance(item, Mapping) else str(item)
+
+
+def _findings(rule: Any, ids: Sequence[str], frame: pd.DataFrame, id_column: str) -> tuple[Finding, ...]:
+    unique = list(dict.fromkeys(ids))
+    rows = frame.set_index(id_column, drop=False) if id_column in frame else None
+    out = []
+    for n, record_id in enumerate(unique):
+        row = rows.loc[record_id] if rows is not None and record_id in rows.index else None
+        if isinstance(row, pd.DataFrame):
+            row = row.iloc[0]
+        seed = None if row is None or "seed_sha256" not in row else row["seed_sha256"]
+        evidence = _evidence(row) if row is not None and n < _EVIDENCE_LIMIT else {}
+        out.append(
+            Finding(
+                rule_id=rule.rule_id,
+                table=rule.table,
+                record_id=record_id,
+                seed_sha256=seed if isinstance(seed, str) else None,
+                evidence=evidence,
+            )
+        )
+    return tuple(out)
+
+
+def _evidence(row: pd.Series) -> dict[str, Any]:
+    return {str(k): _jsonable(v) for k, v in row.items() if k not in _BULKY}
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if hasattr(value, "tolist"):
+        return _jsonable(value.tolist())
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
