@@ -137,6 +137,8 @@ class Article:
     captured_text: str | None
     captured_span: Span | None
     captured_method: str | None
+    updated_at: dt.date | None
+    date_conflicts: tuple[str, ...]
     canonical_url: str | None
     body: str
     body_spans: tuple[Span, ...]

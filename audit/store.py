@@ -187,7 +187,7 @@ def read_table(directory: Path, name: str) -> pa.Table:
 
 def read_embedded_manifest(path: Path) -> dict[str, Any] | None:
     """The manifest stored in a Parquet file's key-value metadata, if any."""
-    metadata = pq.read_schema(path).metadata or {}
+    metadata = pq.read_metadata(path).metadata or {}
     blob = metadata.get(MANIFEST_KEY)
     return None if blob is None else dict(json.loads(blob))
 

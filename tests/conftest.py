@@ -1,0 +1,56 @@
+"""Shared fixtures: the bundled seed, a seeds directory per test, the repository's suites."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ["GX_ANALYTICS_ENABLED"] = "false"
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "seeds" / "000_9fc08baae7766353.txt"
+SAMPLE_SHA256 = "e3fc530b46d1eb63c166e47441f3a62cd469f4ecc9353b88a43399585ba2c9b9"
+SUITES = ROOT / "expectations"
+
+
+@pytest.fixture
+def sample_bytes() -> bytes:
+    """The bundled sample seed's bytes."""
+    return SAMPLE.read_bytes()
+
+
+@pytest.fixture
+def seeds_dir(tmp_path: Path) -> Path:
+    """A seeds directory holding a copy of the bundled sample seed."""
+    d = tmp_path / "seeds"
+    d.mkdir()
+    shutil.copy(SAMPLE, d / SAMPLE.name)
+    return d
+
+
+@pytest.fixture
+def suites_dir(tmp_path: Path) -> Path:
+    """A private copy of the repository's suites, safe to edit in a test."""
+    d = tmp_path / "expectations"
+    shutil.copytree(SUITES, d, ignore=shutil.ignore_patterns("waivers.json"))
+    return d
+
+
+def run_args(tmp_path: Path, seeds: Path, suites: Path, *extra: str) -> list[str]:
+    """CLI arguments for `run` writing into tmp_path."""
+    return [
+        "run",
+        str(seeds),
+        "--tables",
+        str(tmp_path / "tables"),
+        "--report",
+        str(tmp_path / "report"),
+        "--suites",
+        str(suites),
+        "--jobs",
+        "1",
+        *extra,
+    ]
