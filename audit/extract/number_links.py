@@ -1,0 +1,92 @@
+"""Numbers that come from other numbers: derived totals and differences, and headline/lede links."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from itertools import combinations
+
+from audit.extract.number_policy import NumberPolicy
+from audit.extract.numbers import NumberFact
+
+_ATTRIBUTED = frozenset({"explicit", "contextual", "self"})
+_SUMMABLE = frozenset({"count", "money", "measure"})
+_MAX_CANDIDATES = 12
+_MAX_PARTS = 5
+_MATCH_SLACK = 0.03  # a total within 3% of a sum of figures is taken as derived from them
+
+
+def derive_and_link(text: str, facts: tuple[NumberFact, ...], policy: NumberPolicy) -> tuple[NumberFact, ...]:
+    """Mark unattributed totals and differences of attributed figures as derived, then link headline figures."""
+    out = list(facts)
+    for i, fact in enumerate(facts):
+        if fact.attribution_kind == "none" and fact.requires_attribution and fact.kind in _SUMMABLE:
+            found = _derivation(i, facts, policy)
+            if found is not None:
+                parts, ok = found
+                out[i] = replace(fact, attribution_kind="derived", components=parts, reconciles=ok)
+    return _link(tuple(out))
+
+
+def _derivation(
+    i: int, facts: tuple[NumberFact, ...], policy: NumberPolicy
+) -> tuple[tuple[int, ...], bool] | None:
+    """Components whose sum (or difference) best matches fact i, and whether it reconciles."""
+    total = facts[i]
+    if total.value is None or total.value <= 0:
+        return None
+    pool = [j for j, f in enumerate(facts) if j != i and f.attribution_kind in _ATTRIBUTED
+            and f.kind == total.kind and f.value is not None and 0 < f.value < total.value
+            and f.segment_kind != "title"][:_MAX_CANDIDATES]
+    best: tuple[float, tuple[int, ...]] | None = None
+    for n in range(2, min(_MAX_PARTS, len(pool)) + 1):
+        for combo in combinations(pool, n):
+            err = _rel_err(sum(_v(facts[j]) for j in combo), total.value)
+            if err <= _MATCH_SLACK and (best is None or err < best[0]):
+                best = (err, combo)
+    big = [j for j, f in enumerate(facts) if j != i and f.attribution_kind in _ATTRIBUTED
+           and f.kind == total.kind and f.value is not None and f.value > total.value]
+    for a in big:
+        for b in pool:
+            err = _rel_err(_v(facts[a]) - _v(facts[b]), total.value)
+            if err <= _MATCH_SLACK and (best is None or err < best[0]):
+                best = (err, (a, b))
+    if best is None:
+        return None
+    return best[1], best[0] <= policy.reconcile_tolerance
+
+
+def _v(fact: NumberFact) -> float:
+    """The value of a fact known to have one."""
+    return fact.value if fact.value is not None else 0.0
+
+
+def _rel_err(got: float, want: float) -> float:
+    """Relative difference of got from want."""
+    return abs(got - want) / want
+
+
+def _link(facts: tuple[NumberFact, ...]) -> tuple[NumberFact, ...]:
+    """Link each headline or lede figure to the same figure attributed later in the body."""
+    out = list(facts)
+    for i, fact in enumerate(facts):
+        is_lede = "lede" in fact.contexts
+        if fact.value is None or not fact.requires_attribution or not (fact.segment_kind == "title" or is_lede):
+            continue
+        for j, other in enumerate(facts):
+            if (j == i or other.segment_kind != "body" or (other.start <= fact.start and fact.segment_kind != "title")
+                    or other.value != fact.value or other.kind != fact.kind
+                    or other.attribution_kind not in _ATTRIBUTED | {"derived"} or (is_lede and "lede" in other.contexts)):
+                continue
+            out[i] = _linked(out[i], j, out[j])
+            break
+    return tuple(out)
+
+
+def _linked(fact: NumberFact, j: int, body: NumberFact) -> NumberFact:
+    """The headline fact with its link set and, if it had none, the body figure's attribution."""
+    if fact.attribution_kind != "none":
+        return replace(fact, linked_to=j)
+    return replace(fact, linked_to=j, attribution_kind=body.attribution_kind, source=body.source,
+                   source_start=body.source_start, source_end=body.source_end, cue=body.cue,
+                   cue_start=body.cue_start, cue_end=body.cue_end, components=body.components,
+                   reconciles=body.reconciles)

@@ -1,0 +1,151 @@
+"""The number policy: a declarative file saying which numbers need a source, by kind and context."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from audit.errors import ConfigError
+
+_ROOT = Path(__file__).resolve().parents[2]
+
+
+def default_policy_path() -> Path:
+    """Path of the bundled policy file, ``expectations/number_policy.json``."""
+    return _ROOT / "expectations" / "number_policy.json"
+
+
+def policy_schema_path() -> Path:
+    """Path of the JSON Schema every policy file is validated against."""
+    return _ROOT / "schemas" / "number_policy.schema.json"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PolicyRule:
+    """One policy rule: numbers of these kinds (and contexts, and value range) do or do not need a source."""
+
+    rule_id: str
+    kinds: frozenset[str]
+    contexts: frozenset[str]
+    min_value: float | None
+    max_value: float | None
+    requires_attribution: bool
+    why: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NumberPolicy:
+    """A validated policy: rules tried in order, the fallback, and the thresholds the suite relies on."""
+
+    policy_id: str
+    version: int
+    description: str
+    rules: tuple[PolicyRule, ...]
+    default_requires_attribution: bool
+    attributed_languages: frozenset[str] = frozenset({"en"})
+    large_figure: float = 10000.0
+    reconcile_tolerance: float = 0.01
+    path: str | None = None
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], *, path: str | None = None) -> NumberPolicy:
+        """Build a policy from an already schema-validated dict."""
+        return cls(
+            policy_id=raw["policy_id"],
+            version=raw["version"],
+            description=raw["description"],
+            rules=tuple(_rule_from(r) for r in raw["rules"]),
+            default_requires_attribution=raw["default_requires_attribution"],
+            attributed_languages=frozenset(raw.get("attributed_languages", ["en"])),
+            large_figure=float(raw.get("large_figure", 10000)),
+            reconcile_tolerance=float(raw.get("reconcile_tolerance", 0.01)),
+            path=path,
+        )
+
+
+def _rule_from(raw: dict[str, Any]) -> PolicyRule:
+    """One rule from its JSON object."""
+    return PolicyRule(
+        rule_id=raw["rule_id"],
+        kinds=frozenset(raw["kinds"]),
+        contexts=frozenset(raw.get("contexts", ())),
+        min_value=raw.get("min_value"),
+        max_value=raw.get("max_value"),
+        requires_attribution=raw["requires_attribution"],
+        why=raw["why"],
+    )
+
+
+def _pointer(path: Iterable[Any]) -> str:
+    """A JSON pointer ('/rules/2/kinds/0') for a jsonschema error path; '/' for the whole document."""
+    parts = [str(p).replace("~", "~0").replace("/", "~1") for p in path]
+    return "/" + "/".join(parts)
+
+
+def load_policy(path: Path) -> NumberPolicy:
+    """Read and validate a policy file; a bad file raises ConfigError naming the file, place and fix."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(
+            f"{path}: cannot read the number policy ({exc.strerror}). "
+            f"Check the path, or omit it to use {default_policy_path()}."
+        ) from exc
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{path}: line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg}). "
+            "Fix the JSON syntax at that place."
+        ) from exc
+    schema = json.loads(policy_schema_path().read_text(encoding="utf-8"))
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(raw), key=lambda e: list(e.path))
+    if errors:
+        err = errors[0]
+        raise ConfigError(
+            f"{path}: {_pointer(err.absolute_path)}: {err.message}. "
+            f"Fix it to match schemas/number_policy.schema.json ({_hint(err)})."
+        )
+    _check_unique_ids(path, raw)
+    return NumberPolicy.from_dict(raw, path=str(path))
+
+
+def _hint(err: jsonschema.ValidationError) -> str:
+    """A short fix hint from the schema keyword that failed."""
+    if err.validator == "enum":
+        return "allowed values: " + ", ".join(map(str, err.validator_value))
+    if err.validator == "required":
+        return "add the missing property"
+    if err.validator == "additionalProperties":
+        return "remove or rename the unknown property"
+    return f"schema rule '{err.validator}' at {_pointer(err.absolute_schema_path)}"
+
+
+def _check_unique_ids(path: Path, raw: dict[str, Any]) -> None:
+    """Rule ids are reported per number, so two rules must not share one."""
+    seen: set[str] = set()
+    for i, rule in enumerate(raw["rules"]):
+        if rule["rule_id"] in seen:
+            raise ConfigError(
+                f"{path}: /rules/{i}/rule_id: '{rule['rule_id']}' is used twice. "
+                "Give every rule its own rule_id."
+            )
+        seen.add(rule["rule_id"])
+
+
+def decide(
+    policy: NumberPolicy, kind: str, contexts: frozenset[str], value: float | None
+) -> tuple[bool, str]:
+    """Whether a number of this kind and context needs a source, and the id of the rule that said so."""
+    for rule in policy.rules:
+        if kind not in rule.kinds or (rule.contexts and not rule.contexts & contexts):
+            continue
+        if rule.min_value is not None and (value is None or value < rule.min_value):
+            continue
+        if rule.max_value is not None and (value is None or value > rule.max_value):
+            continue
+        return rule.requires_attribution, rule.rule_id
+    return policy.default_requires_attribution, "default"

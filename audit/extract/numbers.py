@@ -1,0 +1,309 @@
+"""Number detection: every figure in the main story, with its value, unit, qualifier and kind.
+
+Attribution (who says so) is added by ``audit.extract.attribution``; which numbers need a source is
+the policy's call (``audit.extract.number_policy``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from audit.extract import number_patterns as P
+from audit.extract.number_policy import NumberPolicy, decide, default_policy_path, load_policy
+from audit.extract.segments import Segment
+
+__all__ = ["NumberFact", "NumberPolicy", "default_policy_path", "detect_numbers", "find_numbers", "load_policy"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NumberFact:
+    """One number in the main story: CHAR offsets into the text, what it counts, and its attribution."""
+
+    start: int
+    end: int
+    text: str
+    value: float | None
+    value_max: float | None
+    unit: str | None
+    qualifier: str | None
+    kind: str
+    sentence_start: int
+    sentence_end: int
+    segment_kind: str
+    requires_attribution: bool
+    attribution_kind: str = "none"
+    source: str | None = None
+    source_start: int | None = None
+    source_end: int | None = None
+    cue: str | None = None
+    cue_start: int | None = None
+    cue_end: int | None = None
+    components: tuple[int, ...] = ()
+    reconciles: bool | None = None
+    linked_to: int | None = None
+    policy_rule: str | None = None
+    contexts: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class _Atom:
+    """A single numeral as matched, before ranges are joined."""
+
+    start: int
+    end: int
+    value: float | None
+    kind: str
+    unit: str | None
+
+
+def find_numbers(
+    text: str,
+    segments: Sequence[Segment],
+    *,
+    language: str | None = "en",
+    policy: NumberPolicy,
+    exclude: Sequence[tuple[int, int]] = (),
+) -> tuple[NumberFact, ...]:
+    """Detect every number in the main-story segments and attribute those the policy says need a source."""
+    from audit.extract.attribution import attribute  # attribution builds on detection, not the reverse
+
+    facts = detect_numbers(text, segments, language=language, policy=policy, exclude=exclude)
+    assessed = language is None or language.split("-")[0].lower() in policy.attributed_languages
+    if not assessed:
+        return tuple(replace(f, attribution_kind="not-assessed") for f in facts)
+    return attribute(text, segments, facts, policy)
+
+
+def detect_numbers(
+    text: str,
+    segments: Sequence[Segment],
+    *,
+    language: str | None = "en",
+    policy: NumberPolicy,
+    exclude: Sequence[tuple[int, int]] = (),
+) -> tuple[NumberFact, ...]:
+    """Detect numbers (no attribution yet), each with its sentence and the policy's verdict."""
+    from audit.extract.attribution import split_sentences
+
+    english = language is None or language.lower().startswith("en")
+    main = sorted((s for s in segments if s.is_main and 0 <= s.start < s.end <= len(text)), key=lambda s: s.start)
+    facts: list[NumberFact] = []
+    lede_seen = False
+    for seg in main:
+        blocked = list(exclude) + _guarded(text, seg)
+        atoms = [a for a in _atoms(text, seg, english) if not _overlaps(a.start, a.end, blocked)]
+        contexts_seg = {seg.kind} if seg.kind in ("title", "caption") else set()
+        if seg.kind == "body" and not lede_seen:
+            contexts_seg.add("lede")
+            lede_seen = True
+        sentences = split_sentences(text, seg.start, seg.end)
+        for start, end, value, vmax, kind, unit in _join_ranges(text, atoms):
+            qualifier = _qualifier(text, start, seg.start)
+            s_start, s_end = next(((a, b) for a, b in sentences if a <= start < b), (seg.start, seg.end))
+            contexts = frozenset(contexts_seg | _contexts(text, start, end, s_start, s_end, value))
+            needs, rule = decide(policy, kind, contexts, value)
+            facts.append(NumberFact(
+                start=start, end=end, text=text[start:end], value=value, value_max=vmax, unit=unit,
+                qualifier=qualifier, kind=kind, sentence_start=s_start, sentence_end=s_end,
+                segment_kind=seg.kind, requires_attribution=needs, policy_rule=rule, contexts=contexts,
+            ))
+    return tuple(facts)
+
+
+def _overlaps(start: int, end: int, ranges: Sequence[tuple[int, int]]) -> bool:
+    """True when [start, end) overlaps any of the ranges."""
+    return any(start < b and a < end for a, b in ranges)
+
+
+def _guarded(text: str, seg: Segment) -> list[tuple[int, int]]:
+    """Ranges no number may overlap: calendar dates, URLs, e-mail addresses, hashtags and handles."""
+    out = [m.span() for m in P.DATE.finditer(text, seg.start, seg.end)]
+    out += [m.span() for m in P.URLISH.finditer(text, seg.start, seg.end)]
+    return out
+
+
+def _atoms(text: str, seg: Segment, english: bool) -> list[_Atom]:
+    """Every single numeral in the segment, with value, kind and unit."""
+    atoms = [_Atom(m.start(), m.end(), None, "date-part", None) for m in P.TIME.finditer(text, seg.start, seg.end)]
+    taken = [(a.start, a.end) for a in atoms]
+    for m in P.NUMBER.finditer(text, seg.start, seg.end):
+        if _overlaps(m.start(), m.end(), taken):
+            continue
+        atom = _atom(text, m, english)
+        if atom is not None:
+            atoms.append(atom)
+    return sorted(atoms, key=lambda a: a.start)
+
+
+def _atom(text: str, m: re.Match[str], english: bool) -> _Atom | None:
+    """Read one regex match into an atom; None when it is a label, a pronoun or part of a word."""
+    num, glued = m["num"], m["glued"] or ""
+    is_digit = num[0].isdigit()
+    if not is_digit and not english:
+        return None
+    start, end = m.start(), m.end()
+    before = text[max(0, start - 40):start]
+    if is_digit and (before[-1:].isalpha() or (before[-2:-1].isalpha() and before[-1:] in "-/")):
+        return None  # A380, COVID-19, H1N1: a label with digits in it
+    if end < len(text) and text[end].isalnum():
+        return None  # 3D, 5Gs: digits inside a word
+    if glued == "G" or (glued.lower() in ("s",) and not (len(num) == 4 and num.endswith("0"))):
+        return None  # 5G, 3s
+    if num.lower() == "one" and _pronoun_one(text, start, end):
+        return None
+    value = _value(m)
+    kind, unit = _kind(text, m, value, before)
+    return _Atom(start, end, value, kind, unit)
+
+
+def _pronoun_one(text: str, start: int, end: int) -> bool:
+    """True for 'one' used as a pronoun ('no one', 'one of the', 'one another')."""
+    nxt = P.NEXT_WORD.match(text, end)
+    if P.ONE_SKIP_BEFORE.search(text[max(0, start - 20):start]):
+        return True
+    if text[end:end + 1] in (",", ".", ";", ":", "?", "!", "") or nxt is None:
+        return True
+    return text[end:end + 8].lower().startswith((" of", " another", " or ", " and ")) or (
+        nxt.group(1).lower() in P.ONE_SKIP_AFTER)
+
+
+def _value(m: re.Match[str]) -> float | None:
+    """The normalised value of a match: magnitudes applied, percentages as given (12% -> 12.0)."""
+    num = m["num"].lower()
+    mag = (m["mag"] or "").strip().lower()
+    value: float | None
+    if num[0].isdigit():
+        value = float(num.replace(",", ""))
+    elif num.startswith(("hundreds", "thousands", "millions", "billions", "tens", "dozens")):
+        return None
+    elif num.startswith("half of"):
+        return 0.5
+    else:
+        value = _word_value(num)
+    if value is not None and mag and not _is_metres(m):
+        value *= P.MAGNITUDES.get(mag, 1.0)
+    return value
+
+
+def _is_metres(m: re.Match[str]) -> bool:
+    """A lower-case 'm' glued to a number without a currency is metres ('100m'), not millions."""
+    return m["mag"] == "m" and not m["cur"]
+
+
+def _word_value(words: str) -> float | None:
+    """Value of a number phrase in words: 'two hundred thousand' -> 200000, 'two-thirds' -> 0.667."""
+    parts = [w for w in re.split(r"[\s-]+", words) if w and w != "and"]
+    if len(parts) == 2 and parts[1] in P.FRACTIONS:
+        return P.WORD_VALUES.get(parts[0], 1.0) * P.FRACTIONS[parts[1]]
+    if parts[:1] == ["half"]:
+        return 0.5 * P.WORD_VALUES.get(parts[-1], 1.0)
+    total, current = 0.0, 0.0
+    for w in parts:
+        v = P.WORD_VALUES.get(w)
+        if v is None:
+            return None
+        if w == "hundred" or w == "dozen":
+            current = max(current, 1.0) * v
+        elif v >= 1000:
+            total += max(current, 1.0) * v
+            current = 0.0
+        else:
+            current += v
+    return total + current
+
+
+def _kind(text: str, m: re.Match[str], value: float | None, before: str) -> tuple[str, str | None]:
+    """The kind of a number and its unit or counted noun."""
+    num, glued = m["num"], (m["glued"] or "")
+    nxt = P.NEXT_WORD.match(text, m.end())
+    word = nxt.group(1) if nxt and nxt.group(1).lower() not in P.NOT_UNITS else None
+    unit = glued.lower() or ("m" if _is_metres(m) else None) or word
+    head = (unit or "").lower().split("-")[0].rstrip("'’")
+    if m["pct"]:
+        return "percent", "percent"
+    if m["cur"] or m["cursuf"]:
+        return "money", (m["cur"] or m["cursuf"] or "").strip()
+    if glued.lower() in ("st", "nd", "rd", "th"):
+        return "ordinal", None
+    if num.isdigit() and len(num) == 4 and glued.lower() == "s":
+        return "year", None
+    if P.AGE_BEFORE.search(before) or P.AGE_AFTER.match(text, m.end()) or (
+            P.NAME_COMMA.search(before) and text[m.end():m.end() + 1] == ","):
+        return "age", "years"
+    if head in P.DURATION_UNITS:
+        return "duration", unit
+    if head in P.MEASURE_UNITS or glued:
+        return "measure", unit
+    if re.fullmatch(r"\d+", num) and P.ID_BEFORE.search(before):
+        return "identifier", None
+    if _is_year(num, value, before, head):
+        return "year", None
+    if (num.lower().replace("-", " ").split()[0] in ("two", "three", "four", "a") and num.lower().endswith(
+            tuple(P.FRACTIONS))) or num.lower().startswith("half of"):
+        return "fraction", unit
+    return "count", unit
+
+
+def _is_year(num: str, value: float | None, before: str, head: str) -> bool:
+    """A bare four-digit number from 1800 to 2099 that is not followed by a counted plural noun."""
+    if not (len(num) == 4 and num.isdigit() and value is not None and 1800 <= value <= 2099):
+        return False
+    return bool(P.YEAR_BEFORE.search(before)) or not (head.endswith("s") and head.isalpha())
+
+
+def _join_ranges(
+    text: str, atoms: list[_Atom]
+) -> list[tuple[int, int, float | None, float | None, str, str | None]]:
+    """Join 'between 10 and 20', '10-20', '10 to 20' and 'two or three' into one number with a maximum."""
+    out: list[tuple[int, int, float | None, float | None, str, str | None]] = []
+    i = 0
+    while i < len(atoms):
+        a = atoms[i]
+        b = atoms[i + 1] if i + 1 < len(atoms) else None
+        if b is not None and _is_range(text, a, b):
+            kind = b.kind if a.kind == "count" else a.kind
+            out.append((a.start, b.end, a.value, b.value, kind, b.unit))
+            i += 2
+            continue
+        out.append((a.start, a.end, a.value, None, a.kind, a.unit))
+        i += 1
+    return out
+
+
+def _is_range(text: str, a: _Atom, b: _Atom) -> bool:
+    """True when two neighbouring atoms form one range."""
+    join = text[a.end:b.start]
+    if not P.RANGE_JOIN.fullmatch(join) or a.value is None or b.value is None or b.value <= a.value:
+        return False
+    if a.kind in ("year", "date-part", "identifier", "ordinal") or b.kind in ("identifier", "ordinal"):
+        return False
+    word = join.strip().lower()
+    before = text[max(0, a.start - 30):a.start]
+    if word == "and":
+        return bool(re.search(r"\bbetween\s+$", before, re.I))
+    if word == "to":
+        return not P.CHANGE_VERB.search(before)
+    return True
+
+
+def _qualifier(text: str, start: int, floor: int) -> str | None:
+    """The qualifier right before a number ('more than', 'up to', 'between', ...), lower-cased."""
+    m = P.QUALIFIER.search(text, max(floor, start - 30), start)
+    if m is None or m.end() != start:
+        return None
+    return re.sub(r"\s+", " ", m.group(0).strip().lower())
+
+
+def _contexts(text: str, start: int, end: int, s_start: int, s_end: int, value: float | None) -> set[str]:
+    """Contexts the policy may condition on: penalty, vague, quote."""
+    out: set[str] = set()
+    if P.PENALTY.search(text, max(s_start, start - 30), min(s_end, end + 30)):
+        out.add("penalty")
+    if value is None:
+        out.add("vague")
+    head = text[s_start:start]
+    if (head.count("\u201c") > head.count("\u201d")) or head.count('"') % 2 == 1:
+        out.add("quote")
+    return out
