@@ -8,7 +8,7 @@ its content, so a value edited in the Parquet file is caught). The suites state 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,32 +25,51 @@ _ARTICLE_FIELDS = ("title", "byline", "publisher", "section", "published_text", 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SeedFile:
-    """What re-reading one seed file found: its digest now, and its decoded content if it still matches."""
+    """What re-reading one seed file found: its digest now, its content, and the texts derived from it again."""
 
     path: str
     sha256_now: str | None
     seed: Seed | None
+    derived: dict[str, bytes] = field(default_factory=dict)
+
+    def slice(self, text_sha256: str | None, start: Any, end: Any) -> str | None:
+        """Bytes [start, end) of the seed (or of the derived text with that hash), decoded; None if invalid."""
+        if self.seed is None:
+            return None
+        if text_sha256 is None:
+            data, encoding = self.seed.data, self.seed.encoding.replace("-sig", "")
+        elif text_sha256 in self.derived:
+            data, encoding = self.derived[text_sha256], "utf-8"
+        else:
+            return None
+        if start is None or end is None or not 0 <= start <= end <= len(data):
+            return None
+        try:
+            return data[start:end].decode(encoding)
+        except UnicodeDecodeError:
+            return None
 
 
 def reread_seed(root: Path, rel: str, expected_sha256: str | None) -> SeedFile:
-    """Read a seed file again and decode it the way ingest did."""
+    """Read a seed file again, decode it the way ingest did, and derive its texts again (HTML, JSON Lines)."""
     try:
         data = (root / rel).read_bytes()
     except OSError:
         return SeedFile(path=rel, sha256_now=None, seed=None)
     digest = sha256_bytes(data)
     decoded = decode_seed(data, rel) if digest == expected_sha256 else None
-    return SeedFile(path=rel, sha256_now=digest, seed=decoded if isinstance(decoded, Seed) else None)
+    if not isinstance(decoded, Seed):
+        return SeedFile(path=rel, sha256_now=digest, seed=None)
+    return SeedFile(path=rel, sha256_now=digest, seed=decoded, derived=_rederive(decoded))
 
 
-def slice_text(seed: Seed, start: Any, end: Any) -> str | None:
-    """The seed's bytes [start, end) decoded with its encoding, or None if the span is not valid."""
-    if start is None or end is None or not 0 <= start <= end <= len(seed.data):
-        return None
-    try:
-        return seed.data[start:end].decode(seed.encoding.replace("-sig", ""))
-    except UnicodeDecodeError:
-        return None
+def _rederive(seed: Seed) -> dict[str, bytes]:
+    from audit.extract import read_documents  # the same readers that made the texts
+
+    docs = read_documents(seed)
+    if isinstance(docs, str):
+        return {}
+    return {d.derivation.text_sha256: d.text.encode("utf-8") for d in docs if d.derivation is not None}
 
 
 def record_ok(row: Mapping[str, Any]) -> bool:
@@ -58,23 +77,29 @@ def record_ok(row: Mapping[str, Any]) -> bool:
     return bool(row.get(DIGEST_COLUMN) == record_digest(dict(row)))
 
 
-def mention_span_ok(seed: Seed, row: Mapping[str, Any]) -> bool:
+def mention_span_ok(seed: SeedFile, row: Mapping[str, Any]) -> bool:
     """A mention's span reproduces its text."""
-    return slice_text(seed, row["span_start"], row["span_end"]) == row["text"]
+    return seed.slice(row["text_sha256"], row["span_start"], row["span_end"]) == row["text"]
 
 
-def article_spans_ok(seed: Seed, row: Mapping[str, Any]) -> bool:
+def article_spans_ok(seed: SeedFile, row: Mapping[str, Any]) -> bool:
     """Every field of an article that has a span reproduces its value, and the body its paragraphs."""
+    sha = row["text_sha256"]
     for name in _ARTICLE_FIELDS:
         span = row.get(f"{name.removesuffix('_text')}_span")
         value = row.get(name)
-        if span is not None and slice_text(seed, span["start"], span["end"]) != value:
+        if span is not None and seed.slice(sha, span["start"], span["end"]) != value:
             return False
-    paragraphs = [slice_text(seed, s["start"], s["end"]) for s in row["body_spans"] or ()]
+    paragraphs = [seed.slice(sha, s["start"], s["end"]) for s in row["body_spans"] or ()]
     return None not in paragraphs and "\n\n".join(p for p in paragraphs if p is not None) == row["body"]
 
 
-SpanCheck = Callable[[Seed, Mapping[str, Any]], bool]
+def derived_text_ok(seed: SeedFile, row: Mapping[str, Any]) -> bool:
+    """A stored derived text is what the extractor derives from the seed again, byte for byte."""
+    return seed.derived.get(row["text_sha256"]) == row["text"].encode("utf-8")
+
+
+SpanCheck = Callable[[SeedFile, Mapping[str, Any]], bool]
 
 
 def provenance_columns(
@@ -91,7 +116,7 @@ def provenance_columns(
         if span_check is None:
             cols["span_ok"].append(None)
         else:
-            cols["span_ok"].append(seed is not None and seed.seed is not None and span_check(seed.seed, row))
+            cols["span_ok"].append(seed is not None and seed.seed is not None and span_check(seed, row))
         cols["record_ok"].append(record_ok(row))
     return cols
 

@@ -111,6 +111,8 @@ class Block:
     kind: str
     position: int
     is_main: bool
+    # the derived text the spans point into (HTML, JSON Lines); None: spans are bytes of the seed file
+    text_sha256: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -144,6 +146,8 @@ class Article:
     body_spans: tuple[Span, ...]
     n_paragraphs: int
     tags: tuple[str, ...] = ()
+    # the derived text the spans point into (HTML, JSON Lines); None: spans are bytes of the seed file
+    text_sha256: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -173,6 +177,9 @@ class NumberMention:
     components: tuple[str, ...] = ()
     reconciles: bool | None = None
     linked_number_id: str | None = None
+    policy_rule: str | None = None
+    # the derived text the spans point into (HTML, JSON Lines); None: spans are bytes of the seed file
+    text_sha256: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -208,6 +215,8 @@ class Link:
     # live facts: every hop after the first, and why a 2xx answer looks like a "not found" page
     redirect_chain: tuple[str, ...] = ()
     soft_404: str | None = None
+    # the derived text the spans point into (HTML, JSON Lines); None: spans are bytes of the seed file
+    text_sha256: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -228,6 +237,23 @@ class DateMention:
     role: str
     block_kind: str
     weekday: str | None = None
+    # the derived text the spans point into (HTML, JSON Lines); None: spans are bytes of the seed file
+    text_sha256: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DerivedText:
+    """A text an extractor derived from a seed (HTML main text, a JSON Lines record), and how."""
+
+    text_sha256: str
+    seed_sha256: str
+    article_id: str
+    extractor: str
+    extractor_version: str
+    seed_start: int
+    seed_end: int
+    n_bytes: int
+    text: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -235,6 +261,7 @@ class Extraction:
     """Everything extracted from one seed."""
 
     articles: tuple[Article, ...]
+    texts: tuple[DerivedText, ...] = ()
     blocks: tuple[Block, ...] = ()
     numbers: tuple[NumberMention, ...] = ()
     links: tuple[Link, ...] = ()

@@ -46,6 +46,7 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("numbers", records.NumberMention, "number_id"),
     TableSpec("links", records.Link, "link_id"),
     TableSpec("dates", records.DateMention, "date_id"),
+    TableSpec("texts", records.DerivedText, "text_sha256"),
 )
 SPECS = {spec.name: spec for spec in TABLES}
 

@@ -20,6 +20,7 @@ from audit.provenance import (
     SpanCheck,
     TableFacts,
     article_spans_ok,
+    derived_text_ok,
     mention_span_ok,
     provenance_columns,
     reread_seed,
@@ -37,6 +38,7 @@ _SPAN_CHECKS: dict[str, SpanCheck | None] = {
     "numbers": mention_span_ok,
     "links": mention_span_ok,
     "dates": mention_span_ok,
+    "texts": derived_text_ok,
 }
 _EVIDENCE_LIMIT = 2_000  # findings per rule that carry their row; the rest carry ids only
 _BULKY = frozenset({"body", "body_spans", "record_sha256"})

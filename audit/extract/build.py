@@ -1,54 +1,102 @@
-"""Assemble records from a Page and the analysers' facts: byte spans, content-derived ids."""
+"""Assemble records from a document and the analysers' facts: byte spans, content-derived ids."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import html as htmllib
+from collections.abc import Iterable, Sequence
 
 from audit.extract.dates import Clock, DateFact, find_dates
+from audit.extract.documents import Document, MarkupLink
 from audit.extract.language import guess_language
-from audit.extract.links import LinkFact, find_links
+from audit.extract.links import LinkFact, LinkRole, find_links, link_from_markup, mark_duplicates
 from audit.extract.numbers import NumberFact, NumberPolicy, find_numbers
 from audit.extract.offsets import ByteMap, make_id
 from audit.extract.page import Field, Page
 from audit.extract.segments import Segment
-from audit.records import Article, Block, DateMention, Extraction, Link, NumberMention, Seed, Span
+from audit.records import (
+    Article,
+    Block,
+    DateMention,
+    DerivedText,
+    Extraction,
+    Link,
+    NumberMention,
+    Seed,
+    Span,
+)
 
 
-def build_extraction(seed: Seed, page: Page, *, policy: NumberPolicy) -> Extraction:
-    """Run the analysers over the page and turn their character facts into records."""
-    text, bmap = seed.text, ByteMap(seed.text, seed.encoding)
-    article_id = make_id("a", seed.seed_sha256, 0)
-    language = page.language or guess_language(
-        " ".join(text[s.start : s.end] for s in page.segments if s.is_main)
-    )
-    date_facts, clock = find_dates(text, page.segments)
+def build_extraction(seed: Seed, doc: Document, index: int, *, policy: NumberPolicy) -> Extraction:
+    """Run the analysers over one document of a seed and turn their character facts into records."""
+    page, text = doc.page, doc.text
+    article_id = make_id("a", seed.seed_sha256, index)
+    ctx = _Ctx(seed, article_id, doc)
+    main_text = " ".join(text[s.start : s.end] for s in page.segments if s.is_main)
+    language = page.language or guess_language(main_text)
+    date_facts, clock = find_dates(text, page.segments, page=doc.page_dates)
     claimed = [(d.start, d.end) for d in date_facts]
     number_facts = find_numbers(text, page.segments, language=language, policy=policy, exclude=claimed)
     link_facts = find_links(text, page.segments)
-    ctx = _Ctx(seed, article_id, bmap)
-    article = _article(ctx, page, clock, date_facts, language)
     return Extraction(
-        articles=(article,),
+        articles=(_article(ctx, page, clock, date_facts, language),),
+        texts=_texts(ctx),
         blocks=tuple(_block(ctx, i, s) for i, s in enumerate(page.segments)),
         numbers=_numbers(ctx, number_facts),
-        links=tuple(_link(ctx, f) for f in link_facts),
+        links=_links(ctx, link_facts, doc),
         dates=tuple(_date(ctx, f) for f in date_facts),
     )
 
 
+def merge_extractions(parts: Iterable[Extraction]) -> Extraction:
+    """One Extraction holding the records of several documents of the same seed, in order."""
+    parts = list(parts)
+    return Extraction(
+        articles=tuple(a for p in parts for a in p.articles),
+        texts=tuple(t for p in parts for t in p.texts),
+        blocks=tuple(b for p in parts for b in p.blocks),
+        numbers=tuple(n for p in parts for n in p.numbers),
+        links=tuple(lk for p in parts for lk in p.links),
+        dates=tuple(d for p in parts for d in p.dates),
+    )
+
+
 class _Ctx:
-    """Per-seed context shared by the record builders."""
+    """Per-document context shared by the record builders: which bytes spans count in."""
 
-    __slots__ = ("article_id", "bmap", "seed", "sha")
+    __slots__ = ("article_id", "bmap", "doc", "seed", "seed_map", "sha", "text_sha")
 
-    def __init__(self, seed: Seed, article_id: str, bmap: ByteMap) -> None:
-        self.seed, self.sha, self.article_id, self.bmap = seed, seed.seed_sha256, article_id, bmap
+    def __init__(self, seed: Seed, article_id: str, doc: Document) -> None:
+        self.seed, self.sha, self.article_id, self.doc = seed, seed.seed_sha256, article_id, doc
+        self.seed_map = ByteMap(seed.text, seed.encoding)
+        if doc.derivation is None:
+            self.text_sha, self.bmap = None, self.seed_map
+        else:
+            self.text_sha, self.bmap = doc.derivation.text_sha256, ByteMap(doc.text, "utf-8")
 
     def span(self, start: int | None, end: int | None) -> Span | None:
         return None if start is None or end is None else self.bmap.span(start, end)
 
     def mention_id(self, prefix: str, start: int, end: int) -> str:
-        return make_id(prefix, self.sha, self.bmap.byte(start), self.bmap.byte(end))
+        return make_id(prefix, self.sha, self.text_sha, self.bmap.byte(start), self.bmap.byte(end))
+
+
+def _texts(ctx: _Ctx) -> tuple[DerivedText, ...]:
+    d = ctx.doc.derivation
+    if d is None:
+        return ()
+    return (
+        DerivedText(
+            text_sha256=d.text_sha256,
+            seed_sha256=ctx.sha,
+            article_id=ctx.article_id,
+            extractor=d.extractor,
+            extractor_version=d.extractor_version,
+            seed_start=d.seed_start,
+            seed_end=d.seed_end,
+            n_bytes=len(ctx.doc.text.encode("utf-8")),
+            text=ctx.doc.text,
+        ),
+    )
 
 
 def _field(ctx: _Ctx, field: Field | None) -> tuple[str | None, Span | None]:
@@ -56,7 +104,7 @@ def _field(ctx: _Ctx, field: Field | None) -> tuple[str | None, Span | None]:
 
 
 def _article(ctx: _Ctx, page: Page, clock: Clock, dates: Sequence[DateFact], language: str | None) -> Article:
-    text = ctx.seed.text
+    text = ctx.doc.text
     body = page.body
     title, title_span = _field(ctx, page.title)
     byline, byline_span = _field(ctx, page.byline)
@@ -92,21 +140,23 @@ def _article(ctx: _Ctx, page: Page, clock: Clock, dates: Sequence[DateFact], lan
         body_spans=tuple(ctx.bmap.span(s.start, s.end) for s in body),
         n_paragraphs=len(body),
         tags=tuple(t.value for t in page.tags),
+        text_sha256=ctx.text_sha,
     )
 
 
 def _block(ctx: _Ctx, position: int, seg: Segment) -> Block:
     span = ctx.bmap.span(seg.start, seg.end)
     return Block(
-        block_id=make_id("b", ctx.sha, span.start, span.end),
+        block_id=make_id("b", ctx.sha, ctx.text_sha, span.start, span.end),
         article_id=ctx.article_id,
         seed_sha256=ctx.sha,
         span_start=span.start,
         span_end=span.end,
-        text=ctx.seed.text[seg.start : seg.end],
+        text=ctx.doc.text[seg.start : seg.end],
         kind=seg.kind,
         position=position,
         is_main=seg.is_main,
+        text_sha256=ctx.text_sha,
     )
 
 
@@ -130,7 +180,7 @@ def _number(ctx: _Ctx, f: NumberFact, number_id: str, ids: Sequence[str]) -> Num
         unit=f.unit,
         qualifier=f.qualifier,
         kind=f.kind,
-        sentence=ctx.seed.text[f.sentence_start : f.sentence_end],
+        sentence=ctx.doc.text[f.sentence_start : f.sentence_end],
         sentence_span=sentence_span,
         block_kind=f.segment_kind,
         requires_attribution=f.requires_attribution,
@@ -142,13 +192,35 @@ def _number(ctx: _Ctx, f: NumberFact, number_id: str, ids: Sequence[str]) -> Num
         components=tuple(ids[i] for i in f.components),
         reconciles=f.reconciles,
         linked_number_id=ids[f.linked_to] if f.linked_to is not None else None,
+        policy_rule=f.policy_rule,
+        text_sha256=ctx.text_sha,
     )
 
 
-def _link(ctx: _Ctx, f: LinkFact) -> Link:
-    span = ctx.bmap.span(f.start, f.end)
+def _links(ctx: _Ctx, facts: Sequence[LinkFact], doc: Document) -> tuple[Link, ...]:
+    """Links found in the text, then links read from the seed's markup (spans into the seed itself)."""
+    markup = [_markup_fact(m, doc.base_url) for m in doc.markup_links]
+    marked = mark_duplicates([*facts, *markup])
+    text_links = tuple(_link(ctx, f, ctx.bmap, ctx.text_sha) for f in marked[: len(facts)])
+    return text_links + tuple(_link(ctx, f, ctx.seed_map, None) for f in marked[len(facts) :])
+
+
+def _markup_fact(m: MarkupLink, base_url: str | None) -> LinkFact:
+    return link_from_markup(
+        start=m.start,
+        end=m.end,
+        text=m.raw,
+        raw_url=htmllib.unescape(m.raw),
+        role=LinkRole(m.role),
+        segment_kind="markup",
+        base_url=base_url,
+    )
+
+
+def _link(ctx: _Ctx, f: LinkFact, bmap: ByteMap, text_sha: str | None) -> Link:
+    span = bmap.span(f.start, f.end)
     return Link(
-        link_id=ctx.mention_id("l", f.start, f.end),
+        link_id=make_id("l", ctx.sha, text_sha, span.start, span.end),
         article_id=ctx.article_id,
         seed_sha256=ctx.sha,
         span_start=span.start,
@@ -165,6 +237,10 @@ def _link(ctx: _Ctx, f: LinkFact) -> Link:
         registrable_domain=f.registrable_domain,
         is_duplicate=f.is_duplicate,
         status="not_checked",
+        syntax_error_code=f.syntax_error_code,
+        has_credentials=f.has_credentials,
+        wrapper=f.wrapper,
+        text_sha256=text_sha,
     )
 
 
@@ -185,4 +261,5 @@ def _date(ctx: _Ctx, f: DateFact) -> DateMention:
         role=f.role,
         block_kind=f.segment_kind,
         weekday=f.weekday,
+        text_sha256=ctx.text_sha,
     )
