@@ -32,6 +32,14 @@ def audit(session: nox.Session) -> None:
 
 
 @nox.session
+def publish(session: nox.Session) -> None:
+    """Publish build/tables/ to releases/ if reports/ passed for exactly those tables (exit 1 if not)."""
+    _install(session)
+    paths = ["--tables", "build/tables", "--report", "reports", "--to", "releases"]
+    session.run("python", "-m", "audit", "publish", *paths, *session.posargs, env=ENV)
+
+
+@nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite (pass pytest options after --)."""
     _install(session, "test")

@@ -29,7 +29,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an internal error")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{run,validate}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{run,validate,publish}")
     run = sub.add_parser(
         "run",
         help="extract the seeds, write the tables, validate them and write the report",
@@ -99,7 +99,76 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="where the seeds are now, if not where the manifest says",
     )
     _common(validate)
+    _publish_parser(sub)
     return parser.parse_args(argv)
+
+
+_PUBLISH_EXIT_CODES = """exit codes:
+  0  published (or the same tables republished to the same release)
+  1  refused: the audit verdict is not "passed", or a table's sha256 is not the one the audit recorded
+  2  usage or configuration error: REPORT/results.json or TABLES/manifest.json missing or corrupt,
+     bad release config, a --version already used for other tables
+  3  internal error (a bug: rerun with --debug and report it)"""
+
+
+def _publish_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    publish = sub.add_parser(
+        "publish",
+        help="release the audited tables with their report, a Croissant description and provenance",
+        description='Publish exactly what passed: check that REPORT/results.json says "passed" for tables '
+        "whose sha256 equals that of the files in TABLES now, then write RELEASES/<name>/ atomically with "
+        "the tables, the report, croissant.jsonld, provenance.intoto.json (in-toto Statement v1), "
+        "CHANGELOG.md and changes.json (diff against the previous release), and point RELEASES/latest.json "
+        "at it.",
+        epilog="example:\n  python -m audit run seeds/ && python -m audit publish --tables build/tables "
+        "--report reports --to releases\n\n" + _PUBLISH_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    publish.add_argument(
+        "--tables",
+        type=Path,
+        default=Path("build/tables"),
+        metavar="DIR",
+        help="the audited tables and their manifest.json (default: build/tables/)",
+    )
+    publish.add_argument(
+        "--report",
+        type=Path,
+        default=Path("reports"),
+        metavar="DIR",
+        help="the audit's report; its results.json holds the verdict and the audited digests (default: reports/)",
+    )
+    publish.add_argument(
+        "--to",
+        dest="release_root",
+        type=Path,
+        default=Path("releases"),
+        metavar="RELEASES",
+        help="folder of releases; the release goes in RELEASES/<name>/ and RELEASES/latest.json (default: releases/)",
+    )
+    publish.add_argument(
+        "--version",
+        default=None,
+        metavar="NAME",
+        help="the release's name and Croissant version, e.g. 1.2.0 (default: the audit run's date, "
+        "YYYY-MM-DD, then YYYY-MM-DD.2 ... if that name already holds other tables)",
+    )
+    publish.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="dataset name, description, license, url, citation, creators, keywords "
+        "(schemas/release.schema.json; default: release.json if present, else the schema's defaults)",
+    )
+    publish.add_argument(
+        "--schemas",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="JSON Schemas: results.schema.json, release.schema.json and <table>.schema.json, read at "
+        "publish time for the Croissant record sets (default: the schemas/ beside the audit package)",
+    )
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -133,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse exits 2 on usage errors and 0 on --help
         return int(exc.code or 0)
     try:
+        if args.command == "publish":
+            return _publish(args)
         from audit.gate import exit_code_for, summary_line
 
         verdict = _dispatch(args)
@@ -179,6 +250,26 @@ def _dispatch(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             seeds_dir=args.seeds,
         )
     )
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from audit.publish import PublishConfig, publish, summary_lines
+    from audit.release_config import SCHEMAS_DIR
+
+    default_config = Path("release.json")
+    release = publish(
+        PublishConfig(
+            tables_dir=args.tables,
+            report_dir=args.report,
+            release_root=args.release_root,
+            config_path=args.config or (default_config if default_config.is_file() else None),
+            schemas_dir=args.schemas or SCHEMAS_DIR,
+            version=args.version,
+        )
+    )
+    for line in summary_lines(release):
+        print(line)
+    return int(ExitCode.PASSED)
 
 
 def _default_waivers(suites: Path) -> Path | None:

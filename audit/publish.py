@@ -1,0 +1,446 @@
+"""The gate opens: publish exactly the tables a passing audit saw, with their report and provenance.
+
+``publish`` re-checks the audit before it writes anything: REPORT/results.json must be readable and valid,
+its verdict ``passed``, and the sha256 of every table in TABLES now must equal the digest the audit
+recorded. A release is then staged and moved into RELEASES/<name>/ whole (``fsio.atomic_dir``)::
+
+    RELEASES/latest.json             which release is current (a small JSON file, not a symlink)
+    RELEASES/<name>/tables/          the audited Parquet tables and their manifest.json
+    RELEASES/<name>/report/          the audit report (index.html, results.json, junit.xml)
+    RELEASES/<name>/CHANGELOG.md     records and rules changed since the previous release
+    RELEASES/<name>/changes.json     the same, for machines
+    RELEASES/<name>/croissant.jsonld Croissant 1.0 description: every file with sha256 and size, every table
+    RELEASES/<name>/provenance.intoto.json  in-toto Statement: every file above, and the audit as predicate
+
+The name is the audit run's date (``2026-11-26``, then ``2026-11-26.2`` …) unless ``--version`` gives one.
+Publishing the same tables again rewrites the same release with the same bytes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pyarrow.parquet as pq
+
+from audit.errors import AuditError, ConfigError, ExitCode, UsageError
+from audit.fsio import atomic_dir, atomic_write, atomic_write_text, sha256_file
+from audit.release_config import SCHEMAS_DIR, ReleaseConfig, load_release_config
+from audit.release_croissant import PARQUET, ReleasedFile, TableShape, croissant_document
+from audit.release_diff import (
+    ReleaseDiff,
+    RuleDiff,
+    changelog_markdown,
+    changes_document,
+    diff_rules,
+    diff_table,
+    rule_states,
+)
+from audit.release_provenance import provenance_statement
+from audit.store import SPECS, read_manifest
+
+LATEST = "latest.json"
+CROISSANT = "croissant.jsonld"
+PROVENANCE = "provenance.intoto.json"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
+_MEDIA_TYPES = {
+    ".parquet": PARQUET,
+    ".json": "application/json",
+    ".jsonld": "application/ld+json",
+    ".html": "text/html",
+    ".xml": "application/xml",
+    ".md": "text/markdown",
+}
+
+
+class PublishRefused(AuditError):
+    """Raised when the tables are not exactly what a passing audit saw: the gate stays shut (exit 1)."""
+
+    exit_code = ExitCode.GATE_FAILED
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PublishConfig:
+    """Everything `audit publish` needs."""
+
+    tables_dir: Path
+    report_dir: Path
+    release_root: Path
+    config_path: Path | None = None
+    schemas_dir: Path = SCHEMAS_DIR
+    version: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditedTable:
+    """A table the report audited: its name, file now and audited digest."""
+
+    name: str
+    path: Path
+    sha256: str
+    n_rows: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Audit:
+    """A passing audit whose tables are, byte for byte, the files in TABLES."""
+
+    results: dict[str, Any]
+    results_bytes: bytes
+    tables: tuple[AuditedTable, ...]
+    manifest_path: Path
+    report_dir: Path
+    run_at: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Release:
+    """What publish wrote."""
+
+    name: str
+    path: Path
+    files: tuple[ReleasedFile, ...]
+    diff: ReleaseDiff
+    is_latest: bool
+
+
+def publish(config: PublishConfig) -> Release:
+    """Check the audit, then write the release atomically and point latest.json at it."""
+    release_config = load_release_config(config.config_path, config.schemas_dir / "release.schema.json")
+    audit = check_audit(config.tables_dir, config.report_dir, config.schemas_dir)
+    digests = {t.name: t.sha256 for t in audit.tables}
+    root = config.release_root
+    name = release_name(root, digests, config.version, audit.run_at[:10])
+    existed = (root / name).is_dir()
+    previous = _recorded_previous(root / name) if existed else read_latest(root)
+    with atomic_dir(root / name) as staging:
+        files, diff = write_release(staging, audit, release_config, config.schemas_dir, name, previous)
+    latest = read_latest(root)
+    is_latest = not existed or latest in (None, name)
+    if is_latest:
+        write_latest(root, name, audit)
+    return Release(name=name, path=root / name, files=files, diff=diff, is_latest=is_latest)
+
+
+# -- the gate -------------------------------------------------------------------------------------------
+
+
+def check_audit(tables_dir: Path, report_dir: Path, schemas_dir: Path = SCHEMAS_DIR) -> Audit:
+    """Refuse unless the report passed and every audited table in TABLES still has its audited sha256."""
+    results_path = report_dir / "results.json"
+    raw, results = read_results(results_path, schemas_dir / "results.schema.json")
+    manifest_path = tables_dir / "manifest.json"
+    manifest = read_manifest(tables_dir)
+    audited = results["manifest"]["tables"]
+    tables = tuple(
+        AuditedTable(name=n, path=tables_dir / t["file"], sha256=t["sha256"], n_rows=t["n_rows"])
+        for n, t in sorted(audited.items())
+    )
+    problems = [p for t in tables if (p := _table_problem(t))]
+    now = {n: t.get("sha256") for n, t in manifest.get("tables", {}).items()}
+    if now != {t.name: t.sha256 for t in tables}:
+        problems.append(
+            f"{manifest_path}: names other tables than {results_path} audited (a run without its report?)"
+        )
+    if problems:
+        raise PublishRefused(
+            f"refused: the tables in {tables_dir} are not the ones {results_path} audited:\n  - "
+            + "\n  - ".join(problems)
+            + f"\nRe-audit them (`python -m audit validate --tables {tables_dir} --report {report_dir}`), then publish."
+        )
+    if results["verdict"] != "passed" or results["passed"] is not True:
+        raise PublishRefused(
+            f"refused: the audit verdict for these tables is {results['verdict']}: {results['summary']} "
+            f"Read {report_dir / 'index.html'}, fix the data (or waive with a reason), re-audit, then publish."
+        )
+    run = results["manifest"].get("run") or manifest.get("run") or {}
+    run_at = run.get("finished_at") or run.get("started_at")
+    if not isinstance(run_at, str) or not re.match(r"^\d{4}-\d{2}-\d{2}", run_at):
+        raise ConfigError(
+            f"{results_path}: /manifest/run/finished_at: missing; rerun the audit to record it."
+        )
+    return Audit(
+        results=results,
+        results_bytes=raw,
+        tables=tables,
+        manifest_path=manifest_path,
+        report_dir=report_dir,
+        run_at=run_at,
+    )
+
+
+def _table_problem(table: AuditedTable) -> str | None:
+    if not table.path.is_file():
+        return f"{table.path}: missing (audited sha256 {table.sha256[:12]}…)"
+    now = sha256_file(table.path)
+    if now != table.sha256:
+        return f"{table.path}: sha256 {now[:12]}… is not the audited {table.sha256[:12]}…: the table changed after the audit"
+    return None
+
+
+def read_results(path: Path, schema_path: Path) -> tuple[bytes, dict[str, Any]]:
+    """The report's results.json, its bytes and its content, or ConfigError naming the file and the fix."""
+    fix = "Rerun `python -m audit run` (or `python -m audit validate`) to write the report, or point --report at it."
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no audit report here. {fix}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: unreadable ({exc}). {fix}") from None
+    try:
+        results = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid JSON ({exc}): the report is corrupt. {fix}") from None
+    try:
+        schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{schema_path}: unreadable results schema ({exc}). Restore it from git.") from None
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(results))
+    if error is not None:
+        pointer = "/" + "/".join(str(p) for p in error.absolute_path)
+        raise ConfigError(f"{path}: {pointer}: {error.message}: not a results.json this tool wrote. {fix}")
+    return raw, dict(results)
+
+
+# -- naming and the latest pointer ------------------------------------------------------------------------
+
+
+def release_name(root: Path, digests: Mapping[str, str], version: str | None, date: str) -> str:
+    """The release's folder name: --version, or the run date with .2, .3 … when that holds other tables."""
+    if version is not None:
+        if not _NAME.match(version) or version == LATEST:
+            raise UsageError(
+                f"--version {version!r}: use letters, digits, '.', '_', '+' or '-' (at most 64), e.g. 1.2.0 or {date}."
+            )
+        if released_tables(root / version) in (None, digests):
+            return version
+        raise UsageError(
+            f"{root / version}: a release of other tables already has this name. "
+            "Choose another --version, or omit it for a date-based name."
+        )
+    for n in itertools.count(1):
+        name = date if n == 1 else f"{date}.{n}"
+        if released_tables(root / name) in (None, digests):
+            return name
+    raise AssertionError("unreachable")
+
+
+def released_tables(release: Path) -> dict[str, str] | None:
+    """Table digests of an existing release (None if there is none; {} if the folder is not a release)."""
+    if not release.exists():
+        return None
+    try:
+        statement = json.loads((release / PROVENANCE).read_text(encoding="utf-8"))
+        tables = statement["predicate"]["tables"]
+        return {name: str(t["sha256"]) for name, t in tables.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def read_latest(root: Path) -> str | None:
+    """The name latest.json points at, if it points at a release that exists."""
+    try:
+        name = json.loads((root / LATEST).read_text(encoding="utf-8"))["release"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return name if isinstance(name, str) and _NAME.match(name) and (root / name).is_dir() else None
+
+
+def write_latest(root: Path, name: str, audit: Audit) -> None:
+    """Point latest.json at a release."""
+    pointer = {
+        "release": name,
+        "path": f"{name}/",
+        "croissant": f"{name}/{CROISSANT}",
+        "provenance": f"{name}/{PROVENANCE}",
+        "provenance_sha256": sha256_file(root / name / PROVENANCE),
+        "verdict": audit.results["verdict"],
+        "audited_at": audit.run_at,
+    }
+    atomic_write_text(root / LATEST, _json(pointer))
+
+
+def _recorded_previous(release: Path) -> str | None:
+    """A release being rewritten keeps the previous release it was first compared with."""
+    try:
+        previous = json.loads((release / "changes.json").read_text(encoding="utf-8"))["previous"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return previous if isinstance(previous, str) and (release.parent / previous).is_dir() else None
+
+
+# -- writing the release --------------------------------------------------------------------------------
+
+
+def write_release(
+    staging: Path, audit: Audit, config: ReleaseConfig, schemas_dir: Path, name: str, previous: str | None
+) -> tuple[tuple[ReleasedFile, ...], ReleaseDiff]:
+    """Fill the staging folder: tables, report, changelog, Croissant, provenance; return the files."""
+    copy_tables(staging / "tables", audit)
+    copy_report(staging / "report", audit)
+    previous_dir = None if previous is None else staging.parent / previous
+    diff = release_diff(staging, audit, name, previous_dir)
+    atomic_write_text(staging / "changes.json", _json(changes_document(diff)))
+    atomic_write_text(
+        staging / "CHANGELOG.md",
+        changelog_markdown(diff, audit.results, audit.run_at[:10], _read_text(previous_dir, "CHANGELOG.md")),
+    )
+    files = list_files(staging)
+    shapes = table_shapes(staging, audit, files, schemas_dir)
+    croissant = croissant_document(
+        config,
+        version=name,
+        date_published=audit.run_at,
+        files=files,
+        tables=shapes,
+        citation=config.citation or default_citation(config, name, audit.run_at[:4]),
+    )
+    atomic_write_text(staging / CROISSANT, _json(croissant))
+    files = list_files(staging)
+    statement = provenance_statement(files, audit.results, release=name, previous=previous)
+    atomic_write_text(staging / PROVENANCE, _json(statement))
+    return list_files(staging), diff
+
+
+def copy_tables(directory: Path, audit: Audit) -> None:
+    """Copy the audited tables and their manifest; a copy whose digest is not the audited one is refused."""
+    directory.mkdir(parents=True, exist_ok=True)
+    # the staging folder becomes visible only whole (atomic_dir), so plain copies inside it are safe
+    for table in audit.tables:
+        copy = directory / table.path.name
+        shutil.copyfile(table.path, copy)
+        if sha256_file(copy) != table.sha256:
+            raise PublishRefused(f"refused: {table.path} changed while it was being published. Re-audit it.")
+    shutil.copyfile(audit.manifest_path, directory / "manifest.json")
+
+
+def copy_report(directory: Path, audit: Audit) -> None:
+    """Copy the report's files; results.json is written from the very bytes that were checked."""
+    for path in sorted(audit.report_dir.rglob("*")):
+        rel = path.relative_to(audit.report_dir)
+        if path.is_file() and not any(part.startswith(".") for part in rel.parts):
+            (directory / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, directory / rel)
+    atomic_write(directory / "results.json", audit.results_bytes)
+
+
+def release_diff(staging: Path, audit: Audit, name: str, previous_dir: Path | None) -> ReleaseDiff:
+    """Compare the staged tables and rules with the previous release's."""
+    tables = tuple(
+        diff_table(
+            t.name,
+            SPECS[t.name].id_column if t.name in SPECS else None,
+            staging / "tables" / t.path.name,
+            None if previous_dir is None else previous_dir / "tables" / t.path.name,
+        )
+        for t in _in_table_order(audit.tables)
+    )
+    if previous_dir is None:
+        return ReleaseDiff(release=name, previous=None, tables=tables, rules=RuleDiff())
+    try:
+        old = json.loads((previous_dir / "report" / "results.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        old = {}
+    rules = diff_rules(rule_states(old), rule_states(audit.results))
+    return ReleaseDiff(release=name, previous=previous_dir.name, tables=tables, rules=rules)
+
+
+def table_shapes(
+    staging: Path, audit: Audit, files: Sequence[ReleasedFile], schemas_dir: Path
+) -> tuple[TableShape, ...]:
+    """Each released table's file, Arrow schema, id column and JSON Schema (read now, if there is one)."""
+    by_path = {f.path: f for f in files}
+    return tuple(
+        TableShape(
+            name=t.name,
+            file=by_path[f"tables/{t.path.name}"],
+            arrow=pq.read_schema(staging / "tables" / t.path.name),
+            id_column=SPECS[t.name].id_column if t.name in SPECS else None,
+            json_schema=read_table_schema(schemas_dir / f"{t.name}.schema.json"),
+            n_rows=t.n_rows,
+        )
+        for t in _in_table_order(audit.tables)
+    )
+
+
+def read_table_schema(path: Path) -> dict[str, Any] | None:
+    """A table's JSON Schema, None if it is not written yet, ConfigError if it is broken."""
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, TypeError) as exc:
+        raise ConfigError(
+            f"{path}: unreadable table schema ({exc}). Fix it, or move it aside to publish."
+        ) from None
+
+
+def list_files(root: Path) -> tuple[ReleasedFile, ...]:
+    """Every visible file under root, with its digest, size and media type, in path order."""
+    return tuple(
+        ReleasedFile(
+            path=p.relative_to(root).as_posix(),
+            sha256=sha256_file(p),
+            size_bytes=p.stat().st_size,
+            encoding_format=_MEDIA_TYPES.get(p.suffix, "application/octet-stream"),
+        )
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
+
+
+def default_citation(config: ReleaseConfig, version: str, year: str) -> str:
+    """A BibTeX @misc entry for the release, used when release.json gives no citation."""
+    key = re.sub(r"[^a-z0-9]+", "_", f"{config.name}_{version}".lower()).strip("_")
+    authors = " and ".join("{" + c.name + "}" for c in config.creators)
+    return (
+        f"@misc{{{key},\n  title = {{{config.name}}},\n  author = {{{authors}}},\n"
+        f"  year = {{{year}}},\n  note = {{Version {version}}},\n  url = {{{config.url}}}\n}}"
+    )
+
+
+def summary_lines(release: Release) -> list[str]:
+    """What the CLI prints after publishing."""
+    diff = release.diff
+    lines = [f"published {release.path}: {len(release.files)} files, provenance in {PROVENANCE}"]
+    if diff.previous is None:
+        lines.append("first release: nothing to compare with")
+    else:
+        counts = "; ".join(
+            f"{t.table} +{len(t.added)} -{len(t.removed)} ~{len(t.changed)}"
+            for t in diff.tables
+            if t.note is None
+        )
+        rules = f"rules: {len(diff.rules.newly_failing)} newly failing, {len(diff.rules.newly_passing)} newly passing"
+        lines.append(f"compared with {diff.previous}: {counts}; {rules}")
+    lines.append(
+        f"latest -> {release.name}"
+        if release.is_latest
+        else f"latest unchanged (rewrote {release.name} in place)"
+    )
+    return lines
+
+
+def _in_table_order(tables: Sequence[AuditedTable]) -> list[AuditedTable]:
+    order = {name: i for i, name in enumerate(SPECS)}
+    return sorted(tables, key=lambda t: (order.get(t.name, len(order)), t.name))
+
+
+def _read_text(directory: Path | None, name: str) -> str | None:
+    if directory is None:
+        return None
+    try:
+        return (directory / name).read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+def _json(doc: Any) -> str:
+    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
