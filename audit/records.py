@@ -141,6 +141,8 @@ class Article:
     captured_method: str | None
     updated_at: dt.date | None
     date_conflicts: tuple[str, ...]
+    # len(date_conflicts), so that a built-in expectation can state "no unresolved date conflicts"
+    n_date_conflicts: int = 0
     canonical_url: str | None
     body: str
     body_spans: tuple[Span, ...]
@@ -237,6 +239,14 @@ class DateMention:
     role: str
     block_kind: str
     weekday: str | None = None
+    # plausibility facts (rules in expectations/dates.json): the expression's form ("iso", "mdy",
+    # "weekday", ...), whether a weekday named beside a date is that date's weekday, a duration's length,
+    # and the resolved date's distance from the article's published_at (positive: after publication)
+    form: str | None = None
+    weekday_ok: bool | None = None
+    duration_days: int | None = None
+    days_from_published: int | None = None
+    after_publication: bool | None = None
     # the derived text the spans point into (HTML, JSON Lines); None: spans are bytes of the seed file
     text_sha256: str | None = None
 
