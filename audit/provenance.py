@@ -32,7 +32,7 @@ class SeedFile:
     seed: Seed | None
     derived: dict[str, bytes] = field(default_factory=dict)
 
-    def slice(self, text_sha256: str | None, start: Any, end: Any) -> str | None:
+    def slice(self, text_sha256: str | None, start: int | None, end: int | None) -> str | None:
         """Bytes [start, end) of the seed (or of the derived text with that hash), decoded; None if invalid."""
         if self.seed is None:
             return None
@@ -77,12 +77,18 @@ def record_ok(row: Mapping[str, Any]) -> bool:
     return bool(row.get(DIGEST_COLUMN) == record_digest(dict(row)))
 
 
-def mention_span_ok(seed: SeedFile, row: Mapping[str, Any]) -> bool:
-    """A mention's span reproduces its text."""
-    return seed.slice(row["text_sha256"], row["span_start"], row["span_end"]) == row["text"]
+def mention_spans_ok(table: pa.Table, seeds: Mapping[str, SeedFile]) -> list[bool | None]:
+    """For each mention row: does its span reproduce its text? Column-wise, as mention tables are long."""
+    names = ("seed_sha256", "text_sha256", "span_start", "span_end", "text")
+    cols = [table.column(n).to_pylist() for n in names]
+    out: list[bool | None] = []
+    for sha, text_sha, start, end, text in zip(*cols, strict=True):
+        seed = seeds.get(sha)
+        out.append(seed is not None and seed.slice(text_sha, start, end) == text)
+    return out
 
 
-def article_spans_ok(seed: SeedFile, row: Mapping[str, Any]) -> bool:
+def _article_ok(seed: SeedFile, row: Mapping[str, Any]) -> bool:
     """Every field of an article that has a span reproduces its value, and the body its paragraphs."""
     sha = row["text_sha256"]
     for name in _ARTICLE_FIELDS:
@@ -94,30 +100,44 @@ def article_spans_ok(seed: SeedFile, row: Mapping[str, Any]) -> bool:
     return None not in paragraphs and "\n\n".join(p for p in paragraphs if p is not None) == row["body"]
 
 
-def derived_text_ok(seed: SeedFile, row: Mapping[str, Any]) -> bool:
+def _derived_text_ok(seed: SeedFile, row: Mapping[str, Any]) -> bool:
     """A stored derived text is what the extractor derives from the seed again, byte for byte."""
     return seed.derived.get(row["text_sha256"]) == row["text"].encode("utf-8")
 
 
-SpanCheck = Callable[[SeedFile, Mapping[str, Any]], bool]
+def _per_row(check: Callable[[SeedFile, Mapping[str, Any]], bool]) -> SpanCheck:
+    def run(table: pa.Table, seeds: Mapping[str, SeedFile]) -> list[bool | None]:
+        out: list[bool | None] = []
+        for row in _rows(table):
+            seed = seeds.get(row["seed_sha256"])
+            out.append(seed is not None and seed.seed is not None and check(seed, row))
+        return out
+
+    return run
+
+
+SpanCheck = Callable[[pa.Table, Mapping[str, SeedFile]], list[bool | None]]
+article_spans_ok: SpanCheck = _per_row(_article_ok)
+derived_text_ok: SpanCheck = _per_row(_derived_text_ok)
 
 
 def provenance_columns(
-    table: pa.Table, seeds: Mapping[str, SeedFile], span_check: SpanCheck | None
+    table: pa.Table, seeds: Mapping[str, SeedFile], span_check: SpanCheck | None, *, rows_intact: bool
 ) -> dict[str, list[bool | None]]:
-    """seed_ok, span_ok and record_ok for every row of a table (span_ok None where a table has no spans)."""
-    cols: dict[str, list[bool | None]] = {c: [] for c in PROVENANCE_COLUMNS}
-    for row in _rows(table):
-        seed = seeds.get(row["seed_sha256"] or "")
-        if row["seed_sha256"] is None:  # an unreadable seed: there is no digest to check
-            cols["seed_ok"].append(None)
-        else:
-            cols["seed_ok"].append(seed is not None and seed.sha256_now == row["seed_sha256"])
-        if span_check is None:
-            cols["span_ok"].append(None)
-        else:
-            cols["span_ok"].append(seed is not None and seed.seed is not None and span_check(seed, row))
-        cols["record_ok"].append(record_ok(row))
+    """seed_ok, span_ok and record_ok for every row of a table.
+
+    span_ok is None for a table without spans. record_ok is recomputed row by row only when the file's
+    sha256 differs from the manifest's (``rows_intact`` False): an intact file has no edited row, and a
+    changed one gets every edited row named.
+    """
+    shas = table.column("seed_sha256").to_pylist()
+    seed_ok = {sha: f.sha256_now == sha for sha, f in seeds.items()}
+    # an unreadable seed has no digest to check: None
+    cols: dict[str, list[bool | None]] = {
+        "seed_ok": [None if s is None else seed_ok.get(s, False) for s in shas]
+    }
+    cols["span_ok"] = [None] * len(shas) if span_check is None else span_check(table, seeds)
+    cols["record_ok"] = [True] * len(shas) if rows_intact else [record_ok(r) for r in _rows(table)]
     return cols
 
 

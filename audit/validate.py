@@ -21,7 +21,7 @@ from audit.provenance import (
     TableFacts,
     article_spans_ok,
     derived_text_ok,
-    mention_span_ok,
+    mention_spans_ok,
     provenance_columns,
     reread_seed,
 )
@@ -34,10 +34,10 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 _SPAN_CHECKS: dict[str, SpanCheck | None] = {
     "seeds": None,
     "articles": article_spans_ok,
-    "blocks": mention_span_ok,
-    "numbers": mention_span_ok,
-    "links": mention_span_ok,
-    "dates": mention_span_ok,
+    "blocks": mention_spans_ok,
+    "numbers": mention_spans_ok,
+    "links": mention_spans_ok,
+    "dates": mention_spans_ok,
     "texts": derived_text_ok,
 }
 _EVIDENCE_LIMIT = 2_000  # findings per rule that carry their row; the rest carry ids only
@@ -49,13 +49,15 @@ def load_frames(tables_dir: Path, seeds_root: Path) -> tuple[dict[str, pd.DataFr
     manifest = read_manifest(tables_dir)
     tables = {name: read_table(tables_dir, name) for name in SPECS}
     seeds = _reread_seeds(tables["seeds"], seeds_root)
-    frames = {}
+    facts = _table_facts(tables_dir, tables, manifest)
+    intact = dict(zip(facts["table"], facts["sha256_ok"], strict=True))
+    frames = {"tables": facts}
     for name, table in tables.items():
         frame = table.to_pandas()
-        for column, values in provenance_columns(table, seeds, _SPAN_CHECKS[name]).items():
+        checks = provenance_columns(table, seeds, _SPAN_CHECKS[name], rows_intact=bool(intact[name]))
+        for column, values in checks.items():
             frame[column] = pd.array(values, dtype="boolean")
         frames[name] = frame
-    frames["tables"] = _table_facts(tables_dir, tables, manifest)
     return frames, manifest
 
 

@@ -11,7 +11,7 @@ from audit.extract.jsonl import read_jsonl
 from audit.extract.numbers import NumberPolicy
 from audit.extract.page import Page
 from audit.extract.textdump import read_aggregator_text, read_plain_text
-from audit.records import Extraction, RejectReason, Rejection, Seed
+from audit.records import Extraction, Rejection, RejectReason, Seed
 
 __all__ = ["ExtractOptions", "extract_seed", "read_documents"]
 

@@ -1,0 +1,46 @@
+"""python -m benchmarks [scale|gx|corpus|links ...] [--sizes N ...]: figures with same-run baselines."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks import bench_corpus, bench_gx, bench_scale
+
+
+def _gx(rows: int) -> None:
+    from audit.cli import main as audit_main
+
+    with tempfile.TemporaryDirectory(prefix="audit-gx-") as tmp:
+        root = Path(__file__).resolve().parent.parent
+        audit_main(["run", str(root / "seeds"), "--tables", f"{tmp}/tables", "--report", f"{tmp}/report", "--jobs", "1"])
+        bench_gx.main(rows, Path(tmp) / "tables")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the chosen benchmarks (all by default)."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("which", nargs="*", default=["scale", "gx", "corpus", "links"],
+                        choices=["scale", "gx", "corpus", "links"])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000], help="seed counts for scale")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="number rows for gx")
+    args = parser.parse_args(argv)
+    for which in args.which:
+        print(f"== {which}", flush=True)
+        if which == "scale":
+            bench_scale.main(args.sizes)
+        elif which == "gx":
+            _gx(args.rows)
+        elif which == "corpus":
+            bench_corpus.main()
+        elif which == "links":
+            from benchmarks import bench_links
+
+            bench_links.main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""Great Expectations validation time against the same rules written in plain pandas, at 1M number rows."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from audit.suites import load_suite
+from audit.validate import run_suites
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+
+def _condition(df: pd.DataFrame, kwargs: dict[str, Any]) -> pd.DataFrame:
+    cond = kwargs.get("row_condition")
+    return df.query(cond, engine="python") if cond else df
+
+
+def pandas_failures(df: pd.DataFrame, exp_type: str, kwargs: dict[str, Any], id_column: str) -> list[Any]:
+    """The ids of rows failing one expectation, computed directly in pandas (the baseline)."""
+    sub = _condition(df, kwargs)
+    col = sub[kwargs["column"]]
+    present = col.notna()
+    if exp_type == "expect_column_values_to_not_be_null":
+        bad = ~present
+    elif exp_type == "expect_column_values_to_be_null":
+        bad = present
+    elif exp_type == "expect_column_values_to_be_in_set":
+        bad = present & ~col.isin(kwargs["value_set"])
+    elif exp_type == "expect_column_values_to_not_be_in_set":
+        bad = present & col.isin(kwargs["value_set"])
+    elif exp_type == "expect_column_values_to_be_unique":
+        bad = present & col.duplicated(keep=False)
+    elif exp_type == "expect_column_values_to_not_match_regex":
+        bad = present & col.astype(str).str.contains(re.compile(kwargs["regex"]))
+    else:
+        raise NotImplementedError(exp_type)
+    return sub.loc[bad, id_column].tolist()
+
+
+def frame_of(n_rows: int, tables: Path) -> pd.DataFrame:
+    """n_rows number rows: the audited numbers table repeated, with unique ids."""
+    base = pq.read_table(tables / "numbers.parquet").to_pandas()
+    reps = -(-n_rows // len(base))
+    df = pd.concat([base] * reps, ignore_index=True).iloc[:n_rows].copy()
+    df["number_id"] = [f"n-{i:012x}" for i in range(len(df))]
+    for column in ("seed_ok", "span_ok", "record_ok"):
+        df[column] = pd.array([True] * len(df), dtype="boolean")
+    return df
+
+
+def main(n_rows: int, tables: Path) -> dict[str, float]:
+    """Validate n_rows numbers with the numbers suite in GX and in pandas; print the ratio."""
+    suite = load_suite(ROOT / "expectations" / "numbers.json", "numbers")
+    df = frame_of(n_rows, tables)
+    start = time.perf_counter()
+    gx_results = run_suites({"numbers": df}, [suite])
+    gx_s = time.perf_counter() - start
+    start = time.perf_counter()
+    pd_results = {r.rule_id: pandas_failures(df, r.expectation_type, r.kwargs, "number_id") for r in suite.rules}
+    pd_s = time.perf_counter() - start
+    agree = all(len(pd_results[r.rule_id]) == r.n_failed for r in gx_results)
+    print(f"{n_rows:,} number rows, {len(suite.rules)} rules: GX {gx_s:.1f} s, pandas {pd_s:.1f} s, "
+          f"ratio x{gx_s / pd_s:.2f}; same failing counts: {agree}", flush=True)
+    return {"rows": n_rows, "gx_s": gx_s, "pandas_s": pd_s, "ratio": gx_s / pd_s, "agree": float(agree)}
