@@ -20,8 +20,24 @@ from audit.extract.segments import Segment
 _VERBS = (r"said|says|say|told|tells|reported|reports|estimated|estimates|announced|announces|found|finds|"
           r"showed|shows|show|stated|states|noted|notes|added|adds|wrote|writes|confirmed|confirms|claimed|"
           r"claims|predicted|predicts|projected|projects|forecast|forecasts|calculated|counted|recorded|"
-          r"revealed|reveals|disclosed|indicated|indicates|suggested|suggests|explained|estimate|announced|"
-          r"acknowledged|testified|tweeted|posted|warned|put\s+the\s+(?:figure|number|toll|total)\s+at")
+          r"revealed|reveals|disclosed|indicated|indicates|suggested|suggests|explained|estimate|"
+          r"acknowledged|testified|tweeted|posted|warned|recounted|argued|admitted|asserted|alleged|alleges|"
+          r"insisted|explains|argues|warns|admits|insists|sees|expects|expect|expected|expecting|anticipates|believes|telling|pointed\s+out|"
+          r"points\s+out|put\s+the\s+(?:figure|number|toll|total)\s+at")
+# verbs that are also nouns or other verbs ('added 20 points', 'an original estimate of'): a cue only
+# when followed by 'that', a comma, a colon or a quote
+_AMBIGUOUS = frozenset(
+    ["notes", "reports", "report", "estimates", "estimate", "states", "claims", "shows", "show", "projects", "forecasts", "forecast", "finds", "find", "records", "recorded", "counts", "counted", "posts", "posted", "added", "adds", "put"])
+_AMBIG_NEXT = re.compile(r"\s*(?:,|:|[\"“]|that\b)")
+_PASSIVE = re.compile(r"\b(?:said|reported|announced|estimated|released|published|compiled|confirmed|identified|"
+                      r"cited|provided|calculated|projected|proposed|planned|recorded|unveiled)\s+by\s+")
+_REL_OR_APPOS = re.compile(r",\s+(?:which|who|whose|where|the|a|an|his|her|its|their)\s+[^,]*,\s*$")
+_PREPOSITION = re.compile(r"^(?i:in|on|at|for|by|from|with|during|after|before|since|despite|among|of|as|to)\b")
+_PASSIVE_AUX = re.compile(r"\b(?:is|are|was|were|be|been|being)\s+$")
+_DOC_BEFORE = re.compile(r"\b(?:figures|data|statistics|numbers|estimates|report|survey|study|analysis|poll|"
+                         r"census|records|research)\b[^,.]{0,40}$", re.I)
+_PAREN = re.compile(r"\([^()]*\)")
+_DETS = frozenset({"the", "a", "an", "this", "that", "these", "those", "its", "their", "his", "her"})
 _VERB = re.compile(rf"\b(?:{_VERBS})\b")
 _ACCORDING = re.compile(r"\b[Aa]ccording\s+to\s+")
 _POSSESSIVE = re.compile(
@@ -31,8 +47,8 @@ _POSSESSIVE = re.compile(
 _LAW = re.compile(r"\b(?:a|the)\s+(?:new\s+)?(?:law|bill|decree|statute|regulation|ordinance)\b"
                   r"(?:\s+(?:signed|passed|approved|introduced)\s+by\s+[^,;.]+?)?(?=\s+(?:that|which)\b)")
 _LAW_VERB = re.compile(r"\s+(?:that|which)\s+(\w+)")
-_BOUNDARY = re.compile(r"[;:—–“”\"]|\b(?:that|which|who|but|while|after|because|as|when|if|though|although|"
-                       r"where|whom|since|and\s+(?=[a-z]))\b")
+_BOUNDARY = re.compile(r"[;:—–“”\"]|\b(?i:that|which|who|but|while|after|because|as|when|if|though|although|"
+                       r"where|whom|since)\b|\band\s+(?=[a-z])(?!his\b|her\b|their\b|its\b|other\b)")
 _DOC_PREFIX = re.compile(
     r"^.*?\b(?:search|study|survey|report|analysis|poll|review|data|figures|statistics|estimates?|count|tally|"
     r"investigation|research|numbers|census|statement|records|audit|assessment|filing)\s+"
@@ -42,19 +58,17 @@ _DOC_SUFFIX = re.compile(r"(?:['’]s)?\s+(?:data|figures|statistics|numbers|est
                          r"analysis|records|research|poll)$")
 _LEAD = re.compile(r"^(?:(?:and|but|so|yet|also|meanwhile|however|now|then)\s+)+", re.I)
 _TAIL = re.compile(r"(?:\s+(?:has|have|had|also|previously|earlier|recently|later|then|had\s+been|would|will|"
-                   r"last\s+\w+|on\s+\w+day|this\s+\w+|in\s+a\s+(?:statement|report|release))\b)+$", re.I)
-_APPOSITIVE = re.compile(r"^(?:the|a|an|his|her|its|their)\s+[a-z]")
-_NAME = re.compile(r"^(?:[A-Z][\w.'’-]*\s*)+$")
-_NOT_NAME = re.compile(r"^(?:On|In|Last|This|Earlier|Later|At|By|For|Since|After|Before|During|Meanwhile|"
-                       r"However|Still|Yet|Also|Then|Now|Today|Yesterday|Monday|Tuesday|Wednesday|Thursday|"
-                       r"Friday|Saturday|Sunday)\b")
+                   r"were|was|are|is|\w+ly|today|yesterday|last\s+\w+|on\s+\w+|this\s+\w+|in\s+\w+|"
+                   r"in\s+a\s+(?:statement|report|release))\b|\s*\([^()]*\))+$", re.I)
 _INVERTED_SOURCE = re.compile(r"\s+((?:[^,.;:\"“”()]|\.(?=\w))+?)(?=\s*[,.;:\"“”()]|\s*$)")
 _NP_AFTER = re.compile(r"((?:[^,;:\"“”()]|\.(?=\w|\s[a-z])|(?<=\b[A-Z])\.)+?)(?=\s*[,;:\"“”()]|\.\s|\.$|$|"
-                       r"\s+(?:that|which|who|on\s+\w+day|in\s+(?:a|its|their)\s+\w+|as\s+of|since)\b)")
+                       r"\s+(?:that|which|who|on\s+\w+day|in\s+(?:a|its|their|the)\s+\w+|in\s+[A-Z][a-z]+\s|as\s+of|"
+                       r"since|include|includes|will|would|has|have|had|is|are|was|were)\b)")
 # 'there are reports of', 'amid reports that': the verb is a noun here
-_NOUN_USE = re.compile(r"\b(?:are|were|is|was|of|the|a|an|amid|with|new|and|these|those|recent|many|some|no|"
-                       r"its|their|his|her|our|by|in|to|for)\s+$", re.I)
-_PRONOUNS = frozenset({"he", "she", "they", "it", "him", "her", "them", "this", "that"})
+_NOUN_USE = re.compile(r"\b(?:there\s+(?:are|were|is|was)|of|the|a|an|amid|with|new|and|these|those|recent|"
+                       r"many|some|no|its|their|his|her|our|by|in|to|for|be|been|being|original|initial|latest|"
+                       r"preliminary)\s+$", re.I)
+_PRONOUNS = frozenset({"he", "she", "they", "it", "him", "her", "them", "this", "that", "i", "you"})
 _SELF = frozenset({"we", "our", "us"})
 _MAX_SOURCE_WORDS = 14
 
@@ -99,6 +113,10 @@ def sentence_cues(text: str, s_start: int, s_end: int) -> list[Cue]:
         cue = _verb_cue(text, s_start, s_end, m)
         if cue is not None:
             cues.append(cue)
+    for m in _PASSIVE.finditer(text, s_start, s_end):
+        src = _np_after(text, m.end(), s_end)
+        if src:
+            cues.append(Cue(src[2], src[0], src[1], m.start(), m.end() - 4, ((s_start, s_end),)))
     for m in _POSSESSIVE.finditer(text, s_start, s_end):
         cues.append(Cue(m.group(1), m.start(1), m.end(1), m.end(1), m.end(), ((m.end(), m.end() + 30),)))
     for m in _LAW.finditer(text, s_start, s_end):
@@ -110,46 +128,42 @@ def sentence_cues(text: str, s_start: int, s_end: int) -> list[Cue]:
 
 def _verb_cue(text: str, s_start: int, s_end: int, m: re.Match[str]) -> Cue | None:
     """A 'X said' / '..., said X' cue: the subject (or inverted subject) and the span it covers."""
-    left = text[s_start:m.start()].rstrip()
-    if not left or left.endswith(("\u201d", '"')) or (left.endswith(",") and not _has_appositive(left[:-1])):
+    if text[m.end():m.end() + 3] == " by" or _NOUN_USE.search(text, max(s_start, m.start() - 16), m.start()):
+        return None  # passive ('announced by X', see _PASSIVE) or a noun ('amid reports')
+    if m.group(0).endswith("ed") and _PASSIVE_AUX.search(text, max(s_start, m.start() - 8), m.start()):
+        return None  # 'NASA is expected to': not a report
+    masked = _PAREN.sub(lambda p: "x" * len(p.group(0)), text[s_start:m.start()])
+    rel = _REL_OR_APPOS.search(masked)
+    left = masked[:rel.start()] if rel else masked.rstrip()
+    if rel is None and (not left or left.endswith(("\u201d", '"', ","))):
         src = _inverted_source(text, m.end(), s_end)
         if src is None:
             return None
         return Cue(src[2], src[0], src[1], m.start(), m.end(), ((s_start, m.start()),))
+    if (m.group(0) in _AMBIGUOUS and not _AMBIG_NEXT.match(text, m.end(), s_end)
+            and not _DOC_BEFORE.search(text, max(s_start, m.start() - 60), m.start())):
+        return None
     b_end, b_kind = s_start, "start"
-    for b in _BOUNDARY.finditer(text, s_start, m.start()):
-        b_end, b_kind = b.end(), b.group(0)
-    subj = _subject(text, b_end, m.start())
-    if subj is None or _NOUN_USE.search(text, max(s_start, m.start() - 12), m.start()):
+    for b in _BOUNDARY.finditer(masked, 0, len(left)):
+        b_end, b_kind = s_start + b.end(), b.group(0).lower()
+    subj = _subject(text, b_end, s_start + len(left))
+    if subj is None:
         return None
     scope = [(m.end(), s_end)]
-    if b_kind in (",", "start") or b_kind in "\u201d\"" or subj[3]:
+    if b_kind == "start" or b_kind in "\u201d\"" or subj[3]:
         scope.append((s_start, subj[0]))
     elif b_kind == "that":
         scope.append((max(s_start, b_end - 40), b_end))
     return Cue(subj[2], subj[0], subj[1], m.start(), m.end(), tuple(scope))
 
 
-def _has_appositive(left: str) -> bool:
-    """True when text ends 'Name, the job title' (so a following ', told' is not an inverted cue)."""
-    parts = [p.strip() for p in left.split(",")]
-    return len(parts) >= 2 and bool(_APPOSITIVE.match(parts[-1])) and bool(_NAME.match(parts[-2]))
-
-
 def _subject(text: str, start: int, end: int) -> tuple[int, int, str, bool] | None:
     """The entity before a reporting verb: (start, end, text, came-after-a-comma)."""
-    chunk = text[start:end]
-    parts = [(mm.start(), mm.group(0)) for mm in re.finditer(r"[^,]+", chunk)]
-    parts = [(o, t) for o, t in parts if t.strip()]
+    parts = [(mm.start(), mm.group(0)) for mm in re.finditer(r"[^,]+", text[start:end]) if mm.group(0).strip()]
     if not parts:
         return None
     off, body = parts[-1]
-    after_comma = len(parts) > 1
-    if len(parts) > 1 and _APPOSITIVE.match(body.strip()):
-        prev_off, prev = parts[-2]
-        if _NAME.match(prev.strip()) and not _NOT_NAME.match(prev.strip()):
-            off, body = prev_off, prev
-    return _clean_entity(text, start + off, start + off + len(body), after_comma)
+    return _clean_entity(text, start + off, start + off + len(body), len(parts) > 1)
 
 
 def _clean_entity(text: str, a: int, b: int, flag: bool = False) -> tuple[int, int, str, bool] | None:
@@ -162,7 +176,7 @@ def _clean_entity(text: str, a: int, b: int, flag: bool = False) -> tuple[int, i
             s = text[a:b]
     for pat in (_TAIL, _DOC_SUFFIX):
         m = pat.search(s.rstrip())
-        if m:
+        if m and s[: m.start()].strip().lower() not in _DETS:
             b = a + m.start()
             s = text[a:b]
     lead = len(s) - len(s.lstrip())
@@ -170,7 +184,9 @@ def _clean_entity(text: str, a: int, b: int, flag: bool = False) -> tuple[int, i
     s = text[a:b]
     if not s or not any(c.isalpha() for c in s) or len(s.split()) > _MAX_SOURCE_WORDS:
         return None
-    if s[0].isdigit() or s.lower() in ("there", "which", "what", "who", "reports", "the number"):
+    if _PREPOSITION.match(s) or (s.split()[-1].endswith("ly") and s.split()[-1].islower()):
+        return None
+    if s[0].isdigit() or s.lower() in _DETS or s in ("there", "which", "what", "who", "the number"):
         return None
     return a, b, s, flag
 
@@ -178,7 +194,9 @@ def _clean_entity(text: str, a: int, b: int, flag: bool = False) -> tuple[int, i
 def _inverted_source(text: str, start: int, end: int) -> tuple[int, int, str, bool] | None:
     """The entity after an inverted cue: '..., said Hickman.'"""
     m = _INVERTED_SOURCE.match(text, start, end)
-    return _clean_entity(text, m.start(1), m.end(1)) if m else None
+    if m is None or len(m.group(1).split()) > 8:
+        return None
+    return _clean_entity(text, m.start(1), m.end(1))
 
 
 def _np_after(text: str, start: int, end: int) -> tuple[int, int, str, bool] | None:
@@ -194,13 +212,16 @@ def attribute(
     from audit.extract.number_links import derive_and_link
 
     publishers = _publishers(text, segments)
-    cache: dict[tuple[int, int], list[Cue]] = {}
-    history: list[Cue] = []
-    out: list[NumberFact] = []
-    main = [s for s in segments if s.is_main]
+    main = sorted((s for s in segments if s.is_main), key=lambda s: s.start)
+    paragraphs = {seg: split_sentences(text, seg.start, seg.end) for seg in main}
+    cache = {sent: sentence_cues(text, *sent) for sents in paragraphs.values() for sent in sents}
+    named = sorted((c for cues in cache.values() for c in cues if c.source.lower() not in _PRONOUNS),
+                   key=lambda c: c.cue_start)
+    out = []
     for fact in facts:
         seg = next((s for s in main if s.start <= fact.start < s.end), None)
-        out.append(_attribute_one(text, fact, seg, cache, history, publishers))
+        sentences = paragraphs.get(seg, []) if seg is not None else []
+        out.append(_attribute_one(text, fact, sentences, cache, named, publishers))
     return derive_and_link(text, tuple(out), policy)
 
 
@@ -209,28 +230,20 @@ def _publishers(text: str, segments: Sequence[Segment]) -> frozenset[str]:
     return frozenset(text[s.start:s.end].strip().lower() for s in segments if s.kind == "publisher")
 
 
-def _cues_for(text: str, s: tuple[int, int], cache: dict[tuple[int, int], list[Cue]]) -> list[Cue]:
-    """Cues of a sentence, computed once."""
-    if s not in cache:
-        cache[s] = sentence_cues(text, *s)
-    return cache[s]
-
-
 def _attribute_one(
-    text: str, fact: NumberFact, seg: Segment | None, cache: dict[tuple[int, int], list[Cue]],
-    history: list[Cue], publishers: frozenset[str],
+    text: str, fact: NumberFact, sentences: list[tuple[int, int]], cache: dict[tuple[int, int], list[Cue]],
+    named: list[Cue], publishers: frozenset[str],
 ) -> NumberFact:
     """The best cue for one number, resolved and classified."""
     sent = (fact.sentence_start, fact.sentence_end)
-    kind, cue = "explicit", _in_scope(fact, _cues_for(text, sent, cache))
-    if cue is None and seg is not None:
-        kind, cue = "contextual", _contextual(text, fact, seg, cache)
+    kind, cue = "explicit", _in_scope(fact, cache.get(sent) or sentence_cues(text, *sent))
+    if cue is None:
+        kind, cue = "contextual", _contextual(fact, sentences, cache)
     if cue is None:
         return fact
-    cue = _resolve(cue, history)
-    if cue.source.lower() not in _PRONOUNS:
-        history.append(cue)
-    if cue.source.lower() in _SELF or cue.source.lower().removeprefix("the ") in publishers:
+    cue = _resolve(cue, named)
+    name = cue.source.lower()
+    if name in _SELF or name.removeprefix("the ") in publishers or name in publishers:
         kind = "self"
     return replace(fact, attribution_kind=kind, source=cue.source, source_start=cue.source_start,
                    source_end=cue.source_end, cue=text[cue.cue_start:cue.cue_end], cue_start=cue.cue_start,
@@ -253,27 +266,33 @@ def _in_scope(fact: NumberFact, cues: list[Cue]) -> Cue | None:
 
 
 def _contextual(
-    text: str, fact: NumberFact, seg: Segment, cache: dict[tuple[int, int], list[Cue]]
+    fact: NumberFact, sentences: list[tuple[int, int]], cache: dict[tuple[int, int], list[Cue]]
 ) -> Cue | None:
-    """A cue carried from an earlier sentence of the paragraph, or the speaker of the quote around it."""
-    sentences = split_sentences(text, seg.start, seg.end)
-    earlier = [s for s in sentences if s[1] <= fact.sentence_start]
-    for s in reversed(earlier):
-        cues = _cues_for(text, s, cache)
-        if cues:
+    """A cue carried within the paragraph: from an earlier sentence, the speaker of the quote around the
+    number, or a paragraph-final cue ('..., according to X.') that covers its own sentence's start."""
+    for s in reversed([s for s in sentences if s[1] <= fact.sentence_start]):
+        if cues := cache.get(s):
             return max(cues, key=lambda c: c.cue_start)
-    if "quote" in fact.contexts:
-        for s in sentences:
-            if s[0] >= fact.sentence_end and (cues := _cues_for(text, s, cache)):
-                return min(cues, key=lambda c: c.cue_start)
+    for s in (s for s in sentences if s[0] >= fact.sentence_end):
+        cues = cache.get(s) or []
+        if "quote" in fact.contexts and cues:
+            return min(cues, key=lambda c: c.cue_start)
+        late = s[0] + 0.6 * (s[1] - s[0])  # a paragraph-final '..., according to X.' covers the paragraph
+        final = [c for c in cues if any(a <= s[0] < b for a, b in c.scope) and c.cue_start >= late]
+        if final:
+            return final[0]
     return None
 
 
-def _resolve(cue: Cue, history: list[Cue]) -> Cue:
-    """Replace a pronoun source ('he said') by the latest named source before it."""
+def _resolve(cue: Cue, named: list[Cue]) -> Cue:
+    """Replace a pronoun source ('he said') by the latest named source before it in the article."""
     if cue.source.lower() not in _PRONOUNS:
         return cue
-    for prev in reversed(history):
-        if prev.source_start < cue.source_start:
-            return replace(cue, source=prev.source, source_start=prev.source_start, source_end=prev.source_end)
-    return cue
+    prev = None
+    for c in named:
+        if c.source_start >= cue.source_start:
+            break
+        prev = c
+    if prev is None:
+        return cue
+    return replace(cue, source=prev.source, source_start=prev.source_start, source_end=prev.source_end)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from itertools import combinations
 
@@ -12,6 +13,7 @@ _ATTRIBUTED = frozenset({"explicit", "contextual", "self"})
 _SUMMABLE = frozenset({"count", "money", "measure"})
 _MAX_CANDIDATES = 12
 _MAX_PARTS = 5
+_MIN_TOTAL = 1000.0  # small totals match sums of small numbers by chance
 _MATCH_SLACK = 0.03  # a total within 3% of a sum of figures is taken as derived from them
 
 
@@ -19,7 +21,8 @@ def derive_and_link(text: str, facts: tuple[NumberFact, ...], policy: NumberPoli
     """Mark unattributed totals and differences of attributed figures as derived, then link headline figures."""
     out = list(facts)
     for i, fact in enumerate(facts):
-        if fact.attribution_kind == "none" and fact.requires_attribution and fact.kind in _SUMMABLE:
+        if fact.attribution_kind == "none" and fact.requires_attribution and fact.kind in _SUMMABLE and (
+                _is_totalling(text, fact)):
             found = _derivation(i, facts, policy)
             if found is not None:
                 parts, ok = found
@@ -27,12 +30,21 @@ def derive_and_link(text: str, facts: tuple[NumberFact, ...], policy: NumberPoli
     return _link(tuple(out))
 
 
+_TOTAL_CUE = re.compile(r"\b(?:total|in all|altogether|combined|overall|sum|net|difference|more than the)\b", re.I)
+
+
+def _is_totalling(text: str, fact: NumberFact) -> bool:
+    """Only a headline or lede figure, or one whose sentence speaks of a total, is tried as derived."""
+    return (fact.segment_kind == "title" or "lede" in fact.contexts
+            or bool(_TOTAL_CUE.search(text, fact.sentence_start, fact.sentence_end)))
+
+
 def _derivation(
     i: int, facts: tuple[NumberFact, ...], policy: NumberPolicy
 ) -> tuple[tuple[int, ...], bool] | None:
     """Components whose sum (or difference) best matches fact i, and whether it reconciles."""
     total = facts[i]
-    if total.value is None or total.value <= 0:
+    if total.value is None or total.value < _MIN_TOTAL:
         return None
     pool = [j for j, f in enumerate(facts) if j != i and f.attribution_kind in _ATTRIBUTED
             and f.kind == total.kind and f.value is not None and 0 < f.value < total.value

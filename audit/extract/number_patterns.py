@@ -45,7 +45,7 @@ DATE = re.compile(
     rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s(?:of\s)?{_MONTH}(?:,?\s\d{{4}}\b)?"
     rf"|\b{_MONTH},?\s\d{{4}}\b|\b\d{{4}}-\d{{2}}-\d{{2}}\b|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b"
 )
-URLISH = re.compile(r"\bhttps?://\S+|\bwww\.\S+|\S+@\S+\.\w+|(?<![\w])[#@]\w+")
+URLISH = re.compile(r"\bhttps?://\S+|\bwww\.\S+|\S+@\S+\.\w+|(?<![\w])[#@]\w+|\b10\.\d{4,}/\S+|\b\S+\.com/\S+")
 
 NUMBER = re.compile(
     rf"(?P<cur>{_CUR_PRE})?(?P<num>(?<![\d.]){_DIGITS}(?!\d|[.,]\d)|(?<![\w-])(?:{_VAGUE}|{_FRACTION}|{_WORDNUM})(?!\w))"

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jsonschema
 
@@ -116,7 +116,7 @@ def load_policy(path: Path) -> NumberPolicy:
 def _hint(err: jsonschema.ValidationError) -> str:
     """A short fix hint from the schema keyword that failed."""
     if err.validator == "enum":
-        return "allowed values: " + ", ".join(map(str, err.validator_value))
+        return "allowed values: " + ", ".join(str(v) for v in cast("list[Any]", err.validator_value))
     if err.validator == "required":
         return "add the missing property"
     if err.validator == "additionalProperties":

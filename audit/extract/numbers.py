@@ -153,9 +153,18 @@ def _atom(text: str, m: re.Match[str], english: bool) -> _Atom | None:
         return None  # 5G, 3s
     if num.lower() == "one" and _pronoun_one(text, start, end):
         return None
+    if num[0].isupper() and not is_digit and _in_name(text, start, end):
+        return None  # 'One Home Depot', 'Four Seasons': a number word inside a name
     value = _value(m)
     kind, unit = _kind(text, m, value, before)
     return _Atom(start, end, value, kind, unit)
+
+
+def _in_name(text: str, start: int, end: int) -> bool:
+    """True for a capitalised number word mid-sentence followed by a capitalised word."""
+    before = text[max(0, start - 3):start].rstrip(" \"“‘'(")
+    mid_sentence = bool(before) and before[-1] not in ".!?:\n"
+    return mid_sentence and bool(re.match(r"\s+[A-Z]", text[end:end + 3]))
 
 
 def _pronoun_one(text: str, start: int, end: int) -> bool:
@@ -262,6 +271,14 @@ def _join_ranges(
     while i < len(atoms):
         a = atoms[i]
         b = atoms[i + 1] if i + 1 < len(atoms) else None
+        if b is not None and text[a.end:b.start] in ("/", "-") and a.value is not None and b.value is not None \
+                and (text[a.end] == "/" or b.value < a.value):
+            # 7/32 or 1-1/2 is one fraction, 2022/23 a season, 787-9 a model number
+            slash = text[a.end] == "/" and b.value > a.value
+            kind = "fraction" if slash else ("year" if a.kind == "year" else "identifier")
+            out.append((a.start, b.end, a.value / b.value if slash else a.value, None, kind, None))
+            i += 2
+            continue
         if b is not None and _is_range(text, a, b):
             kind = b.kind if a.kind == "count" else a.kind
             out.append((a.start, b.end, a.value, b.value, kind, b.unit))
