@@ -22,7 +22,7 @@ import ipaddress
 import json
 import re
 import socket
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -175,22 +175,39 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
 
 
 class _HostGate:
-    # not a dataclass: holds a semaphore and the time the next request to the host may start
+    # not a dataclass: holds a semaphore and the time the next request to the host may be sent
     def __init__(self, limit: int, delay: float) -> None:
         self._slots = asyncio.Semaphore(limit)
         self._lock = asyncio.Lock()
         self._delay = delay
-        self._next_start = 0.0
+        self._next_send = 0.0
 
     @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Hold one of the host's slots, starting no sooner than the politeness delay allows."""
+    async def slot(self) -> AsyncIterator[Callable[[], None]]:
+        """Hold one of the host's slots; yield the callback to call once the request is on the wire.
+
+        With a politeness delay the gate stays shut until the request is actually sent, so the time a new
+        connection takes to open cannot bunch two requests closer than the delay at the server.
+        """
+        loop = asyncio.get_running_loop()
         async with self._slots:
-            async with self._lock:
-                loop = asyncio.get_running_loop()
-                await asyncio.sleep(max(0.0, self._next_start - loop.time()))
-                self._next_start = loop.time() + self._delay
-            yield
+            await self._lock.acquire()
+            is_open = False
+
+            def sent() -> None:
+                nonlocal is_open
+                if not is_open:
+                    is_open = True
+                    self._next_send = loop.time() + self._delay
+                    self._lock.release()
+
+            try:
+                await asyncio.sleep(max(0.0, self._next_send - loop.time()))
+                if self._delay <= 0:
+                    sent()  # no delay to keep: let the next request open its connection in parallel
+                yield sent
+            finally:
+                sent()
 
 
 class _Checker:
@@ -210,15 +227,21 @@ class _Checker:
     async def send(self, method: str, url: httpx.URL) -> _Answer:
         """One request in the host's slot; a GET reads at most ``sniff_bytes`` of the body."""
         # the timeout covers the whole request, not the wait for the host's slot
-        async with self.gate(url).slot(), asyncio.timeout(self.options.timeout):
-            response = await self.client.send(self.client.build_request(method, url), stream=True)
+        async with self.gate(url).slot() as sent, asyncio.timeout(self.options.timeout):
+
+            async def trace(event: str, info: dict[str, Any]) -> None:
+                if event.endswith("send_request_headers.started"):
+                    sent()
+
+            request = self.client.build_request(method, url, extensions={"trace": trace})
+            response = await self.client.send(request, stream=True)
             try:
                 body = b""
-                if method == "GET" and self.options.sniff_bytes > 0:
-                    async for chunk in response.aiter_raw():
-                        body += chunk
-                        if len(body) >= self.options.sniff_bytes:
-                            break
+                # reading to the end of a HEAD (or a short GET) lets the connection be reused
+                async for chunk in response.aiter_raw():
+                    body += chunk
+                    if len(body) >= self.options.sniff_bytes:
+                        break
                 headers = response.headers
                 return _Answer(
                     response.status_code, headers.get("location"), headers.get("retry-after"), body

