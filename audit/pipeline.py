@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from audit import __version__
 from audit.errors import UsageError
 from audit.extract import ExtractOptions
@@ -17,8 +19,9 @@ from audit.extract.numbers import load_policy
 from audit.fsio import atomic_dir, atomic_write_text, sha256_file
 from audit.ingest import IngestLimits, list_seed_files
 from audit.process import Processed, duplicate_of, process_all
+from audit.provenance import reread_seed
 from audit.records import Verdict
-from audit.report import write_report
+from audit.report import PageLoader, SeedPage, write_report
 from audit.store import SPECS, TablesWriter, read_manifest, read_table, to_batch
 from audit.suites import Suite, load_suites
 from audit.validate import load_frames, run_suites
@@ -94,9 +97,40 @@ def validate_tables(
     manifest = {**manifest, "validated_suites": {s.path.name: s.sha256 for s in suites}}
     verdict = Verdict(results=results, lapsed_waivers=lapsed, manifest=manifest)
     seeds = read_table(config.tables_dir, "seeds").to_pylist()
+    policy = next(iter(manifest.get("policy", {})), None)
     with atomic_dir(config.report_dir) as staging:
-        write_report(staging, verdict, seeds)
+        write_report(
+            staging,
+            verdict,
+            seeds,
+            pages=seed_pages(config.tables_dir, seeds_dir, seeds),
+            policy_path=config.suites_dir / policy if policy else None,
+        )
     return verdict
+
+
+def seed_pages(tables_dir: Path, seeds_dir: Path, seeds: list[dict[str, Any]]) -> PageLoader:
+    """Per-seed report data on demand: tables grouped by seed once, a seed re-read only when its page is asked for."""
+    tables = {name: read_table(tables_dir, name) for name in SPECS if name != "seeds"}
+    groups = {name: _rows_by_seed(table) for name, table in tables.items()}
+    rows = {s["seed_sha256"]: s for s in seeds if s["seed_sha256"] and s["status"] == "extracted"}
+
+    def load(sha: str) -> SeedPage | None:
+        if sha not in rows:
+            return None
+        found = reread_seed(seeds_dir, rows[sha]["path"], sha)
+        picked = {n: t.take(groups[n][sha]).to_pylist() for n, t in tables.items() if sha in groups[n]}
+        return SeedPage.from_rows(rows[sha], found.seed.data if found.seed else None, picked)
+
+    return load
+
+
+def _rows_by_seed(table: pa.Table) -> dict[str, pa.Array]:
+    """Row positions of a table grouped by seed_sha256 (Arrow arrays, not Python lists, to stay small)."""
+    positions = table.select(["seed_sha256"]).append_column("i", pa.array(range(table.num_rows), pa.int64()))
+    grouped = positions.group_by("seed_sha256").aggregate([("i", "list")])
+    shas, lists = grouped["seed_sha256"].to_pylist(), grouped["i_list"]
+    return {sha: lists[k].values for k, sha in enumerate(shas) if sha is not None}
 
 
 def manifest_core(suites: Iterable[Suite], policy_path: Path, seeds_dir: Path) -> dict[str, Any]:
