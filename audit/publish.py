@@ -27,24 +27,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pyarrow.parquet as pq
 
-from audit.errors import AuditError, ConfigError, ExitCode, UsageError
+from audit.errors import ConfigError, UsageError
 from audit.fsio import atomic_dir, atomic_write, atomic_write_text, sha256_file
 from audit.release_config import SCHEMAS_DIR, ReleaseConfig, load_release_config
 from audit.release_croissant import PARQUET, ReleasedFile, TableShape, croissant_document
 from audit.release_diff import (
     ReleaseDiff,
     RuleDiff,
+    TableDiff,
     changelog_markdown,
     changes_document,
     diff_rules,
     diff_table,
     rule_states,
 )
+from audit.release_gate import Audit, AuditedTable, PublishRefused, check_audit
 from audit.release_provenance import provenance_statement
-from audit.store import SPECS, read_manifest
+from audit.store import SPECS
 
 LATEST = "latest.json"
 CROISSANT = "croissant.jsonld"
@@ -60,12 +61,6 @@ _MEDIA_TYPES = {
 }
 
 
-class PublishRefused(AuditError):
-    """Raised when the tables are not exactly what a passing audit saw: the gate stays shut (exit 1)."""
-
-    exit_code = ExitCode.GATE_FAILED
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PublishConfig:
     """Everything `audit publish` needs."""
@@ -76,28 +71,6 @@ class PublishConfig:
     config_path: Path | None = None
     schemas_dir: Path = SCHEMAS_DIR
     version: str | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AuditedTable:
-    """A table the report audited: its name, file now and audited digest."""
-
-    name: str
-    path: Path
-    sha256: str
-    n_rows: int
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Audit:
-    """A passing audit whose tables are, byte for byte, the files in TABLES."""
-
-    results: dict[str, Any]
-    results_bytes: bytes
-    tables: tuple[AuditedTable, ...]
-    manifest_path: Path
-    report_dir: Path
-    run_at: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -127,86 +100,6 @@ def publish(config: PublishConfig) -> Release:
     if is_latest:
         write_latest(root, name, audit)
     return Release(name=name, path=root / name, files=files, diff=diff, is_latest=is_latest)
-
-
-# -- the gate -------------------------------------------------------------------------------------------
-
-
-def check_audit(tables_dir: Path, report_dir: Path, schemas_dir: Path = SCHEMAS_DIR) -> Audit:
-    """Refuse unless the report passed and every audited table in TABLES still has its audited sha256."""
-    results_path = report_dir / "results.json"
-    raw, results = read_results(results_path, schemas_dir / "results.schema.json")
-    manifest_path = tables_dir / "manifest.json"
-    manifest = read_manifest(tables_dir)
-    audited = results["manifest"]["tables"]
-    tables = tuple(
-        AuditedTable(name=n, path=tables_dir / t["file"], sha256=t["sha256"], n_rows=t["n_rows"])
-        for n, t in sorted(audited.items())
-    )
-    problems = [p for t in tables if (p := _table_problem(t))]
-    now = {n: t.get("sha256") for n, t in manifest.get("tables", {}).items()}
-    if now != {t.name: t.sha256 for t in tables}:
-        problems.append(
-            f"{manifest_path}: names other tables than {results_path} audited (a run without its report?)"
-        )
-    if problems:
-        raise PublishRefused(
-            f"refused: the tables in {tables_dir} are not the ones {results_path} audited:\n  - "
-            + "\n  - ".join(problems)
-            + f"\nRe-audit them (`python -m audit validate --tables {tables_dir} --report {report_dir}`), then publish."
-        )
-    if results["verdict"] != "passed" or results["passed"] is not True:
-        raise PublishRefused(
-            f"refused: the audit verdict for these tables is {results['verdict']}: {results['summary']} "
-            f"Read {report_dir / 'index.html'}, fix the data (or waive with a reason), re-audit, then publish."
-        )
-    run = results["manifest"].get("run") or manifest.get("run") or {}
-    run_at = run.get("finished_at") or run.get("started_at")
-    if not isinstance(run_at, str) or not re.match(r"^\d{4}-\d{2}-\d{2}", run_at):
-        raise ConfigError(
-            f"{results_path}: /manifest/run/finished_at: missing; rerun the audit to record it."
-        )
-    return Audit(
-        results=results,
-        results_bytes=raw,
-        tables=tables,
-        manifest_path=manifest_path,
-        report_dir=report_dir,
-        run_at=run_at,
-    )
-
-
-def _table_problem(table: AuditedTable) -> str | None:
-    if not table.path.is_file():
-        return f"{table.path}: missing (audited sha256 {table.sha256[:12]}…)"
-    now = sha256_file(table.path)
-    if now != table.sha256:
-        return f"{table.path}: sha256 {now[:12]}… is not the audited {table.sha256[:12]}…: the table changed after the audit"
-    return None
-
-
-def read_results(path: Path, schema_path: Path) -> tuple[bytes, dict[str, Any]]:
-    """The report's results.json, its bytes and its content, or ConfigError naming the file and the fix."""
-    fix = "Rerun `python -m audit run` (or `python -m audit validate`) to write the report, or point --report at it."
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no audit report here. {fix}") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: unreadable ({exc}). {fix}") from None
-    try:
-        results = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid JSON ({exc}): the report is corrupt. {fix}") from None
-    try:
-        schema = json.loads(schema_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{schema_path}: unreadable results schema ({exc}). Restore it from git.") from None
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(results))
-    if error is not None:
-        pointer = "/" + "/".join(str(p) for p in error.absolute_path)
-        raise ConfigError(f"{path}: {pointer}: {error.message}: not a results.json this tool wrote. {fix}")
-    return raw, dict(results)
 
 
 # -- naming and the latest pointer ------------------------------------------------------------------------
@@ -265,6 +158,13 @@ def write_latest(root: Path, name: str, audit: Audit) -> None:
         "audited_at": audit.run_at,
     }
     atomic_write_text(root / LATEST, _json(pointer))
+
+
+def _released_table_names(release: Path) -> set[str]:
+    try:
+        return set(json.loads((release / "tables" / "manifest.json").read_text(encoding="utf-8"))["tables"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
 
 
 def _recorded_previous(release: Path) -> str | None:
@@ -344,6 +244,10 @@ def release_diff(staging: Path, audit: Audit, name: str, previous_dir: Path | No
     )
     if previous_dir is None:
         return ReleaseDiff(release=name, previous=None, tables=tables, rules=RuleDiff())
+    tables += tuple(
+        TableDiff(table=gone, id_column=None, note="table no longer released")
+        for gone in sorted(_released_table_names(previous_dir) - {t.name for t in audit.tables})
+    )
     try:
         old = json.loads((previous_dir / "report" / "results.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):

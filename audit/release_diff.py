@@ -166,8 +166,9 @@ def changelog_markdown(
 ) -> str:
     """CHANGELOG.md: this release's entry on top of the previous release's entries."""
     against = f"compared with {diff.previous}" if diff.previous else "first release"
+    when = "" if diff.release.startswith(date) else f"{date}, "
     lines = [
-        f"## {diff.release} ({date}, {against})",
+        f"## {diff.release} ({when}{against})",
         "",
         f"Verdict: {results['verdict']}. {results['summary']}",
     ]

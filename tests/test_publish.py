@@ -448,3 +448,37 @@ def test_publish_help_explains_options_and_exit_codes(capsys: pytest.CaptureFixt
     for option in ("--tables", "--report", "--to", "--version", "--config", "--schemas"):
         assert option in out
     assert "1  refused" in out and "2  usage or configuration error" in out
+
+
+def test_failure_while_writing_leaves_no_partial_release(
+    audited: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An error after staging began (here: a broken table schema) leaves no release folder, staging or latest.json."""
+    schemas = audited / "schemas"
+    shutil.copytree(ROOT / "schemas", schemas)
+    (schemas / "links.schema.json").write_text("{not json")
+    assert _publish(audited, audited / "releases", "--schemas", str(schemas)) == 2
+    assert "links.schema.json: unreadable table schema" in capsys.readouterr().err
+    assert list((audited / "releases").iterdir()) == []
+
+
+def test_bad_release_config_is_a_config_error(audited: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A release config that fails its schema stops publish with exit 2 before anything is written."""
+    config = audited / "release.json"
+    config.write_text(json.dumps({"creators": []}))
+    code = main(
+        [
+            "publish",
+            "--tables",
+            str(audited / "tables"),
+            "--report",
+            str(audited / "report"),
+            "--to",
+            str(audited / "releases"),
+            "--config",
+            str(config),
+        ]
+    )
+    assert code == 2
+    assert "release.json: /creators: [] should be non-empty" in capsys.readouterr().err
+    assert not (audited / "releases").exists()
