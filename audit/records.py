@@ -247,6 +247,8 @@ class DateMention:
     duration_days: int | None = None
     days_from_published: int | None = None
     after_publication: bool | None = None
+    # True when the date was inferred against an anchor (yearless, relative, weekday), False when written in full
+    is_inferred: bool | None = None
     # the derived text the spans point into (HTML, JSON Lines); None: spans are bytes of the seed file
     text_sha256: str | None = None
 

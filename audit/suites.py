@@ -178,8 +178,18 @@ def _check_type(path: Path, i: int, name: str, known: Sequence[str]) -> None:
     raise SuiteError(f'{path}: expectations[{i}].type "{name}" is unknown.{hint}')
 
 
+def _condition_columns(condition: Any) -> list[str]:
+    """Column names a GX Condition object (comparison, nullity, and, or) refers to."""
+    if not isinstance(condition, dict):
+        return []
+    if "conditions" in condition:
+        return [c for sub in condition["conditions"] for c in _condition_columns(sub)]
+    return [condition["column"]["name"]] if "column" in condition else []
+
+
 def _check_columns(path: Path, i: int, kwargs: dict[str, Any], columns: set[str], table: str) -> None:
     named = [kwargs[k] for k in _COLUMN_KWARGS if k in kwargs] + list(kwargs.get("column_list", []))
+    named += _condition_columns(kwargs.get("row_condition"))
     for column in named:
         if column not in columns:
             close = difflib.get_close_matches(str(column), sorted(columns), n=1)

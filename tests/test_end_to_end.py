@@ -59,7 +59,7 @@ def test_bundled_seed_writes_tables_manifest_and_report(tmp_path: Path, seeds_di
     assert "Comments / 19" not in article["body"] and "Turkey has issued" not in article["body"]
     assert code == (0 if _results(tmp_path)["passed"] else 1)
     report = (tmp_path / "report" / "index.html").read_text()
-    assert SAMPLE_SHA256 in report and "<script" not in report
+    assert SAMPLE_SHA256 in report and "<script src" not in report and "https://cdn" not in report
 
 
 def test_every_seed_is_accounted_for(tmp_path: Path, mixed_seeds: Path, suites_dir: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html as htmllib
 from collections.abc import Iterable, Sequence
 
-from audit.extract.dates import Clock, DateFact, find_dates
+from audit.extract.dates import Clock, DateFact, find_dates, is_inferred
 from audit.extract.documents import Document, MarkupLink
 from audit.extract.language import guess_language
 from audit.extract.links import LinkFact, LinkRole, find_links, link_from_markup, mark_duplicates
@@ -135,6 +135,7 @@ def _article(ctx: _Ctx, page: Page, clock: Clock, dates: Sequence[DateFact], lan
         captured_method=clock.captured_method,
         updated_at=clock.updated_at,
         date_conflicts=tuple(clock.conflicts),
+        n_date_conflicts=len(clock.conflicts),
         canonical_url=page.canonical_url,
         body="\n\n".join(text[s.start : s.end] for s in body),
         body_spans=tuple(ctx.bmap.span(s.start, s.end) for s in body),
@@ -261,5 +262,11 @@ def _date(ctx: _Ctx, f: DateFact) -> DateMention:
         role=f.role,
         block_kind=f.segment_kind,
         weekday=f.weekday,
+        form=f.form,
+        weekday_ok=f.weekday_ok,
+        duration_days=f.duration_days,
+        days_from_published=f.days_from_published,
+        after_publication=f.after_publication,
+        is_inferred=is_inferred(f.resolution),
         text_sha256=ctx.text_sha,
     )

@@ -313,3 +313,16 @@ def build_clock(
         published_index=to_fact(r.published_index), captured_index=to_fact(r.captured_index),
         conflicts=conflicts,
     )  # fmt: skip
+
+
+_INFERRED = ("relative-to", "yearless-inferred", "weekday-in-week")
+_EXPLICIT = ("absolute", "iso", "numeric")
+
+
+def is_inferred(resolution: str) -> bool | None:
+    """True if a resolution method depends on an anchor, False if the date was written in full, else None."""
+    if resolution.startswith(_INFERRED):
+        return True
+    if resolution.startswith(_EXPLICIT):
+        return False
+    return None
