@@ -1,0 +1,197 @@
+"""The report in a real headless browser (Debian's chromium driven by Playwright): offline, safe, readable, fast."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from audit.cli import main
+from audit.report import ReportLimits, write_report
+from tests.conftest import SAMPLE, SAMPLE_SHA256
+from tests.test_report import _big_verdict
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]  # fmt: skip
+DATA = Path(__file__).parent / "data" / "report"
+SHOTS = Path(__file__).parent / "screenshots"
+# every element or attribute a payload in tests/data/report/seeds could inject, if it were not escaped
+INJECTED = """() => ({
+  scripts: document.querySelectorAll("script").length,
+  on_attrs: [...document.querySelectorAll("*")].filter(e => [...e.attributes].some(a => a.name.startsWith("on"))).length,
+  bad: document.querySelectorAll("iframe, img, object, embed, form, textarea, base, meta[http-equiv=refresh], math, svg script, details[ontoggle]").length,
+  js_links: document.querySelectorAll("a[href^='javascript:' i], [src^='javascript:' i]").length,
+  xss: window.__xss === undefined ? null : window.__xss,
+})"""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """A headless Debian chromium; skipped when absent unless AUDIT_REQUIRE_BROWSER=1 (as in CI)."""
+    if not CHROMIUM.exists():
+        if os.environ.get("AUDIT_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{CHROMIUM} is missing and AUDIT_REQUIRE_BROWSER=1: apt-get install -y chromium")
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium to run the browser tests")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A report over the bundled seed plus text and HTML seeds full of HTML and JavaScript payloads."""
+    root = tmp_path_factory.mktemp("browser")
+    seeds = root / "seeds"
+    seeds.mkdir()
+    shutil.copy(SAMPLE, seeds / SAMPLE.name)
+    for p in (DATA / "seeds").iterdir():
+        shutil.copy(p, seeds / p.name)
+    code = main(["run", str(seeds), "--tables", str(root / "tables"), "--report", str(root / "report"),
+                 "--suites", str(DATA / "suites"), "--jobs", "1"])  # fmt: skip
+    assert code == 1, "the test suites include a critical rule that fails on the sample"
+    return root / "report"
+
+
+class Visit:
+    """One page load with every request, console message, page error and dialog recorded."""
+
+    def __init__(self, browser: Any, url: str, js: bool = True, width: int = 1300) -> None:
+        self.context = browser.new_context(java_script_enabled=js, viewport={"width": width, "height": 900})
+        self.page = self.context.new_page()
+        self.requests: list[str] = []
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.context.route("**/*", self._route)
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type in ("error", "warning") else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("dialog", self._dialog)
+        self.page.goto(url, wait_until="load")
+
+    def _route(self, route: Any) -> None:
+        self.requests.append(route.request.url)
+        if route.request.url.startswith("file://"):
+            route.continue_()
+        else:
+            route.abort()
+
+    def _dialog(self, dialog: Any) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def assert_clean(self) -> None:
+        """No request left file://, nothing was logged as an error or warning, no dialog opened."""
+        assert [u for u in self.requests if not u.startswith("file://")] == []
+        assert self.errors == [] and self.dialogs == []
+
+    def close(self) -> None:
+        """Close the page's context."""
+        self.context.close()
+
+
+def _shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / name), full_page=True)
+
+
+def test_index_shows_verdict_and_hashes_offline(browser: Any, report: Path) -> None:
+    """The index loads with no external request and no console error; the verdict and the seed hashes are visible."""
+    v = Visit(browser, (report / "index.html").as_uri())
+    page = v.page
+    assert page.get_by_text("Not publishable", exact=True).is_visible()
+    assert page.locator("#verdict").inner_text() == "Not publishable"
+    assert page.get_by_text(SAMPLE_SHA256).first.is_visible()
+    assert page.locator("svg.chart").count() == 2
+    assert page.evaluate(INJECTED)["scripts"] == 1
+    _shot(page, "index.png")
+    v.assert_clean()
+    v.close()
+
+
+def test_seed_pages_are_safe_and_state_their_hash(browser: Any, report: Path) -> None:
+    """Every seed page, payload seeds included, runs nothing injected, makes no request and shows the seed's sha256."""
+    pages = sorted((report / "seeds").iterdir())
+    assert len(pages) == 3
+    for path in pages:
+        v = Visit(browser, path.as_uri())
+        sha = path.stem
+        assert v.page.locator("#seed-sha256").inner_text() == sha
+        assert "byte range" in v.page.locator(".proof").inner_text()
+        found = v.page.evaluate(INJECTED)
+        assert found == {"scripts": 1, "on_attrs": 0, "bad": 0, "js_links": 0, "xss": None}, path.name
+        v.page.locator("a.m").first.click()  # selecting a value must not run anything either
+        v.assert_clean()
+        name = "seed.png" if sha == SAMPLE_SHA256 else f"seed-xss-{v.page.title().split()[1].split('.')[-1]}.png"
+        _shot(v.page, name)
+        v.close()
+
+
+def test_payload_text_is_shown_as_text(browser: Any, report: Path) -> None:
+    """A seed's <script> and onerror= payloads appear on its page as the characters of the file."""
+    index = (report / "index.html").read_text()
+    page_of = next(p for p in (report / "seeds").iterdir() if "xss.txt" in p.read_text() and p.stem != SAMPLE_SHA256)
+    v = Visit(browser, page_of.as_uri())
+    text = v.page.locator("#seed-text").inner_text()
+    assert '<script>window.__xss = 1; alert("script")</script>' in text
+    assert "<img src=x onerror=\"window.__xss=2;alert('img')\">" in text
+    assert "\u2401\u241b\u2407" in text  # control bytes as visible pictures
+    v.assert_clean()
+    v.close()
+    assert "<script>alert" not in index
+
+
+def test_selecting_a_value_shows_its_record(browser: Any, report: Path) -> None:
+    """Clicking (or pressing Enter on) a highlighted value selects its card, which shows its rule outcomes and byte span."""
+    v = Visit(browser, (report / "seeds" / f"{SAMPLE_SHA256}.html").as_uri())
+    page = v.page
+    mark = page.locator("a.m.number.k-none").first
+    rid = mark.get_attribute("data-r")
+    mark.focus()
+    page.keyboard.press("Enter")
+    card = page.locator(f"#r-{rid}")
+    assert "sel" in (card.get_attribute("class") or "") and card.is_visible()
+    assert "report-number-attributed" in card.inner_text() and "bytes [" in card.inner_text()
+    _shot(page, "seed-selected.png")
+    v.assert_clean()
+    v.close()
+
+
+def test_essentials_readable_without_javascript(browser: Any, report: Path) -> None:
+    """With JavaScript off, the verdict, the hashes, the seed text and a value's card (via its link) all work."""
+    v = Visit(browser, (report / "index.html").as_uri(), js=False)
+    assert v.page.locator("#verdict").is_visible() and v.page.get_by_text(SAMPLE_SHA256).first.is_visible()
+    v.close()
+    v = Visit(browser, (report / "seeds" / f"{SAMPLE_SHA256}.html").as_uri(), js=False, width=800)
+    assert v.page.locator("#seed-text").is_visible() and v.page.locator("#seed-sha256").is_visible()
+    assert v.page.locator("#filters").is_hidden()  # the JS-only controls stay out of the way
+    v.page.locator("a.m.number").first.click()
+    assert v.page.evaluate("location.hash").startswith("#r-")
+    _shot(v.page, "seed-nojs-narrow.png")
+    v.close()
+
+
+def test_large_report_opens_fast(browser: Any, tmp_path: Path) -> None:
+    """A run over 100k records with 5,000 findings over 20k seeds gives an index that loads in under 2 s."""
+    verdict = _big_verdict(100_000, 5_000, 20_000)
+    write_report(tmp_path, verdict, verdict.manifest["seeds"], limits=ReportLimits())
+    v = Visit(browser, (tmp_path / "index.html").as_uri())
+    started = time.monotonic()
+    v.page.reload(wait_until="load")
+    elapsed = time.monotonic() - started
+    assert elapsed < 2.0, f"index took {elapsed:.2f} s"
+    assert (tmp_path / "index.html").stat().st_size < 300_000
+    v.page.goto((tmp_path / "findings" / "big-10.html").as_uri())
+    assert v.page.get_by_text("findings 4,501–5,000 of 5,000").is_visible()
+    _shot(v.page, "findings-page.png")
+    v.assert_clean()
+    v.close()
