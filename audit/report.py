@@ -1053,6 +1053,7 @@ def _render(template: str, run: _Run, prefix: str, **context: Any) -> str:
         script=script,
         script_hash=script_hash,
         sentence=verdict_sentence(run.verdict),
+        why=_why(verdict_sentence(run.verdict)),
         manifest=run.verdict.manifest,
         slug=_slug,
         evidence_html=evidence_html,
@@ -1067,7 +1068,11 @@ def render_seed_page(page: SeedPage, run: _Run) -> str:
     rules: dict[str, list[CheckResult]] = defaultdict(list)
     for r in run.results:
         rules[r.table].append(r)
-    findings = run.by_seed.get(page.seed_sha256, ())
+    rank = {"critical": 0, "warning": 1, "info": 2}
+    findings = sorted(
+        run.by_seed.get(page.seed_sha256, ()),
+        key=lambda f: (f.waived_by is not None, rank[run.severity[f.rule_id]], f.rule_id, f.record_id),
+    )
     view = _SeedView(page, findings, rules)
     numbers, links, dates, articles = (
         view.number_cards(),
@@ -1103,6 +1108,12 @@ def render_seed_page(page: SeedPage, run: _Run) -> str:
         link_legend=LINK_LEGEND,
         date_legend=DATE_LEGEND,
     )
+
+
+def _why(sentence: str) -> str:
+    """The verdict sentence without its leading verdict, for under the banner's heading."""
+    tail = sentence.split(": ", 1)[-1]
+    return tail[:1].upper() + tail[1:]
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[tuple[int, Sequence[Any]]]:

@@ -19,8 +19,14 @@ from tests.test_report import _big_verdict
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]  # fmt: skip
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 DATA = Path(__file__).parent / "data" / "report"
 SHOTS = Path(__file__).parent / "screenshots"
 # every element or attribute a payload in tests/data/report/seeds could inject, if it were not escaped
@@ -57,8 +63,20 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copy(SAMPLE, seeds / SAMPLE.name)
     for p in (DATA / "seeds").iterdir():
         shutil.copy(p, seeds / p.name)
-    code = main(["run", str(seeds), "--tables", str(root / "tables"), "--report", str(root / "report"),
-                 "--suites", str(DATA / "suites"), "--jobs", "1"])  # fmt: skip
+    code = main(
+        [
+            "run",
+            str(seeds),
+            "--tables",
+            str(root / "tables"),
+            "--report",
+            str(root / "report"),
+            "--suites",
+            str(DATA / "suites"),
+            "--jobs",
+            "1",
+        ]
+    )
     assert code == 1, "the test suites include a critical rule that fails on the sample"
     return root / "report"
 
@@ -73,7 +91,9 @@ class Visit:
         self.errors: list[str] = []
         self.dialogs: list[str] = []
         self.context.route("**/*", self._route)
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type in ("error", "warning") else None)
+        self.page.on(
+            "console", lambda m: self.errors.append(m.text) if m.type in ("error", "warning") else None
+        )
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("dialog", self._dialog)
         self.page.goto(url, wait_until="load")
@@ -131,7 +151,9 @@ def test_seed_pages_are_safe_and_state_their_hash(browser: Any, report: Path) ->
         assert found == {"scripts": 1, "on_attrs": 0, "bad": 0, "js_links": 0, "xss": None}, path.name
         v.page.locator("a.m").first.click()  # selecting a value must not run anything either
         v.assert_clean()
-        name = "seed.png" if sha == SAMPLE_SHA256 else f"seed-xss-{v.page.title().split()[1].split('.')[-1]}.png"
+        name = (
+            "seed.png" if sha == SAMPLE_SHA256 else f"seed-xss-{v.page.title().split()[1].split('.')[-1]}.png"
+        )
         _shot(v.page, name)
         v.close()
 
@@ -139,7 +161,9 @@ def test_seed_pages_are_safe_and_state_their_hash(browser: Any, report: Path) ->
 def test_payload_text_is_shown_as_text(browser: Any, report: Path) -> None:
     """A seed's <script> and onerror= payloads appear on its page as the characters of the file."""
     index = (report / "index.html").read_text()
-    page_of = next(p for p in (report / "seeds").iterdir() if "xss.txt" in p.read_text() and p.stem != SAMPLE_SHA256)
+    page_of = next(
+        p for p in (report / "seeds").iterdir() if "xss.txt" in p.read_text() and p.stem != SAMPLE_SHA256
+    )
     v = Visit(browser, page_of.as_uri())
     text = v.page.locator("#seed-text").inner_text()
     assert '<script>window.__xss = 1; alert("script")</script>' in text
