@@ -68,6 +68,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="reject seeds larger than N bytes (default: 20 MiB)",
     )
     run.add_argument(
+        "--seed-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="reject a seed whose extraction takes longer (default: 60; 0 for no limit)",
+    )
+    run.add_argument(
         "--policy",
         type=Path,
         default=None,
@@ -225,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from audit.ingest import DEFAULT_MAX_BYTES, IngestLimits
+    from audit.ingest import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S, IngestLimits
     from audit.pipeline import RunConfig, ValidateConfig, run_audit, validate_tables
 
     waivers = args.waivers or _default_waivers(args.suites)
@@ -238,7 +245,10 @@ def _dispatch(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             waivers_path=waivers,
             policy_path=args.policy or args.suites / "number_policy.json",
             jobs=args.jobs,
-            limits=IngestLimits(max_bytes=args.max_seed_bytes or DEFAULT_MAX_BYTES),
+            limits=IngestLimits(
+                max_bytes=args.max_seed_bytes or DEFAULT_MAX_BYTES,
+                timeout_s=DEFAULT_TIMEOUT_S if args.seed_timeout is None else args.seed_timeout,
+            ),
         )
         return run_audit(config, progress=_progress)
     return validate_tables(

@@ -18,6 +18,7 @@ from audit.fsio import sha256_bytes, sha256_file
 from audit.records import Rejection, RejectReason, Seed
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+DEFAULT_TIMEOUT_S = 60.0
 _SNIFF = 8192
 _PAGE_DATE_LINE = re.compile(r"\A\W{0,3}date \d{4}-\d{2}-\d{2}\b")
 _HTML_START = re.compile(
@@ -27,9 +28,10 @@ _HTML_START = re.compile(
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IngestLimits:
-    """Per-seed resource limits."""
+    """Per-seed resource limits: the largest file accepted, and the seconds one seed may take to extract."""
 
     max_bytes: int = DEFAULT_MAX_BYTES
+    timeout_s: float | None = DEFAULT_TIMEOUT_S
 
 
 def list_seed_files(root: Path) -> list[str]:

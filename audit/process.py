@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -12,7 +15,7 @@ import pyarrow as pa
 
 from audit.extract import ExtractOptions, extract_seed
 from audit.ingest import IngestLimits, ingest_seed
-from audit.records import Extraction, Rejection, RejectReason, SeedRow, SeedStatus
+from audit.records import Extraction, Rejection, RejectReason, Seed, SeedRow, SeedStatus
 from audit.store import SPECS, to_batch
 
 _PARALLEL_MIN = 64  # below this many seeds, starting processes costs more than it saves
@@ -27,11 +30,52 @@ class Processed:
     batches: dict[str, pa.RecordBatch]
 
 
+class SeedTimeout(Exception):
+    """Raised inside a seed's extraction when it runs past the per-seed time limit."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise SeedTimeout in the block after `seconds` of wall time (main thread only; else no limit)."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise SeedTimeout
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def process_seed(root: Path, rel: str, limits: IngestLimits, options: ExtractOptions) -> Processed:
     """Ingest and extract one seed; a bad seed becomes a rejected row, never an exception."""
     seed = ingest_seed(root, rel, limits)
     if isinstance(seed, Rejection):
         return Processed(row=rejected_row(seed), batches={})
+    try:
+        with time_limit(limits.timeout_s):
+            return _extract(seed, rel, options)
+    except SeedTimeout:
+        detail = f"extraction took longer than the {limits.timeout_s:g}-second limit (raise --seed-timeout to allow more)"
+        rejection = Rejection(
+            seed_sha256=seed.seed_sha256,
+            path=rel,
+            size_bytes=seed.size_bytes,
+            reason=RejectReason.TIMEOUT,
+            detail=detail,
+            encoding=seed.encoding,
+            format=seed.format,
+        )
+        return Processed(row=rejected_row(rejection), batches={})
+
+
+def _extract(seed: Seed, rel: str, options: ExtractOptions) -> Processed:
     result = extract_seed(seed, options)
     if isinstance(result, Rejection):
         return Processed(row=rejected_row(result), batches={})
