@@ -6,6 +6,7 @@ import argparse
 import sys
 import traceback
 from pathlib import Path
+from typing import Any
 
 from audit.errors import AuditError, ExitCode
 
@@ -66,6 +67,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         metavar="N",
         help="reject seeds larger than N bytes (default: 20 MiB)",
+    )
+    run.add_argument(
+        "--links",
+        choices=["offline", "live"],
+        default="offline",
+        help="offline: syntax and Public Suffix List checks only (default, what CI uses); "
+        "live: also fetch each distinct URL (HEAD, GET fallback), politely, with a disk cache",
+    )
+    run.add_argument(
+        "--allow-private-links",
+        action="store_true",
+        help="with --links live, also fetch private, loopback and link-local addresses (refused by default)",
+    )
+    run.add_argument(
+        "--link-cache",
+        type=Path,
+        default=Path("build/link-cache"),
+        metavar="DIR",
+        help="where live results are cached for a day, so a rerun does not fetch again (default: build/link-cache/)",
     )
     run.add_argument(
         "--seed-timeout",
@@ -245,6 +265,7 @@ def _dispatch(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             waivers_path=waivers,
             policy_path=args.policy or args.suites / "number_policy.json",
             jobs=args.jobs,
+            live_links=_live_options(args),
             limits=IngestLimits(
                 max_bytes=args.max_seed_bytes or DEFAULT_MAX_BYTES,
                 timeout_s=DEFAULT_TIMEOUT_S if args.seed_timeout is None else args.seed_timeout,
@@ -280,6 +301,14 @@ def _publish(args: argparse.Namespace) -> int:
     for line in summary_lines(release):
         print(line)
     return int(ExitCode.PASSED)
+
+
+def _live_options(args: argparse.Namespace) -> Any:
+    if args.links != "live":
+        return None
+    from audit.linkcheck import LiveOptions
+
+    return LiveOptions(allow_private=args.allow_private_links, cache_dir=args.link_cache)
 
 
 def _default_waivers(suites: Path) -> Path | None:

@@ -18,6 +18,7 @@ from audit.extract import ExtractOptions
 from audit.extract.numbers import load_policy
 from audit.fsio import atomic_dir, atomic_write_text, sha256_file
 from audit.ingest import IngestLimits, list_seed_files
+from audit.linkcheck import LiveOptions, check_links
 from audit.process import Processed, duplicate_of, process_all
 from audit.provenance import reread_seed
 from audit.records import Verdict
@@ -43,6 +44,7 @@ class RunConfig:
     jobs: int | None = None
     limits: IngestLimits = field(default_factory=IngestLimits)
     today: dt.date | None = None
+    live_links: LiveOptions | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,7 +70,8 @@ def run_audit(config: RunConfig, progress: Progress | None = None) -> Verdict:
         raise UsageError(f"{config.seeds_dir}: no seed files found. Put the captured pages to audit there.")
     processed = process_all(config.seeds_dir, files, config.limits, options, config.jobs)
     core = manifest_core(suites, config.policy_path, config.seeds_dir)
-    write_tables(config.tables_dir, _with_progress(processed, len(files), progress), core, started)
+    checker = live_checker(config.live_links) if config.live_links is not None else None
+    write_tables(config.tables_dir, _with_progress(processed, len(files), progress), core, started, checker)
     return validate_tables(
         ValidateConfig(
             tables_dir=config.tables_dir,
@@ -111,7 +114,7 @@ def validate_tables(
 
 def seed_pages(tables_dir: Path, seeds_dir: Path, seeds: list[dict[str, Any]]) -> PageLoader:
     """Per-seed report data on demand: tables grouped by seed once, a seed re-read only when its page is asked for."""
-    tables = {name: read_table(tables_dir, name) for name in SPECS if name != "seeds"}
+    tables = {name: read_table(tables_dir, name) for name in SPECS if name not in ("seeds", "link_checks")}
     groups = {name: _rows_by_seed(table) for name, table in tables.items()}
     rows = {s["seed_sha256"]: s for s in seeds if s["seed_sha256"] and s["status"] == "extracted"}
 
@@ -143,12 +146,23 @@ def manifest_core(suites: Iterable[Suite], policy_path: Path, seeds_dir: Path) -
     }
 
 
+LinkChecker = Callable[[list[str]], Iterable[Any]]
+
+
 def write_tables(
-    directory: Path, processed: Iterable[Processed], core: dict[str, Any], started: float
+    directory: Path,
+    processed: Iterable[Processed],
+    core: dict[str, Any],
+    started: float,
+    check_links: LinkChecker | None = None,
 ) -> None:
-    """Stream every seed's batches into the tables, then the manifest; all or nothing."""
+    """Stream every seed's batches into the tables, then live link checks if asked, then the manifest.
+
+    All or nothing: everything is written into a staging directory that replaces ``directory`` whole.
+    """
     seen: dict[str, str] = {}
     seeds: list[dict[str, Any]] = []
+    urls: set[str] = set()
     with atomic_dir(directory) as staging:
         writer = TablesWriter(staging)
         try:
@@ -161,12 +175,16 @@ def write_tables(
                 writer.write("seeds", to_batch(SPECS["seeds"], [item.row]))
                 for name, batch in item.batches.items():
                     writer.write(name, batch)
+                if check_links is not None and "links" in item.batches:
+                    urls.update(_checkable_urls(item.batches["links"]))
                 seeds.append(
                     {
                         k: getattr(item.row, k)
                         for k in ("path", "seed_sha256", "size_bytes", "status", "reason")
                     }
                 )
+            if check_links is not None:
+                writer.write("link_checks", to_batch(SPECS["link_checks"], check_links(sorted(urls))))
             embedded = {**core, "seeds": seeds}
             writer.close(embedded)
         except BaseException:
@@ -188,6 +206,21 @@ def write_tables(
             },
         }
         atomic_write_text(staging / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True))
+
+
+def _checkable_urls(batch: pa.RecordBatch) -> list[str]:
+    """URLs of a links batch that pass the offline syntax checks (only those are fetched)."""
+    rows = batch.select(["url", "syntax_ok"]).to_pylist()
+    return [r["url"] for r in rows if r["syntax_ok"]]
+
+
+def live_checker(options: LiveOptions) -> LinkChecker:
+    """A link checker for write_tables that fetches each distinct URL once (or reads the cache)."""
+
+    def check(urls: list[str]) -> Iterable[Any]:
+        return check_links(urls, options).values()
+
+    return check
 
 
 def _with_progress(items: Iterable[Processed], total: int, progress: Progress | None) -> Iterable[Processed]:

@@ -18,6 +18,7 @@ from audit.ingest import IngestLimits, ingest_seed
 from audit.records import Extraction, Rejection, RejectReason, Seed, SeedRow, SeedStatus
 from audit.store import SPECS, to_batch
 
+_EXTRACTED_TABLES = ("articles", "blocks", "numbers", "links", "dates", "texts")
 _PARALLEL_MIN = 64  # below this many seeds, starting processes costs more than it saves
 _CHUNK = 32
 
@@ -94,7 +95,7 @@ def _extract(seed: Seed, rel: str, options: ExtractOptions) -> Processed:
 
 
 def _batches(result: Extraction) -> dict[str, pa.RecordBatch]:
-    return {name: to_batch(SPECS[name], getattr(result, name)) for name in SPECS if name != "seeds"}
+    return {name: to_batch(SPECS[name], getattr(result, name)) for name in _EXTRACTED_TABLES}
 
 
 def rejected_row(rejection: Rejection) -> SeedRow:

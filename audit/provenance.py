@@ -130,7 +130,10 @@ def provenance_columns(
     sha256 differs from the manifest's (``rows_intact`` False): an intact file has no edited row, and a
     changed one gets every edited row named.
     """
-    shas = table.column("seed_sha256").to_pylist()
+    if "seed_sha256" not in table.column_names:  # run-time tables (link_checks) name no seed
+        shas: list[str | None] = [None] * table.num_rows
+    else:
+        shas = table.column("seed_sha256").to_pylist()
     seed_ok = {sha: f.sha256_now == sha for sha, f in seeds.items()}
     # an unreadable seed has no digest to check: None
     cols: dict[str, list[bool | None]] = {

@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from audit import records
 from audit.errors import ConfigError
+from audit.linkcheck import LiveResult
 
 MANIFEST_KEY = b"audit.manifest"
 DIGEST_COLUMN = "record_sha256"
@@ -47,6 +48,7 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("links", records.Link, "link_id"),
     TableSpec("dates", records.DateMention, "date_id"),
     TableSpec("texts", records.DerivedText, "text_sha256"),
+    TableSpec("link_checks", LiveResult, "url"),
 )
 SPECS = {spec.name: spec for spec in TABLES}
 

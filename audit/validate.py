@@ -39,7 +39,19 @@ _SPAN_CHECKS: dict[str, SpanCheck | None] = {
     "links": mention_spans_ok,
     "dates": mention_spans_ok,
     "texts": derived_text_ok,
+    "link_checks": None,
 }
+# what a live check found replaces the links table's offline placeholders (status "not_checked")
+_LIVE_COLUMNS = (
+    "status",
+    "http_status",
+    "final_url",
+    "n_redirects",
+    "redirect_chain",
+    "checked_at",
+    "error",
+    "soft_404",
+)
 _EVIDENCE_LIMIT = 2_000  # findings per rule that carry their row; the rest carry ids only
 _BULKY = frozenset({"body", "body_spans", "record_sha256"})
 
@@ -58,7 +70,22 @@ def load_frames(tables_dir: Path, seeds_root: Path) -> tuple[dict[str, pd.DataFr
         for column, values in checks.items():
             frame[column] = pd.array(values, dtype="boolean")
         frames[name] = frame
+    frames["links"] = join_live_checks(frames["links"], frames["link_checks"])
     return frames, manifest
+
+
+def join_live_checks(links: pd.DataFrame, checks: pd.DataFrame) -> pd.DataFrame:
+    """Links with the live results of their URL joined in (links without a result stay not_checked)."""
+    if checks.empty:
+        return links
+    by_url = checks.set_index("url")
+    hit = links["url"].isin(by_url.index)
+    out = links.copy()
+    for column in _LIVE_COLUMNS:
+        values = links.loc[hit, "url"].map(by_url[column])
+        out[column] = out[column].astype(object)
+        out.loc[hit, column] = values.astype(object)
+    return out
 
 
 def _reread_seeds(seeds: pa.Table, root: Path) -> dict[str, SeedFile]:

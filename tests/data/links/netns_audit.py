@@ -1,0 +1,68 @@
+"""Run inside a loopback-only network namespace (see tests/test_links_live.py): the whole audit with --links live.
+
+A server on 93.184.216.34 (named news.example.com in the namespace's /etc/hosts) answers /ok with 200,
+/moved with a 301 to /ok and /gone with 404. The audit runs on a seed linking to the three and writes its
+tables and report into the directory given as the first argument; the exit code is printed as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from audit.cli import main as audit_main
+
+SEED = """Council budget passes
+
+The council approved a budget of $2.3 billion on Monday, the mayor's office said in a statement at
+http://news.example.com:8080/ok and the earlier draft at http://news.example.com:8080/moved was replaced.
+
+The old page http://news.example.com:8080/gone is no longer online, according to the city clerk.
+"""
+
+
+class Handler(BaseHTTPRequestHandler):
+    """200 on /ok, 301 to /ok on /moved, 404 elsewhere."""
+
+    def do_HEAD(self) -> None:
+        """Answer a HEAD like a GET, without a body."""
+        if self.path == "/moved":
+            self.send_response(301)
+            self.send_header("Location", "http://news.example.com:8080/ok")
+        else:
+            self.send_response(200 if self.path == "/ok" else 404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_GET = do_HEAD
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Keep stderr quiet."""
+
+
+def main() -> int:
+    """Refuse to run outside a loopback-only namespace; serve, audit, print the exit code."""
+    if [name for _, name in socket.if_nameindex()] != ["lo"]:
+        sys.stderr.write("refusing to run: not in a loopback-only network namespace\n")
+        return 2
+    out = Path(sys.argv[1])
+    seeds = out / "seeds"
+    seeds.mkdir(parents=True)
+    (seeds / "budget.txt").write_text(SEED, encoding="utf-8")
+    server = ThreadingHTTPServer(("93.184.216.34", 8080), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    args = ["run", str(seeds), "--tables", str(out / "tables"), "--report", str(out / "report"),
+            "--links", "live", "--link-cache", str(out / "cache"), "--jobs", "1"]  # fmt: skip
+    first = audit_main(args)
+    second = audit_main(args)  # answered from the cache
+    server.shutdown()
+    sys.stdout.write(json.dumps({"first": first, "second": second}) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""--links live end to end: live results are joined to the link records and gate the verdict."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SCRIPT = REPO / "tests" / "data" / "links" / "netns_audit.py"
+
+
+def _netns_unavailable() -> str | None:
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        return "needs unshare(1) and ip(8)"
+    if os.geteuid() != 0:
+        return "needs root to create a network namespace"
+    probe = subprocess.run(["unshare", "--net", "--mount", "true"], capture_output=True, check=False)
+    return None if probe.returncode == 0 else f"unshare failed: {probe.stderr.decode().strip()}"
+
+
+@pytest.fixture(scope="module")
+def live_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Run the audit with --links live inside a loopback-only namespace; return its output directory."""
+    if reason := _netns_unavailable():
+        pytest.skip(reason)
+    out = tmp_path_factory.mktemp("live")
+    hosts = out / "hosts"
+    hosts.write_text("127.0.0.1 localhost\n93.184.216.34 news.example.com\n", encoding="utf-8")
+    setup = " && ".join([
+        "ip link set lo up", "ip addr add 93.184.216.34/32 dev lo", f"mount --bind {hosts} /etc/hosts",
+        f'exec "{sys.executable}" "{SCRIPT}" "{out / "run"}"',
+    ])  # fmt: skip
+    env = os.environ | {"PYTHONPATH": str(REPO), "GX_ANALYTICS_ENABLED": "false"}
+    proc = subprocess.run(["unshare", "--net", "--mount", "sh", "-c", setup], capture_output=True, text=True,
+                          timeout=240, cwd=REPO, env=env, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    (out / "codes.json").write_text(proc.stdout.strip().splitlines()[-1])
+    return out
+
+
+@pytest.mark.netns
+def test_broken_article_link_fails_the_gate(live_run: Path) -> None:
+    """A 404 inline link is a critical finding naming that link; the rerun from cache gives the same verdict."""
+    codes = json.loads((live_run / "codes.json").read_text())
+    assert codes == {"first": 1, "second": 1}
+    links = {r["url"]: r for r in pq.read_table(live_run / "run" / "tables" / "links.parquet").to_pylist()}
+    results = json.loads((live_run / "run" / "report" / "results.json").read_text())
+    failed = {(r["rule_id"], i) for r in results["rules"] for i in r["failed_ids"]}
+    gone = links["http://news.example.com:8080/gone"]["link_id"]
+    moved = links["http://news.example.com:8080/moved"]["link_id"]
+    ok = links["http://news.example.com:8080/ok"]["link_id"]
+    assert ("link-article-not-broken", gone) in failed
+    assert ("link-article-redirected", moved) in failed
+    blocking = {i for r in results["rules"] if r["severity"] != "info" for i in r["failed_ids"]}
+    assert ok not in blocking  # only the info rule link-article-https notes its plain http
+
+
+@pytest.mark.netns
+def test_live_results_are_a_table_of_their_own(live_run: Path) -> None:
+    """Live results go to link_checks (run-time facts); the links table keeps its offline, deterministic facts."""
+    checks = {
+        r["url"]: r for r in pq.read_table(live_run / "run" / "tables" / "link_checks.parquet").to_pylist()
+    }
+    assert checks["http://news.example.com:8080/gone"]["status"] == "broken"
+    assert checks["http://news.example.com:8080/gone"]["http_status"] == 404
+    assert checks["http://news.example.com:8080/moved"]["final_url"] == "http://news.example.com:8080/ok"
+    assert all(r["from_cache"] for r in checks.values())  # the table is the second run's: all from cache
+    statuses = {r["status"] for r in pq.read_table(live_run / "run" / "tables" / "links.parquet").to_pylist()}
+    assert statuses == {"not_checked"}
