@@ -60,6 +60,7 @@ class ReportLimits:
 
     findings_inline: int = 20  # findings per rule on the index
     findings_per_page: int = 500  # findings per paginated rule page
+    finding_seed_pages: int = 200  # seed pages for seeds with findings, those with the most critical first
     clean_seed_pages: int = 20  # seed pages for seeds without findings
     seeds_inline: int = 200  # manifest rows on the index
     seeds_per_page: int = 2000  # rows per page of the full seed list
@@ -1030,11 +1031,24 @@ class _Run:
         return out
 
     def pages_wanted(self) -> list[str]:
-        """Seeds that get a page: every seed with findings, then a bounded number of others by path."""
-        with_findings = sorted(self.by_seed, key=lambda s: self.paths.get(s, s))
+        """Seeds that get a page: those with the most critical findings (bounded), then a few without, by path."""
+        critical = {r.rule_id for r in self.results if r.severity is Severity.CRITICAL}
+        worst = sorted(
+            self.by_seed,
+            key=lambda s: (
+                -_n_critical(self.by_seed[s], critical),
+                -len(self.by_seed[s]),
+                self.paths.get(s, s),
+            ),
+        )
+        with_findings = sorted(worst[: self.limits.finding_seed_pages], key=lambda s: self.paths.get(s, s))
         others = sorted((s for s in self.paths if s not in self.by_seed), key=lambda s: self.paths[s])
         extracted = {s["seed_sha256"] for s in self.seeds if s.get("status") == "extracted"}
         return with_findings + [s for s in others if s in extracted][: self.limits.clean_seed_pages]
+
+
+def _n_critical(findings: Sequence[Finding], critical: set[str]) -> int:
+    return sum(1 for f in findings if f.waived_by is None and f.rule_id in critical)
 
 
 def _script(name: str) -> tuple[Markup, str]:
@@ -1215,6 +1229,7 @@ def render_html(
         policy=_policy(policy_path, verdict.manifest),
         n_findings=sum(r.n_failed for r in run.results),
         n_clean_pages=len(written - set(run.by_seed)),
+        n_finding_pages=len(written & set(run.by_seed)),
     )
 
 
