@@ -9,9 +9,11 @@ Rules, tried in order for each number: a reporting cue in the same sentence whos
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from audit.extract import attribution_context as C
 from audit.extract import number_patterns as P
 from audit.extract.number_policy import NumberPolicy
 from audit.extract.numbers import NumberFact
@@ -23,15 +25,17 @@ _VERBS = (r"said|says|say|told|tells|reported|reports|estimated|estimates|announ
           r"revealed|reveals|disclosed|indicated|indicates|suggested|suggests|explained|estimate|"
           r"acknowledged|testified|tweeted|posted|warned|recounted|argued|admitted|asserted|alleged|alleges|"
           r"insisted|explains|argues|warns|admits|insists|sees|expects|expect|expected|expecting|anticipates|believes|telling|pointed\s+out|"
-          r"points\s+out|put\s+the\s+(?:figure|number|toll|total)\s+at")
+          r"points\s+out|put(?:s|ting)?\s+the\s+(?:figure|number|toll|total)\s+at|wants|plans|aims|intends|seeks")
 # verbs that are also nouns or other verbs ('added 20 points', 'an original estimate of'): a cue only
 # when followed by 'that', a comma, a colon or a quote
 _AMBIGUOUS = frozenset(
     ["notes", "reports", "report", "estimates", "estimate", "states", "claims", "shows", "show", "projects", "forecasts", "forecast", "finds", "find", "records", "recorded", "counts", "counted", "posts", "posted", "added", "adds", "put"])
 _AMBIG_NEXT = re.compile(r"\s*(?:,|:|[\"“]|that\b)")
 _PASSIVE = re.compile(r"\b(?:said|reported|announced|estimated|released|published|compiled|confirmed|identified|"
-                      r"cited|provided|calculated|projected|proposed|planned|recorded|unveiled)\s+by\s+")
-_REL_OR_APPOS = re.compile(r",\s+(?:which|who|whose|where|the|a|an|his|her|its|their)\s+[^,]*,\s*$")
+                      r"cited|provided|calculated|projected|proposed|planned|recorded|unveiled|touted)\s+by\s+")
+_REL_OR_APPOS = re.compile(r",\s+(?:which|who|whose|where|the|a|an|his|her|its|their|deputy|chief|head|director|"
+                           r"president|spokesman|spokeswoman|spokesperson|professor|senior|executive|chairman|"
+                           r"founder|co-founder|former|minister|secretary|analyst|economist)\s+[^,]*,\s*$", re.I)
 _PREPOSITION = re.compile(r"^(?i:in|on|at|for|by|from|with|during|after|before|since|despite|among|of|as|to)\b")
 _PASSIVE_AUX = re.compile(r"\b(?:is|are|was|were|be|been|being)\s+$")
 _DOC_BEFORE = re.compile(r"\b(?:figures|data|statistics|numbers|estimates|report|survey|study|analysis|poll|"
@@ -47,7 +51,7 @@ _POSSESSIVE = re.compile(
 _LAW = re.compile(r"\b(?:a|the)\s+(?:new\s+)?(?:law|bill|decree|statute|regulation|ordinance)\b"
                   r"(?:\s+(?:signed|passed|approved|introduced)\s+by\s+[^,;.]+?)?(?=\s+(?:that|which)\b)")
 _LAW_VERB = re.compile(r"\s+(?:that|which)\s+(\w+)")
-_BOUNDARY = re.compile(r"[;:—–“”\"]|\b(?i:that|which|who|but|while|after|because|as|when|if|though|although|"
+_BOUNDARY = re.compile(r"[;:—–“”\"]|\b(?i:that(?!['’]s)|which|who|but|while|after|because|as|when|if|though|although|"
                        r"where|whom|since)\b|\band\s+(?=[a-z])(?!his\b|her\b|their\b|its\b|other\b)")
 _DOC_PREFIX = re.compile(
     r"^.*?\b(?:search|study|survey|report|analysis|poll|review|data|figures|statistics|estimates?|count|tally|"
@@ -56,6 +60,14 @@ _DOC_PREFIX = re.compile(
     re.I)
 _DOC_SUFFIX = re.compile(r"(?:['’]s)?\s+(?:data|figures|statistics|numbers|estimates|report|survey|study|"
                          r"analysis|records|research|poll)$")
+_INTENT = frozenset({"wants", "plans", "aims", "intends", "seeks"})
+_TO_VERB = re.compile(r"\s+to\s+[a-z]")
+_FORECAST = frozenset({"expects", "expect", "expected", "expecting", "predicted", "predicts", "forecast", "forecasts",
+                       "anticipates", "projected", "projects", "sees"})
+# anything any cue pattern needs; a sentence without one of these has no cue
+_MAYBE_CUE = re.compile(rf"\b(?:{_VERBS})\b|[Aa]ccording|\sby\s|['’]s\s|\b(?:law|bill|decree|statute|regulation|ordinance)\b")
+_HEARSAY = re.compile(r"\b(?:reportedly|allegedly|purportedly)\b")
+_COORDINATE = re.compile(r"\b(?:yet|but|and|so|while|whereas)\s+$", re.I)
 _LEAD = re.compile(r"^(?:(?:and|but|so|yet|also|meanwhile|however|now|then)\s+)+", re.I)
 _TAIL = re.compile(r"(?:\s+(?:has|have|had|also|previously|earlier|recently|later|then|had\s+been|would|will|"
                    r"were|was|are|is|\w+ly|today|yesterday|last\s+\w+|on\s+\w+|this\s+\w+|in\s+\w+|"
@@ -83,6 +95,7 @@ class Cue:
     cue_start: int
     cue_end: int
     scope: tuple[tuple[int, int], ...]
+    verb: str = ""
 
 
 def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -130,6 +143,8 @@ def _verb_cue(text: str, s_start: int, s_end: int, m: re.Match[str]) -> Cue | No
     """A 'X said' / '..., said X' cue: the subject (or inverted subject) and the span it covers."""
     if text[m.end():m.end() + 3] == " by" or _NOUN_USE.search(text, max(s_start, m.start() - 16), m.start()):
         return None  # passive ('announced by X', see _PASSIVE) or a noun ('amid reports')
+    if m.group(0) in _INTENT and not _TO_VERB.match(text, m.end(), s_end):
+        return None  # 'wants Trump to', 'abandoned plans for': only 'X plans to <verb>' states X's own target
     if m.group(0).endswith("ed") and _PASSIVE_AUX.search(text, max(s_start, m.start() - 8), m.start()):
         return None  # 'NASA is expected to': not a report
     masked = _PAREN.sub(lambda p: "x" * len(p.group(0)), text[s_start:m.start()])
@@ -139,7 +154,7 @@ def _verb_cue(text: str, s_start: int, s_end: int, m: re.Match[str]) -> Cue | No
         src = _inverted_source(text, m.end(), s_end)
         if src is None:
             return None
-        return Cue(src[2], src[0], src[1], m.start(), m.end(), ((s_start, m.start()),))
+        return Cue(src[2], src[0], src[1], m.start(), m.end(), ((s_start, m.start()),), m.group(0))
     if (m.group(0) in _AMBIGUOUS and not _AMBIG_NEXT.match(text, m.end(), s_end)
             and not _DOC_BEFORE.search(text, max(s_start, m.start() - 60), m.start())):
         return None
@@ -150,11 +165,14 @@ def _verb_cue(text: str, s_start: int, s_end: int, m: re.Match[str]) -> Cue | No
     if subj is None:
         return None
     scope = [(m.end(), s_end)]
-    if b_kind == "start" or b_kind in "\u201d\"" or subj[3]:
+    coordinate = bool(_COORDINATE.search(text, max(s_start, subj[0] - 10), subj[0]))
+    if coordinate:
+        pass  # '..., yet Nissan says it will': a new clause, its cue looks forward only
+    elif b_kind == "start" or b_kind in "\u201d\"" or subj[3]:
         scope.append((s_start, subj[0]))
     elif b_kind == "that":
         scope.append((max(s_start, b_end - 40), b_end))
-    return Cue(subj[2], subj[0], subj[1], m.start(), m.end(), tuple(scope))
+    return Cue(subj[2], subj[0], subj[1], m.start(), m.end(), tuple(scope), m.group(0))
 
 
 def _subject(text: str, start: int, end: int) -> tuple[int, int, str, bool] | None:
@@ -211,47 +229,97 @@ def attribute(
     """Attribute every fact: explicit, contextual, self, then derived and headline links."""
     from audit.extract.number_links import derive_and_link
 
-    publishers = _publishers(text, segments)
-    main = sorted((s for s in segments if s.is_main), key=lambda s: s.start)
-    paragraphs = {seg: split_sentences(text, seg.start, seg.end) for seg in main}
-    cache = {sent: sentence_cues(text, *sent) for sents in paragraphs.values() for sent in sents}
-    named = sorted((c for cues in cache.values() for c in cues if c.source.lower() not in _PRONOUNS),
-                   key=lambda c: c.cue_start)
-    out = []
-    for fact in facts:
-        seg = next((s for s in main if s.start <= fact.start < s.end), None)
-        sentences = paragraphs.get(seg, []) if seg is not None else []
-        out.append(_attribute_one(text, fact, sentences, cache, named, publishers))
+    doc = _Story(text, segments)
+    out = [_attribute_one(doc, f) for f in facts]
     return derive_and_link(text, tuple(out), policy)
 
 
-def _publishers(text: str, segments: Sequence[Segment]) -> frozenset[str]:
-    """Names the publisher goes by on the page, lower-cased, for recognising self-attribution."""
-    return frozenset(text[s.start:s.end].strip().lower() for s in segments if s.kind == "publisher")
+class _Story:
+    """The story's paragraphs, with sentences and cues worked out only where a number needs them.
+
+    Not a dataclass: it memoises per paragraph and per sentence, so a story with few numbers costs little.
+    """
+
+    def __init__(self, text: str, segments: Sequence[Segment]) -> None:
+        self.text = text
+        self.paragraphs = sorted(((s.start, s.end) for s in segments if s.is_main), key=lambda p: p[0])
+        self.starts = [a for a, _ in self.paragraphs]
+        self.publishers = frozenset(text[s.start:s.end].strip().lower() for s in segments if s.kind == "publisher")
+        self._sentences: dict[int, list[tuple[int, int]]] = {}
+        self._cues: dict[tuple[int, int], list[Cue]] = {}
+        self._mentions: list[C.Mention] | None = None
+
+    def index(self, pos: int) -> int:
+        """Index of the paragraph holding character ``pos`` (-1 when none does)."""
+        i = bisect_right(self.starts, pos) - 1
+        return i if i >= 0 and pos < self.paragraphs[i][1] else -1
+
+    def sentences(self, i: int) -> list[tuple[int, int]]:
+        """Sentence ranges of paragraph i."""
+        if i not in self._sentences:
+            self._sentences[i] = split_sentences(self.text, *self.paragraphs[i])
+        return self._sentences[i]
+
+    def cues(self, sent: tuple[int, int]) -> list[Cue]:
+        """Cues of one sentence."""
+        if sent not in self._cues:
+            self._cues[sent] = sentence_cues(self.text, *sent) if _MAYBE_CUE.search(self.text, *sent) else []
+        return self._cues[sent]
+
+    def last_cue(self, i: int) -> Cue | None:
+        """The last cue of paragraph i, or its credit line's name."""
+        a, b = self.paragraphs[i]
+        credit = C.credit_line(self.text, a, b)
+        if credit is not None:
+            return Cue(credit[2], credit[0], credit[1], a, a + 1, ((a, b),), "credit")
+        for sent in reversed(self.sentences(i)):
+            if cues := self.cues(sent):
+                return max(cues, key=lambda c: c.cue_start)
+        return None
+
+    def has_cue(self, i: int) -> bool:
+        """True when any sentence of paragraph i has a cue."""
+        return any(self.cues(s) for s in self.sentences(i))
+
+    def mentions(self) -> list[C.Mention]:
+        """Named sentence subjects and named cue sources of the whole story, in text order."""
+        if self._mentions is None:
+            persons = C.people(self.text)
+            found: list[C.Mention] = []
+            for i in range(len(self.paragraphs)):
+                for sent in self.sentences(i):
+                    m = C.subject_mention(self.text, *sent)
+                    if m is not None:
+                        found.append(C.Mention(m.start, m.end, m.name, m.is_person or m.name.split()[-1] in persons,
+                                               C.could_be_person(m.name)))
+                    for c in self.cues(sent):
+                        if c.source.lower() not in _PRONOUNS:
+                            person = bool(C.TITLE.search(c.source)) or c.source.split()[-1] in persons
+                            found.append(C.Mention(c.source_start, c.source_end, c.source, person,
+                                                   C.could_be_person(c.source)))
+            self._mentions = sorted(found, key=lambda m: m.start)
+        return self._mentions
 
 
-def _attribute_one(
-    text: str, fact: NumberFact, sentences: list[tuple[int, int]], cache: dict[tuple[int, int], list[Cue]],
-    named: list[Cue], publishers: frozenset[str],
-) -> NumberFact:
+def _attribute_one(doc: _Story, fact: NumberFact) -> NumberFact:
     """The best cue for one number, resolved and classified."""
     sent = (fact.sentence_start, fact.sentence_end)
-    kind, cue = "explicit", _in_scope(fact, cache.get(sent) or sentence_cues(text, *sent))
+    kind, cue = "explicit", _in_scope(fact, doc.cues(sent))
     if cue is None:
-        kind, cue = "contextual", _contextual(fact, sentences, cache)
+        kind, cue = "contextual", _contextual(doc, fact)
     if cue is None:
         return fact
-    cue = _resolve(cue, named)
+    cue = _resolve(doc, cue)
     name = cue.source.lower()
-    if name in _SELF or name.removeprefix("the ") in publishers or name in publishers:
+    if name in _SELF or name.removeprefix("the ") in doc.publishers or name in doc.publishers:
         kind = "self"
     return replace(fact, attribution_kind=kind, source=cue.source, source_start=cue.source_start,
-                   source_end=cue.source_end, cue=text[cue.cue_start:cue.cue_end], cue_start=cue.cue_start,
+                   source_end=cue.source_end, cue=doc.text[cue.cue_start:cue.cue_end], cue_start=cue.cue_start,
                    cue_end=cue.cue_end)
 
 
 def _in_scope(fact: NumberFact, cues: list[Cue]) -> Cue | None:
-    """The nearest cue whose scope covers the number."""
+    """The nearest cue whose scope covers the number; an intention ('plans to') only if no report does."""
     best: Cue | None = None
     best_d = 1 << 30
     for cue in cues:
@@ -259,40 +327,64 @@ def _in_scope(fact: NumberFact, cues: list[Cue]) -> Cue | None:
             continue
         if cue.source_start <= fact.start < cue.source_end:
             continue
-        d = min(abs(fact.start - cue.cue_end), abs(cue.cue_start - fact.end))
+        d = min(abs(fact.start - cue.cue_end), abs(cue.cue_start - fact.end)) + (1 << 20) * (cue.verb in _INTENT)
         if d < best_d:
             best, best_d = cue, d
     return best
 
 
-def _contextual(
-    fact: NumberFact, sentences: list[tuple[int, int]], cache: dict[tuple[int, int], list[Cue]]
-) -> Cue | None:
-    """A cue carried within the paragraph: from an earlier sentence, the speaker of the quote around the
-    number, or a paragraph-final cue ('..., according to X.') that covers its own sentence's start."""
+def _contextual(doc: _Story, fact: NumberFact) -> Cue | None:
+    """A cue carried from around the number's sentence: see ``_in_paragraph`` and ``_across_paragraphs``."""
+    i = doc.index(fact.start)
+    if i < 0 or _HEARSAY.search(doc.text, fact.sentence_start, fact.sentence_end):
+        return None  # 'reportedly': the article says the source is unnamed
+    return _in_paragraph(doc, fact, doc.sentences(i)) or _across_paragraphs(doc, fact, i)
+
+
+def _in_paragraph(doc: _Story, fact: NumberFact, sentences: list[tuple[int, int]]) -> Cue | None:
+    """A cue carried within the paragraph: from an earlier sentence (not a forecast), the speaker of the
+    quote around the number, or a paragraph-final cue ('..., according to X.') with no cue in between."""
     for s in reversed([s for s in sentences if s[1] <= fact.sentence_start]):
-        if cues := cache.get(s):
-            return max(cues, key=lambda c: c.cue_start)
+        if cues := doc.cues(s):
+            last = max(cues, key=lambda c: c.cue_start)
+            return None if last.verb in _FORECAST else last
     for s in (s for s in sentences if s[0] >= fact.sentence_end):
-        cues = cache.get(s) or []
+        cues = doc.cues(s)
         if "quote" in fact.contexts and cues:
             return min(cues, key=lambda c: c.cue_start)
         late = s[0] + 0.6 * (s[1] - s[0])  # a paragraph-final '..., according to X.' covers the paragraph
         final = [c for c in cues if any(a <= s[0] < b for a, b in c.scope) and c.cue_start >= late]
         if final:
             return final[0]
+        if cues:
+            return None  # another cue stands between the number and any later one
     return None
 
 
-def _resolve(cue: Cue, named: list[Cue]) -> Cue:
-    """Replace a pronoun source ('he said') by the latest named source before it in the article."""
-    if cue.source.lower() not in _PRONOUNS:
+def _across_paragraphs(doc: _Story, fact: NumberFact, i: int) -> Cue | None:
+    """A cue from a neighbouring paragraph: a credit line below, or the speaker of a run-on quote."""
+    if i + 1 < len(doc.paragraphs) and C.credit_line(doc.text, *doc.paragraphs[i + 1]):
+        return doc.last_cue(i + 1)
+    a = doc.paragraphs[i][0]
+    if doc.has_cue(i) or i == 0:
+        return None
+    if C.opens_quote(doc.text, a):
+        cue = C.speaker_before(doc.paragraphs, i, doc.text, doc.last_cue)
+        return cue if isinstance(cue, Cue) else None
+    return None
+
+
+def _resolve(doc: _Story, cue: Cue) -> Cue:
+    """Replace a pronoun source: 'it' by the latest organisation subject, 'he'/'she' by the latest person,
+    others by the latest named source before it."""
+    pronoun = cue.source.lower()
+    if pronoun not in _PRONOUNS:
         return cue
-    prev = None
-    for c in named:
-        if c.source_start >= cue.source_start:
-            break
-        prev = c
-    if prev is None:
+    mentions = doc.mentions()
+    found = C.resolve_pronoun(pronoun, cue.source_start, mentions)
+    if found is None:
+        named = [m for m in mentions if m.start < cue.source_start and m.name.lower() not in _PRONOUNS]
+        found = named[-1] if named else None
+    if found is None:
         return cue
-    return replace(cue, source=prev.source, source_start=prev.source_start, source_end=prev.source_end)
+    return replace(cue, source=found.name, source_start=found.start, source_end=found.end)

@@ -1,0 +1,122 @@
+"""Attribution beyond one sentence: who a pronoun is, credit lines, quotes that run on, carried sources.
+
+``attribution`` finds the cues of one sentence; this module decides what a cue means for the sentences and
+paragraphs around it. Every rule here is one a careful reader applies:
+
+- a pronoun ('it said', 'he said') names the latest subject it can stand for: 'it' an organisation,
+  'he'/'she' a person (someone with a title, or a surname seen with one);
+- a credit line under an embedded post ('— Dianna E. Anderson (@handle) November 18, 2019') credits the
+  paragraph above it;
+- a paragraph that opens a quote and names no one continues the last speaker's quote.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+CREDIT_LINE = re.compile(r"[—–]\s*([^()@\n]{2,60}?)\s*\(@\w+\)")
+_NAME_CHARS = re.compile(r"[^\w .&'’-]+")
+_OPENS_QUOTE = re.compile(r"[\"“]")
+_INTRO = re.compile(r"(?:As|In|On|At|When|After|Before|Since|While|Although|Though|If|Because|Despite|With|"
+                    r"For|By|Following|Earlier|Later|Last|This|Meanwhile|Now|Then|However|But|And|Also|Still)\b"
+                    r"[^,]{0,140},\s*")
+_NAME_RUN = re.compile(r"(?:[Tt]he\s+)?(?:(?:Mr|Mrs|Ms|Dr|Gov|Sen|Rep|Prof|St)\.\s+)?"
+                       r"(?:[A-Z][\w&'’.-]*\s+){0,4}[A-Z][\w&-]*")
+TITLE = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Gov|Sen|Rep|Prof)\.|\b(?:President|Prime\s+Minister|Chancellor|CEO|"
+                    r"Chairman|Chairwoman|Secretary|Minister|Governor|Senator|Mayor|Judge|Director|"
+                    r"Commissioner|Spokesman|Spokeswoman|Professor|Coach|Pope|King|Queen|Prince)\s+[A-Z]")
+_ORG_WORDS = re.compile(r"\b(?:Office|Department|Inc|Corp|Co|Group|Agency|Bank|University|Association|Commission|"
+                        r"Council|Ministry|Authority|Company|Times|News|Post|Journal|Institute|Center|Centre|"
+                        r"Service|Board|Court|House|Party|Fund|Airlines?|Motors?|Capital|Partners|Foundation|"
+                        r"Reserve|Administration|Government|Police|Army|Union|League|Club|Exchange)\b")
+_NOT_SUBJECTS = frozenset({"The", "A", "An", "It", "He", "She", "They", "This", "That", "There", "We", "I"})
+MAX_PARAGRAPHS_BACK = 3  # a quote rarely runs on for more than three paragraphs without its speaker
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """A named subject at the start of a sentence: where it is, what it says, and whether it is a person."""
+
+    start: int
+    end: int
+    name: str
+    is_person: bool
+    could_be_person: bool = False
+
+
+def credit_line(text: str, start: int, end: int) -> tuple[int, int, str] | None:
+    """The credited name of a paragraph that is an embedded post's credit line, as (start, end, name)."""
+    m = CREDIT_LINE.match(text, start, end)
+    if m is None:
+        return None
+    name = _NAME_CHARS.sub("", m.group(1)).strip()
+    if not name or not name[0].isupper():
+        return None
+    a = m.start(1) + m.group(1).find(name.split()[0])
+    return a, a + len(name), name
+
+
+def opens_quote(text: str, start: int) -> bool:
+    """True when a paragraph starts with an opening quotation mark."""
+    return bool(_OPENS_QUOTE.match(text, start))
+
+
+def speaker_before(
+    paragraphs: Sequence[tuple[int, int]], index: int, text: str, last_cue: Callable[[int], object | None]
+) -> object | None:
+    """The latest cue of the paragraphs before ``index`` that a run-on quote can belong to."""
+    for j in range(index - 1, max(-1, index - 1 - MAX_PARAGRAPHS_BACK), -1):
+        cue = last_cue(j)
+        if cue is not None:
+            return cue
+        a, b = paragraphs[j]
+        if not (opens_quote(text, a) or credit_line(text, a, b) or len(text[a:b].split()) <= 4):
+            return None  # narration between the quote and its speaker: the quote is not run on
+    return None
+
+
+def subject_mention(text: str, start: int, end: int) -> Mention | None:
+    """The named subject of a sentence, after an introductory phrase ('As of October, Emirates had')."""
+    intro = _INTRO.match(text, start, end)
+    m = _NAME_RUN.match(text, intro.end() if intro else start, end)
+    if m is None:
+        return None
+    words = m.group(0).split()
+    if (words[0] in _NOT_SUBJECTS and len(words) == 1) or _INTRO.match(words[0] + ","):
+        return None
+    return Mention(m.start(), m.end(), m.group(0), bool(TITLE.search(m.group(0))))
+
+
+def people(text: str) -> frozenset[str]:
+    """Surnames the article gives a title to ('Emirates President Tim Clark' -> 'Clark')."""
+    out = set()
+    for m in TITLE.finditer(text):
+        run = _NAME_RUN.match(text, m.end() - 1)
+        if run:
+            out.add(run.group(0).split()[-1])
+    return frozenset(out)
+
+
+def could_be_person(name: str) -> bool:
+    """True for a bare two- or three-word capitalised name with no organisation word ('Montell Figgins')."""
+    words = name.split()
+    return 2 <= len(words) <= 3 and all(w[:1].isupper() and not w.isupper() for w in words) and (
+        words[0] not in ("The", "A", "An") and not _ORG_WORDS.search(name))
+
+
+def resolve_pronoun(pronoun: str, at: int, mentions: Sequence[Mention]) -> Mention | None:
+    """The latest mention before ``at`` that the pronoun can stand for; None when there is none."""
+    want_person = pronoun in ("he", "she")
+    if pronoun not in ("he", "she", "it"):
+        return None
+    best = None
+    for m in mentions:
+        if m.start >= at:
+            break
+        if not m.name.split()[-1][:1].isupper():
+            continue
+        if (m.is_person or m.could_be_person) if want_person else not m.is_person:
+            best = m
+    return best
