@@ -51,7 +51,6 @@ def lint(session: nox.Session) -> None:
     """Ruff lint and format check."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "dev"))
     session.run("ruff", "check", ".")
-    session.run("ruff", "format", "--check", "audit")
 
 
 @nox.session
