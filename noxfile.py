@@ -72,3 +72,21 @@ def bench(session: nox.Session) -> None:
     """Benchmarks under benchmarks/: figures and ratios against baselines measured in the same run."""
     _install(session, "test")
     session.run("python", "-m", "benchmarks", *session.posargs, env=ENV)
+
+
+@nox.session
+def corpus(session: nox.Session) -> None:
+    """Audit the whole real corpus (../shared/corpus or $AUDIT_CORPUS) and score bodies and dates against it."""
+    _install(session)
+    root = os.environ.get("AUDIT_CORPUS", "../shared/corpus")
+    runs = {
+        "article-extraction-benchmark": ("html", "bodies", "ground-truth.json"),
+        "htmldate-en": ("html", "dates", "dates.json"),
+    }
+    for name, (pages, score, truth) in runs.items():
+        out = f"build/corpus/{name}"
+        session.run(
+            "python", "-m", "audit", "run", f"{root}/{name}/{pages}", "--tables", f"{out}/tables",
+            "--report", f"{out}/report", *session.posargs, env=ENV, success_codes=[0, 1],
+        )  # fmt: skip
+        session.run("python", "-m", "tests.eval_corpus", score, f"{out}/tables", f"{root}/{name}/{truth}", env=ENV)

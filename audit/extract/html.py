@@ -23,6 +23,8 @@ _ANCHOR = re.compile(
     r"<a\b[^>]*?\bhref\s*=\s*(?P<q>[\"'])(?P<url>[^\"'<>]+)(?P=q)[^>]*>(?P<label>.*?)</a\s*>", re.I | re.S
 )
 _TAG = re.compile(r"<[^>]+>")
+_OTHER_SCHEME = re.compile(r"(?:mailto|tel|sms|javascript|data|about|file|ftp):", re.I)
+_HAS_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _MIN_ANCHOR = 4
 
 
@@ -67,7 +69,7 @@ def read_html(page_html: str, n_bytes: int) -> Document | str:
         ),
         derivation=derivation_for(text, EXTRACTOR, extractor_version(), 0, n_bytes),
         page_dates=page_dates_from_html(page_html, url=base),
-        markup_links=_markup_links(page_html, text),
+        markup_links=_markup_links(page_html, text, base),
         base_url=base,
     )
 
@@ -84,13 +86,22 @@ def _first(pattern: re.Pattern[str], page_html: str) -> MarkupLink | None:
     return None if m is None else MarkupLink(m.start("url"), m.end("url"), m.group("url"), "canonical")
 
 
-def _markup_links(page_html: str, text: str) -> tuple[MarkupLink, ...]:
+def _markup_links(page_html: str, text: str, base_url: str | None) -> tuple[MarkupLink, ...]:
     """Canonical and og:image URLs, and anchors whose label appears in the extracted main text."""
     links = [link for link in (_first(_CANONICAL, page_html),) if link]
     if image := _first(_OG_IMAGE, page_html):
         links.append(MarkupLink(image.start, image.end, image.raw, "image"))
     for m in _ANCHOR.finditer(page_html):
         label = " ".join(htmllib.unescape(_TAG.sub("", m.group("label"))).split())
-        if len(label) >= _MIN_ANCHOR and label in text:
+        href = m.group("url").strip()
+        if len(label) >= _MIN_ANCHOR and label in text and _is_web_reference(href, base_url):
             links.append(MarkupLink(m.start("url"), m.end("url"), m.group("url"), "inline"))
     return tuple(links)
+
+
+def _is_web_reference(href: str, base_url: str | None) -> bool:
+    """An anchor that names a web page: not mailto:, tel:, javascript: or a fragment, and resolvable."""
+    if _OTHER_SCHEME.match(href) or href.startswith("#"):
+        return False
+    # a relative reference can only be checked against the page's own URL
+    return bool(_HAS_SCHEME.match(href)) or base_url is not None
