@@ -16,30 +16,159 @@ from dataclasses import dataclass, replace
 from audit.extract import attribution_context as C
 from audit.extract import number_patterns as P
 from audit.extract.number_policy import NumberPolicy
-from audit.extract.numbers import NumberFact
+from audit.extract.numbers import NumberFact, evolve
 from audit.extract.segments import Segment
 
-_VERBS = (r"said|says|say|told|tells|reported|reports|estimated|estimates|announced|announces|found|finds|"
-          r"showed|shows|show|stated|states|noted|notes|added|adds|wrote|writes|confirmed|confirms|claimed|"
-          r"claims|predicted|predicts|projected|projects|forecast|forecasts|calculated|counted|recorded|"
-          r"revealed|reveals|disclosed|indicated|indicates|suggested|suggests|explained|estimate|"
-          r"acknowledged|testified|tweeted|posted|warned|recounted|argued|admitted|asserted|alleged|alleges|"
-          r"insisted|explains|argues|warns|admits|insists|sees|expects|expect|expected|expecting|anticipates|believes|telling|pointed\s+out|"
-          r"points\s+out|put(?:s|ting)?\s+the\s+(?:figure|number|toll|total)\s+at|wants|plans|aims|intends|seeks")
+_VERB_WORDS = [
+    "said",
+    "says",
+    "say",
+    "told",
+    "tells",
+    "reported",
+    "reports",
+    "estimated",
+    "estimates",
+    "announced",
+    "announces",
+    "found",
+    "finds",
+    "showed",
+    "shows",
+    "show",
+    "stated",
+    "states",
+    "noted",
+    "notes",
+    "added",
+    "adds",
+    "wrote",
+    "writes",
+    "confirmed",
+    "confirms",
+    "claimed",
+    "claims",
+    "predicted",
+    "predicts",
+    "projected",
+    "projects",
+    "forecast",
+    "forecasts",
+    "calculated",
+    "counted",
+    "recorded",
+    "revealed",
+    "reveals",
+    "disclosed",
+    "indicated",
+    "indicates",
+    "suggested",
+    "suggests",
+    "explained",
+    "estimate",
+    "acknowledged",
+    "testified",
+    "tweeted",
+    "posted",
+    "warned",
+    "recounted",
+    "argued",
+    "admitted",
+    "asserted",
+    "alleged",
+    "alleges",
+    "insisted",
+    "explains",
+    "argues",
+    "warns",
+    "admits",
+    "insists",
+    "sees",
+    "expects",
+    "expect",
+    "expected",
+    "expecting",
+    "anticipates",
+    "believes",
+    "telling",
+    "wants",
+    "plans",
+    "aims",
+    "intends",
+    "seeks",
+]
+_VERBS = (
+    rf"{P.word_trie(_VERB_WORDS)}|pointed\s+out|points\s+out|"
+    r"put(?:s|ting)?\s+the\s+(?:figure|number|toll|total)\s+at"
+)
 # verbs that are also nouns or other verbs ('added 20 points', 'an original estimate of'): a cue only
 # when followed by 'that', a comma, a colon or a quote
 _AMBIGUOUS = frozenset(
-    ["notes", "reports", "report", "estimates", "estimate", "states", "claims", "shows", "show", "projects", "forecasts", "forecast", "finds", "find", "records", "recorded", "counts", "counted", "posts", "posted", "added", "adds", "put"])
+    [
+        "notes",
+        "reports",
+        "report",
+        "estimates",
+        "estimate",
+        "states",
+        "claims",
+        "shows",
+        "show",
+        "projects",
+        "forecasts",
+        "forecast",
+        "finds",
+        "find",
+        "records",
+        "recorded",
+        "counts",
+        "counted",
+        "posts",
+        "posted",
+        "added",
+        "adds",
+        "put",
+    ]
+)
 _AMBIG_NEXT = re.compile(r"\s*(?:,|:|[\"“]|that\b)")
-_PASSIVE = re.compile(r"\b(?:said|reported|announced|estimated|released|published|compiled|confirmed|identified|"
-                      r"cited|provided|calculated|projected|proposed|planned|recorded|unveiled|touted)\s+by\s+")
-_REL_OR_APPOS = re.compile(r",\s+(?:which|who|whose|where|the|a|an|his|her|its|their|deputy|chief|head|director|"
-                           r"president|spokesman|spokeswoman|spokesperson|professor|senior|executive|chairman|"
-                           r"founder|co-founder|former|minister|secretary|analyst|economist)\s+[^,]*,\s*$", re.I)
-_PREPOSITION = re.compile(r"^(?i:in|on|at|for|by|from|with|during|after|before|since|despite|among|of|as|to)\b")
+_PASSIVE_WORDS = [
+    "said",
+    "reported",
+    "announced",
+    "estimated",
+    "released",
+    "published",
+    "compiled",
+    "confirmed",
+    "identified",
+    "cited",
+    "provided",
+    "calculated",
+    "projected",
+    "proposed",
+    "planned",
+    "recorded",
+    "unveiled",
+    "touted",
+]
+_PASSIVE = re.compile(rf"\b{P.word_trie(_PASSIVE_WORDS)}\s+by\s+")
+_REL_OR_APPOS = re.compile(
+    r",\s+(?:which|who|whose|where|the|a|an|his|her|its|their|deputy|chief|head|director|"
+    r"president|spokesman|spokeswoman|spokesperson|professor|senior|executive|chairman|"
+    r"founder|co-founder|former|minister|secretary|analyst|economist)\s+[^,]*,\s*$",
+    re.I,
+)
+_PREPOSITION = re.compile(
+    r"^(?i:in|on|at|for|by|from|with|during|after|before|since|despite|among|of|as|to)\b"
+)
 _PASSIVE_AUX = re.compile(r"\b(?:is|are|was|were|be|been|being)\s+$")
-_DOC_BEFORE = re.compile(r"\b(?:figures|data|statistics|numbers|estimates|report|survey|study|analysis|poll|"
-                         r"census|records|research)\b[^,.]{0,40}$", re.I)
+_DOC_BEFORE = re.compile(
+    r"\b(?:figures|data|statistics|numbers|estimates|report|survey|study|analysis|poll|"
+    r"census|records|research)\b[^,.]{0,40}$",
+    re.I,
+)
+_LAST_WORD = re.compile(r"([\w.]+)[.!?]*$")
+_NOT_COMMA = re.compile(r"[^,]+")
 _PAREN = re.compile(r"\([^()]*\)")
 _DETS = frozenset({"the", "a", "an", "this", "that", "these", "those", "its", "their", "his", "her"})
 _VERB = re.compile(rf"\b(?:{_VERBS})\b")
@@ -47,39 +176,75 @@ _ACCORDING = re.compile(r"\b[Aa]ccording\s+to\s+")
 _POSSESSIVE = re.compile(
     r"\b((?:[A-Z][\w.-]*\s+){0,4}[A-Z][\w.-]*)['’]s\s+(?:call|plan|order|pledge|promise|target|goal|decree|"
     r"proposal|estimate|estimates|forecast|figures|data|count|tally|announcement|report|survey|study|analysis|"
-    r"projection|budget|offer|bid)\s+(?:for|of|that|shows|showed|found|puts|put)?\b")
-_LAW = re.compile(r"\b(?:a|the)\s+(?:new\s+)?(?:law|bill|decree|statute|regulation|ordinance)\b"
-                  r"(?:\s+(?:signed|passed|approved|introduced)\s+by\s+[^,;.]+?)?(?=\s+(?:that|which)\b)")
+    r"projection|budget|offer|bid)\s+(?:for|of|that|shows|showed|found|puts|put)?\b"
+)
+_LAW = re.compile(
+    r"\b(?:a|the)\s+(?:new\s+)?(?:law|bill|decree|statute|regulation|ordinance)\b"
+    r"(?:\s+(?:signed|passed|approved|introduced)\s+by\s+[^,;.]+?)?(?=\s+(?:that|which)\b)"
+)
+# One scan finds where any cue can be; each kind is then read with its own pattern from that place.
+_POSSESSIVE_TAIL = re.compile("['’]s\\s+" + _POSSESSIVE.pattern.split("['’]s\\s+", 1)[1])
+_TRIGGER = re.compile(
+    rf"\b(?:(?P<according>[Aa]ccording\s+to\s+)|(?P<passive>{_PASSIVE.pattern[2:]})|(?P<verb>(?:{_VERBS})\b)"
+    rf"|(?P<law>(?:a|the)\s+(?:new\s+)?(?:law|bill|decree|statute|regulation|ordinance)\b))|(?P<possessive>['’]s\s)"
+)
+_NAME_BEFORE = re.compile(r"(?<![\w.-])(?:[A-Z][\w.-]*\s+){0,4}[A-Z][\w.-]*$")
 _LAW_VERB = re.compile(r"\s+(?:that|which)\s+(\w+)")
-_BOUNDARY = re.compile(r"[;:—–“”\"]|\b(?i:that(?!['’]s)|which|who|but|while|after|because|as|when|if|though|although|"
-                       r"where|whom|since)\b|\band\s+(?=[a-z])(?!his\b|her\b|their\b|its\b|other\b)")
+_BOUNDARY = re.compile(
+    r"[;:—–“”\"]|\b(?i:that(?!['’]s)|which|who|but|while|after|because|as|when|if|though|although|"
+    r"where|whom|since)\b|\band\s+(?=[a-z])(?!his\b|her\b|their\b|its\b|other\b)"
+)
 _DOC_PREFIX = re.compile(
     r"^.*?\b(?:search|study|survey|report|analysis|poll|review|data|figures|statistics|estimates?|count|tally|"
     r"investigation|research|numbers|census|statement|records|audit|assessment|filing)\s+"
     r"(?:(?:released|published|compiled|conducted|carried\s+out|issued|commissioned)\s+)?(?:by|from|of)\s+",
-    re.I)
-_DOC_SUFFIX = re.compile(r"(?:['’]s)?\s+(?:data|figures|statistics|numbers|estimates|report|survey|study|"
-                         r"analysis|records|research|poll)$")
+    re.I,
+)
+_DOC_SUFFIX = re.compile(
+    r"(?:['’]s)?\s+(?:data|figures|statistics|numbers|estimates|report|survey|study|"
+    r"analysis|records|research|poll)$"
+)
 _INTENT = frozenset({"wants", "plans", "aims", "intends", "seeks"})
 _TO_VERB = re.compile(r"\s+to\s+[a-z]")
-_FORECAST = frozenset({"expects", "expect", "expected", "expecting", "predicted", "predicts", "forecast", "forecasts",
-                       "anticipates", "projected", "projects", "sees"})
-# anything any cue pattern needs; a sentence without one of these has no cue
-_MAYBE_CUE = re.compile(rf"\b(?:{_VERBS})\b|[Aa]ccording|\sby\s|['’]s\s|\b(?:law|bill|decree|statute|regulation|ordinance)\b")
+_FORECAST = frozenset(
+    {
+        "expects",
+        "expect",
+        "expected",
+        "expecting",
+        "predicted",
+        "predicts",
+        "forecast",
+        "forecasts",
+        "anticipates",
+        "projected",
+        "projects",
+        "sees",
+    }
+)
+_CLAUSE_BREAK = re.compile(r"[,;:—–()\"“”]|\b(?:that|which|who|and|but)\b")
 _HEARSAY = re.compile(r"\b(?:reportedly|allegedly|purportedly)\b")
 _COORDINATE = re.compile(r"\b(?:yet|but|and|so|while|whereas)\s+$", re.I)
 _LEAD = re.compile(r"^(?:(?:and|but|so|yet|also|meanwhile|however|now|then)\s+)+", re.I)
-_TAIL = re.compile(r"(?:\s+(?:has|have|had|also|previously|earlier|recently|later|then|had\s+been|would|will|"
-                   r"were|was|are|is|\w+ly|today|yesterday|last\s+\w+|on\s+\w+|this\s+\w+|in\s+\w+|"
-                   r"in\s+a\s+(?:statement|report|release))\b|\s*\([^()]*\))+$", re.I)
+_TAIL = re.compile(
+    r"(?:\s+(?:has|have|had|also|previously|earlier|recently|later|then|had\s+been|would|will|"
+    r"were|was|are|is|\w+ly|today|yesterday|last\s+\w+|on\s+\w+|this\s+\w+|in\s+\w+|"
+    r"in\s+a\s+(?:statement|report|release))\b|\s*\([^()]*\))+$",
+    re.I,
+)
 _INVERTED_SOURCE = re.compile(r"\s+((?:[^,.;:\"“”()]|\.(?=\w))+?)(?=\s*[,.;:\"“”()]|\s*$)")
-_NP_AFTER = re.compile(r"((?:[^,;:\"“”()]|\.(?=\w|\s[a-z])|(?<=\b[A-Z])\.)+?)(?=\s*[,;:\"“”()]|\.\s|\.$|$|"
-                       r"\s+(?:that|which|who|on\s+\w+day|in\s+(?:a|its|their|the)\s+\w+|in\s+[A-Z][a-z]+\s|as\s+of|"
-                       r"since|include|includes|will|would|has|have|had|is|are|was|were)\b)")
+_NP_AFTER = re.compile(
+    r"((?:[^,;:\"“”()]|\.(?=\w|\s[a-z])|(?<=\b[A-Z])\.)+?)(?=\s*[,;:\"“”()]|\.\s|\.$|$|"
+    r"\s+(?:that|which|who|on\s+\w+day|in\s+(?:a|its|their|the)\s+\w+|in\s+[A-Z][a-z]+\s|as\s+of|"
+    r"since|include|includes|will|would|has|have|had|is|are|was|were)\b)"
+)
 # 'there are reports of', 'amid reports that': the verb is a noun here
-_NOUN_USE = re.compile(r"\b(?:there\s+(?:are|were|is|was)|of|the|a|an|amid|with|new|and|these|those|recent|"
-                       r"many|some|no|its|their|his|her|our|by|in|to|for|be|been|being|original|initial|latest|"
-                       r"preliminary)\s+$", re.I)
+_NOUN_USE = re.compile(
+    r"\b(?:there\s+(?:are|were|is|was)|of|the|a|an|amid|with|new|and|these|those|recent|"
+    r"many|some|no|its|their|his|her|our|by|in|to|for|be|been|being|original|initial|latest|"
+    r"preliminary)\s+$",
+    re.I,
+)
 _PRONOUNS = frozenset({"he", "she", "they", "it", "him", "her", "them", "this", "that", "i", "you"})
 _SELF = frozenset({"we", "our", "us"})
 _MAX_SOURCE_WORDS = 14
@@ -103,7 +268,7 @@ def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     s = start
     for m in P.SENTENCE_END.finditer(text, start, end):
-        word = re.search(r"([\w.]+)[.!?]*$", text[max(s, m.start() - 12):m.start() + 1])
+        word = _LAST_WORD.search(text[max(s, m.start() - 12) : m.start() + 1])
         w = word.group(1).lower().rstrip(".") if word else ""
         if text[m.start()] == "." and (w in P.ABBREVIATIONS or len(w) == 1):
             continue
@@ -116,47 +281,95 @@ def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 def sentence_cues(text: str, s_start: int, s_end: int) -> list[Cue]:
     """Every reporting cue in one sentence with its source and scope."""
-    cues: list[Cue] = []
-    for m in _ACCORDING.finditer(text, s_start, s_end):
-        src = _np_after(text, m.end(), s_end)
-        if src:
-            cues.append(Cue(src[2], src[0], src[1], m.start(), m.end() - 1 - (text[m.end() - 1] != " "),
-                            ((s_start, s_end),)))
-    for m in _VERB.finditer(text, s_start, s_end):
-        cue = _verb_cue(text, s_start, s_end, m)
+    found: dict[str, list[Cue]] = {"according": [], "verb": [], "passive": [], "possessive": [], "law": []}
+    for t in _TRIGGER.finditer(text, s_start, s_end):
+        kind = t.lastgroup or ""
+        if kind == "verb" and text[t.end() : t.end() + 3] == " by":
+            kind = "passive"  # 'said by X': the verb cue would refuse it; read it as a passive
+        cue = _READERS[kind](text, s_start, s_end, t.start(kind) if kind != "passive" else t.start())
         if cue is not None:
-            cues.append(cue)
-    for m in _PASSIVE.finditer(text, s_start, s_end):
-        src = _np_after(text, m.end(), s_end)
-        if src:
-            cues.append(Cue(src[2], src[0], src[1], m.start(), m.end() - 4, ((s_start, s_end),)))
-    for m in _POSSESSIVE.finditer(text, s_start, s_end):
-        cues.append(Cue(m.group(1), m.start(1), m.end(1), m.end(1), m.end(), ((m.end(), m.end() + 30),)))
-    for m in _LAW.finditer(text, s_start, s_end):
-        verb = _LAW_VERB.match(text, m.end(), s_end)
-        if verb:
-            cues.append(Cue(m.group(0), m.start(), m.end(), verb.start(1), verb.end(1), ((m.end(), s_end),)))
-    return cues
+            found[kind].append(cue)
+    return [c for cues in found.values() for c in cues]
+
+
+def _according_cue(text: str, s_start: int, s_end: int, at: int) -> Cue | None:
+    """'according to X': X covers the whole sentence."""
+    m = _ACCORDING.match(text, at, s_end)
+    src = _np_after(text, m.end(), s_end) if m else None
+    if m is None or src is None:
+        return None
+    return Cue(
+        src[2], src[0], src[1], m.start(), m.end() - 1 - (text[m.end() - 1] != " "), ((s_start, s_end),)
+    )
+
+
+def _verb_at(text: str, s_start: int, s_end: int, at: int) -> Cue | None:
+    """A reporting verb at ``at``."""
+    m = _VERB.match(text, at, s_end)
+    return _verb_cue(text, s_start, s_end, m) if m else None
+
+
+def _passive_cue(text: str, s_start: int, s_end: int, at: int) -> Cue | None:
+    """'announced by X': X covers the whole sentence."""
+    m = _PASSIVE.match(text, at, s_end)
+    src = _np_after(text, m.end(), s_end) if m else None
+    if m is None or src is None:
+        return None
+    return Cue(src[2], src[0], src[1], m.start(), m.end() - 4, ((s_start, s_end),), "passive")
+
+
+def _possessive_cue(text: str, s_start: int, s_end: int, at: int) -> Cue | None:
+    """ "X's plan for ...": X covers the next few words."""
+    if not _POSSESSIVE_TAIL.match(text, at, s_end):
+        return None  # most "'s" are not 'X's plan/estimate/...'
+    name = _NAME_BEFORE.search(text, max(s_start, at - 80), at)
+    m = _POSSESSIVE.match(text, name.start(), s_end) if name else None
+    if m is None or m.end(1) != at:
+        return None
+    return Cue(m.group(1), m.start(1), m.end(1), m.end(1), m.end(), ((m.end(), m.end() + 30),))
+
+
+def _law_cue(text: str, s_start: int, s_end: int, at: int) -> Cue | None:
+    """'a new law that bans ...': the law is the source of what it sets."""
+    m = _LAW.match(text, at, s_end)
+    verb = _LAW_VERB.match(text, m.end(), s_end) if m else None
+    if m is None or verb is None:
+        return None
+    return Cue(m.group(0), m.start(), m.end(), verb.start(1), verb.end(1), ((m.end(), s_end),))
+
+
+_READERS = {
+    "according": _according_cue,
+    "verb": _verb_at,
+    "passive": _passive_cue,
+    "possessive": _possessive_cue,
+    "law": _law_cue,
+}
 
 
 def _verb_cue(text: str, s_start: int, s_end: int, m: re.Match[str]) -> Cue | None:
     """A 'X said' / '..., said X' cue: the subject (or inverted subject) and the span it covers."""
-    if text[m.end():m.end() + 3] == " by" or _NOUN_USE.search(text, max(s_start, m.start() - 16), m.start()):
+    if text[m.end() : m.end() + 3] == " by" or _NOUN_USE.search(
+        text, max(s_start, m.start() - 16), m.start()
+    ):
         return None  # passive ('announced by X', see _PASSIVE) or a noun ('amid reports')
     if m.group(0) in _INTENT and not _TO_VERB.match(text, m.end(), s_end):
         return None  # 'wants Trump to', 'abandoned plans for': only 'X plans to <verb>' states X's own target
     if m.group(0).endswith("ed") and _PASSIVE_AUX.search(text, max(s_start, m.start() - 8), m.start()):
         return None  # 'NASA is expected to': not a report
-    masked = _PAREN.sub(lambda p: "x" * len(p.group(0)), text[s_start:m.start()])
+    masked = _PAREN.sub(lambda p: "x" * len(p.group(0)), text[s_start : m.start()])
     rel = _REL_OR_APPOS.search(masked)
-    left = masked[:rel.start()] if rel else masked.rstrip()
+    left = masked[: rel.start()] if rel else masked.rstrip()
     if rel is None and (not left or left.endswith(("\u201d", '"', ","))):
         src = _inverted_source(text, m.end(), s_end)
         if src is None:
             return None
         return Cue(src[2], src[0], src[1], m.start(), m.end(), ((s_start, m.start()),), m.group(0))
-    if (m.group(0) in _AMBIGUOUS and not _AMBIG_NEXT.match(text, m.end(), s_end)
-            and not _DOC_BEFORE.search(text, max(s_start, m.start() - 60), m.start())):
+    if (
+        m.group(0) in _AMBIGUOUS
+        and not _AMBIG_NEXT.match(text, m.end(), s_end)
+        and not _DOC_BEFORE.search(text, max(s_start, m.start() - 60), m.start())
+    ):
         return None
     b_end, b_kind = s_start, "start"
     for b in _BOUNDARY.finditer(masked, 0, len(left)):
@@ -168,7 +381,7 @@ def _verb_cue(text: str, s_start: int, s_end: int, m: re.Match[str]) -> Cue | No
     coordinate = bool(_COORDINATE.search(text, max(s_start, subj[0] - 10), subj[0]))
     if coordinate:
         pass  # '..., yet Nissan says it will': a new clause, its cue looks forward only
-    elif b_kind == "start" or b_kind in "\u201d\"" or subj[3]:
+    elif b_kind == "start" or b_kind in '\u201d"' or subj[3]:
         scope.append((s_start, subj[0]))
     elif b_kind == "that":
         scope.append((max(s_start, b_end - 40), b_end))
@@ -177,7 +390,7 @@ def _verb_cue(text: str, s_start: int, s_end: int, m: re.Match[str]) -> Cue | No
 
 def _subject(text: str, start: int, end: int) -> tuple[int, int, str, bool] | None:
     """The entity before a reporting verb: (start, end, text, came-after-a-comma)."""
-    parts = [(mm.start(), mm.group(0)) for mm in re.finditer(r"[^,]+", text[start:end]) if mm.group(0).strip()]
+    parts = [(mm.start(), mm.group(0)) for mm in _NOT_COMMA.finditer(text[start:end]) if mm.group(0).strip()]
     if not parts:
         return None
     off, body = parts[-1]
@@ -244,7 +457,9 @@ class _Story:
         self.text = text
         self.paragraphs = sorted(((s.start, s.end) for s in segments if s.is_main), key=lambda p: p[0])
         self.starts = [a for a, _ in self.paragraphs]
-        self.publishers = frozenset(text[s.start:s.end].strip().lower() for s in segments if s.kind == "publisher")
+        self.publishers = frozenset(
+            text[s.start : s.end].strip().lower() for s in segments if s.kind == "publisher"
+        )
         self._sentences: dict[int, list[tuple[int, int]]] = {}
         self._cues: dict[tuple[int, int], list[Cue]] = {}
         self._mentions: list[C.Mention] | None = None
@@ -263,7 +478,7 @@ class _Story:
     def cues(self, sent: tuple[int, int]) -> list[Cue]:
         """Cues of one sentence."""
         if sent not in self._cues:
-            self._cues[sent] = sentence_cues(self.text, *sent) if _MAYBE_CUE.search(self.text, *sent) else []
+            self._cues[sent] = sentence_cues(self.text, *sent)
         return self._cues[sent]
 
     def last_cue(self, i: int) -> Cue | None:
@@ -290,13 +505,27 @@ class _Story:
                 for sent in self.sentences(i):
                     m = C.subject_mention(self.text, *sent)
                     if m is not None:
-                        found.append(C.Mention(m.start, m.end, m.name, m.is_person or m.name.split()[-1] in persons,
-                                               C.could_be_person(m.name)))
+                        found.append(
+                            C.Mention(
+                                m.start,
+                                m.end,
+                                m.name,
+                                m.is_person or m.name.split()[-1] in persons,
+                                C.could_be_person(m.name),
+                            )
+                        )
                     for c in self.cues(sent):
                         if c.source.lower() not in _PRONOUNS:
                             person = bool(C.TITLE.search(c.source)) or c.source.split()[-1] in persons
-                            found.append(C.Mention(c.source_start, c.source_end, c.source, person,
-                                                   C.could_be_person(c.source)))
+                            found.append(
+                                C.Mention(
+                                    c.source_start,
+                                    c.source_end,
+                                    c.source,
+                                    person,
+                                    C.could_be_person(c.source),
+                                )
+                            )
             self._mentions = sorted(found, key=lambda m: m.start)
         return self._mentions
 
@@ -304,7 +533,7 @@ class _Story:
 def _attribute_one(doc: _Story, fact: NumberFact) -> NumberFact:
     """The best cue for one number, resolved and classified."""
     sent = (fact.sentence_start, fact.sentence_end)
-    kind, cue = "explicit", _in_scope(fact, doc.cues(sent))
+    kind, cue = "explicit", _in_scope(doc.text, fact, doc.cues(sent))
     if cue is None:
         kind, cue = "contextual", _contextual(doc, fact)
     if cue is None:
@@ -313,12 +542,19 @@ def _attribute_one(doc: _Story, fact: NumberFact) -> NumberFact:
     name = cue.source.lower()
     if name in _SELF or name.removeprefix("the ") in doc.publishers or name in doc.publishers:
         kind = "self"
-    return replace(fact, attribution_kind=kind, source=cue.source, source_start=cue.source_start,
-                   source_end=cue.source_end, cue=doc.text[cue.cue_start:cue.cue_end], cue_start=cue.cue_start,
-                   cue_end=cue.cue_end)
+    return evolve(
+        fact,
+        attribution_kind=kind,
+        source=cue.source,
+        source_start=cue.source_start,
+        source_end=cue.source_end,
+        cue=doc.text[cue.cue_start : cue.cue_end],
+        cue_start=cue.cue_start,
+        cue_end=cue.cue_end,
+    )
 
 
-def _in_scope(fact: NumberFact, cues: list[Cue]) -> Cue | None:
+def _in_scope(text: str, fact: NumberFact, cues: list[Cue]) -> Cue | None:
     """The nearest cue whose scope covers the number; an intention ('plans to') only if no report does."""
     best: Cue | None = None
     best_d = 1 << 30
@@ -327,7 +563,15 @@ def _in_scope(fact: NumberFact, cues: list[Cue]) -> Cue | None:
             continue
         if cue.source_start <= fact.start < cue.source_end:
             continue
-        d = min(abs(fact.start - cue.cue_end), abs(cue.cue_start - fact.end)) + (1 << 20) * (cue.verb in _INTENT)
+        d = min(abs(fact.start - cue.cue_end), abs(cue.cue_start - fact.end)) + (1 << 20) * (
+            cue.verb in _INTENT
+        )
+        if (
+            cue.verb == "passive"
+            and fact.end <= cue.cue_start
+            and not _CLAUSE_BREAK.search(text, fact.end, cue.cue_start)
+        ):
+            d = 0  # 'the $40 billion ... touted by Trump': a passive agent owns the noun phrase before it
         if d < best_d:
             best, best_d = cue, d
     return best

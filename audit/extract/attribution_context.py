@@ -19,18 +19,26 @@ from dataclasses import dataclass
 CREDIT_LINE = re.compile(r"[—–]\s*([^()@\n]{2,60}?)\s*\(@\w+\)")
 _NAME_CHARS = re.compile(r"[^\w .&'’-]+")
 _OPENS_QUOTE = re.compile(r"[\"“]")
-_INTRO = re.compile(r"(?:As|In|On|At|When|After|Before|Since|While|Although|Though|If|Because|Despite|With|"
-                    r"For|By|Following|Earlier|Later|Last|This|Meanwhile|Now|Then|However|But|And|Also|Still)\b"
-                    r"[^,]{0,140},\s*")
-_NAME_RUN = re.compile(r"(?:[Tt]he\s+)?(?:(?:Mr|Mrs|Ms|Dr|Gov|Sen|Rep|Prof|St)\.\s+)?"
-                       r"(?:[A-Z][\w&'’.-]*\s+){0,4}[A-Z][\w&-]*")
-TITLE = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Gov|Sen|Rep|Prof)\.|\b(?:President|Prime\s+Minister|Chancellor|CEO|"
-                    r"Chairman|Chairwoman|Secretary|Minister|Governor|Senator|Mayor|Judge|Director|"
-                    r"Commissioner|Spokesman|Spokeswoman|Professor|Coach|Pope|King|Queen|Prince)\s+[A-Z]")
-_ORG_WORDS = re.compile(r"\b(?:Office|Department|Inc|Corp|Co|Group|Agency|Bank|University|Association|Commission|"
-                        r"Council|Ministry|Authority|Company|Times|News|Post|Journal|Institute|Center|Centre|"
-                        r"Service|Board|Court|House|Party|Fund|Airlines?|Motors?|Capital|Partners|Foundation|"
-                        r"Reserve|Administration|Government|Police|Army|Union|League|Club|Exchange)\b")
+_INTRO = re.compile(
+    r"(?:As|In|On|At|When|After|Before|Since|While|Although|Though|If|Because|Despite|With|"
+    r"For|By|Following|Earlier|Later|Last|This|Meanwhile|Now|Then|However|But|And|Also|Still)\b"
+    r"[^,]{0,140},\s*"
+)
+_NAME_RUN = re.compile(
+    r"(?:[Tt]he\s+)?(?:(?:Mr|Mrs|Ms|Dr|Gov|Sen|Rep|Prof|St)\.\s+)?"
+    r"(?:[A-Z][\w&'’.-]*\s+){0,4}[A-Z][\w&-]*"
+)
+TITLE = re.compile(
+    r"\b(?:Mr|Mrs|Ms|Dr|Gov|Sen|Rep|Prof)\.|\b(?:President|Prime\s+Minister|Chancellor|CEO|"
+    r"Chairman|Chairwoman|Secretary|Minister|Governor|Senator|Mayor|Judge|Director|"
+    r"Commissioner|Spokesman|Spokeswoman|Professor|Coach|Pope|King|Queen|Prince)\s+[A-Z]"
+)
+_ORG_WORDS = re.compile(
+    r"\b(?:Office|Department|Inc|Corp|Co|Group|Agency|Bank|University|Association|Commission|"
+    r"Council|Ministry|Authority|Company|Times|News|Post|Journal|Institute|Center|Centre|"
+    r"Service|Board|Court|House|Party|Fund|Airlines?|Motors?|Capital|Partners|Foundation|"
+    r"Reserve|Administration|Government|Police|Army|Union|League|Club|Exchange)\b"
+)
 _NOT_SUBJECTS = frozenset({"The", "A", "An", "It", "He", "She", "They", "This", "That", "There", "We", "I"})
 MAX_PARAGRAPHS_BACK = 3  # a quote rarely runs on for more than three paragraphs without its speaker
 
@@ -102,8 +110,11 @@ def people(text: str) -> frozenset[str]:
 def could_be_person(name: str) -> bool:
     """True for a bare two- or three-word capitalised name with no organisation word ('Montell Figgins')."""
     words = name.split()
-    return 2 <= len(words) <= 3 and all(w[:1].isupper() and not w.isupper() for w in words) and (
-        words[0] not in ("The", "A", "An") and not _ORG_WORDS.search(name))
+    return (
+        2 <= len(words) <= 3
+        and all(w[:1].isupper() and not w.isupper() for w in words)
+        and (words[0] not in ("The", "A", "An") and not _ORG_WORDS.search(name))
+    )
 
 
 def resolve_pronoun(pronoun: str, at: int, mentions: Sequence[Mention]) -> Mention | None:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from itertools import combinations
 
 from audit.extract.number_policy import NumberPolicy
-from audit.extract.numbers import NumberFact
+from audit.extract.numbers import NumberFact, evolve
 
 _ATTRIBUTED = frozenset({"explicit", "contextual", "self"})
 _SUMMABLE = frozenset({"count", "money", "measure"})
@@ -21,22 +20,31 @@ def derive_and_link(text: str, facts: tuple[NumberFact, ...], policy: NumberPoli
     """Mark unattributed totals and differences of attributed figures as derived, then link headline figures."""
     out = list(facts)
     for i, fact in enumerate(facts):
-        if fact.attribution_kind == "none" and fact.requires_attribution and fact.kind in _SUMMABLE and (
-                _is_totalling(text, fact)):
+        if (
+            fact.attribution_kind == "none"
+            and fact.requires_attribution
+            and fact.kind in _SUMMABLE
+            and (_is_totalling(text, fact))
+        ):
             found = _derivation(i, facts, policy)
             if found is not None:
                 parts, ok = found
-                out[i] = replace(fact, attribution_kind="derived", components=parts, reconciles=ok)
+                out[i] = evolve(fact, attribution_kind="derived", components=parts, reconciles=ok)
     return _link(tuple(out))
 
 
-_TOTAL_CUE = re.compile(r"\b(?:total|in all|altogether|combined|overall|sum|net|difference|more than the)\b", re.I)
+_TOTAL_CUE = re.compile(
+    r"\b(?:total|in all|altogether|combined|overall|sum|net|difference|more than the)\b", re.I
+)
 
 
 def _is_totalling(text: str, fact: NumberFact) -> bool:
     """Only a headline or lede figure, or one whose sentence speaks of a total, is tried as derived."""
-    return (fact.segment_kind == "title" or "lede" in fact.contexts
-            or bool(_TOTAL_CUE.search(text, fact.sentence_start, fact.sentence_end)))
+    return (
+        fact.segment_kind == "title"
+        or "lede" in fact.contexts
+        or bool(_TOTAL_CUE.search(text, fact.sentence_start, fact.sentence_end))
+    )
 
 
 def _derivation(
@@ -46,17 +54,31 @@ def _derivation(
     total = facts[i]
     if total.value is None or total.value < _MIN_TOTAL:
         return None
-    pool = [j for j, f in enumerate(facts) if j != i and f.attribution_kind in _ATTRIBUTED
-            and f.kind == total.kind and f.value is not None and 0 < f.value < total.value
-            and f.segment_kind != "title"][:_MAX_CANDIDATES]
+    pool = [
+        j
+        for j, f in enumerate(facts)
+        if j != i
+        and f.attribution_kind in _ATTRIBUTED
+        and f.kind == total.kind
+        and f.value is not None
+        and 0 < f.value < total.value
+        and f.segment_kind != "title"
+    ][:_MAX_CANDIDATES]
     best: tuple[float, tuple[int, ...]] | None = None
     for n in range(2, min(_MAX_PARTS, len(pool)) + 1):
         for combo in combinations(pool, n):
             err = _rel_err(sum(_v(facts[j]) for j in combo), total.value)
             if err <= _MATCH_SLACK and (best is None or err < best[0]):
                 best = (err, combo)
-    big = [j for j, f in enumerate(facts) if j != i and f.attribution_kind in _ATTRIBUTED
-           and f.kind == total.kind and f.value is not None and f.value > total.value]
+    big = [
+        j
+        for j, f in enumerate(facts)
+        if j != i
+        and f.attribution_kind in _ATTRIBUTED
+        and f.kind == total.kind
+        and f.value is not None
+        and f.value > total.value
+    ]
     for a in big:
         for b in pool:
             err = _rel_err(_v(facts[a]) - _v(facts[b]), total.value)
@@ -82,12 +104,22 @@ def _link(facts: tuple[NumberFact, ...]) -> tuple[NumberFact, ...]:
     out = list(facts)
     for i, fact in enumerate(facts):
         is_lede = "lede" in fact.contexts
-        if fact.value is None or not fact.requires_attribution or not (fact.segment_kind == "title" or is_lede):
+        if (
+            fact.value is None
+            or not fact.requires_attribution
+            or not (fact.segment_kind == "title" or is_lede)
+        ):
             continue
         for j, other in enumerate(facts):
-            if (j == i or other.segment_kind != "body" or (other.start <= fact.start and fact.segment_kind != "title")
-                    or other.value != fact.value or other.kind != fact.kind
-                    or other.attribution_kind not in _ATTRIBUTED | {"derived"} or (is_lede and "lede" in other.contexts)):
+            if (
+                j == i
+                or other.segment_kind != "body"
+                or (other.start <= fact.start and fact.segment_kind != "title")
+                or other.value != fact.value
+                or other.kind != fact.kind
+                or other.attribution_kind not in _ATTRIBUTED | {"derived"}
+                or (is_lede and "lede" in other.contexts)
+            ):
                 continue
             out[i] = _linked(out[i], j, out[j])
             break
@@ -97,8 +129,17 @@ def _link(facts: tuple[NumberFact, ...]) -> tuple[NumberFact, ...]:
 def _linked(fact: NumberFact, j: int, body: NumberFact) -> NumberFact:
     """The headline fact with its link set and, if it had none, the body figure's attribution."""
     if fact.attribution_kind != "none":
-        return replace(fact, linked_to=j)
-    return replace(fact, linked_to=j, attribution_kind=body.attribution_kind, source=body.source,
-                   source_start=body.source_start, source_end=body.source_end, cue=body.cue,
-                   cue_start=body.cue_start, cue_end=body.cue_end, components=body.components,
-                   reconciles=body.reconciles)
+        return evolve(fact, linked_to=j)
+    return evolve(
+        fact,
+        linked_to=j,
+        attribution_kind=body.attribution_kind,
+        source=body.source,
+        source_start=body.source_start,
+        source_end=body.source_end,
+        cue=body.cue,
+        cue_start=body.cue_start,
+        cue_end=body.cue_end,
+        components=body.components,
+        reconciles=body.reconciles,
+    )
