@@ -20,6 +20,21 @@ from audit.records import Rejection, RejectReason, Seed
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_TIMEOUT_S = 60.0
 _SNIFF = 8192
+# UTF-32 before UTF-16: the UTF-32-LE mark starts with the UTF-16-LE one
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_BOM_NAMES = {
+    "utf-8-sig": "UTF-8",
+    "utf-32-le": "UTF-32",
+    "utf-32-be": "UTF-32",
+    "utf-16-le": "UTF-16",
+    "utf-16-be": "UTF-16",
+}
 _PAGE_DATE_LINE = re.compile(r"\A\W{0,3}date \d{4}-\d{2}-\d{2}\b")
 _HTML_START = re.compile(
     rb"\A(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S
@@ -67,7 +82,10 @@ def ingest_seed(root: Path, rel: str, limits: IngestLimits = IngestLimits()) -> 
             )
         data = resolved.read_bytes()
     except (OSError, RuntimeError) as exc:
-        return _unread(rel, RejectReason.UNREADABLE, f"cannot be read: {exc.strerror or exc}")
+        # RuntimeError (a symlink loop on Python 3.11) has no strerror
+        return _unread(
+            rel, RejectReason.UNREADABLE, f"cannot be read: {getattr(exc, 'strerror', None) or exc}"
+        )
     return decode_seed(data, rel, limits)
 
 
@@ -80,11 +98,15 @@ def decode_seed(data: bytes, rel: str, limits: IngestLimits = IngestLimits()) ->
     if data[:2] == b"\x1f\x8b":
         try:
             payload = _gunzip(data, limits.max_bytes)
+        except _TooLarge as exc:
+            return _reject(
+                data, rel, RejectReason.TOO_LARGE, f"{exc} (raise --max-seed-bytes to accept it)", digest
+            )
         except (OSError, EOFError, zlib.error, ValueError) as exc:
             return _reject(
                 data, rel, RejectReason.UNREADABLE, f"a gzip file that cannot be decompressed: {exc}", digest
             )
-    if _looks_binary(payload):
+    if bom_length(payload) < 2 and _looks_binary(payload):  # UTF-16/32 text is full of NUL bytes
         return _reject(
             data, rel, RejectReason.BINARY, "binary data, not text: it holds NUL or control bytes", digest
         )
@@ -100,16 +122,18 @@ def decode_seed(data: bytes, rel: str, limits: IngestLimits = IngestLimits()) ->
 
 def decode_text(data: bytes) -> tuple[str, str] | str:
     """Decode bytes as UTF-8, else as the legacy encoding detected; return (text, encoding) or a reason."""
-    if data.startswith(codecs.BOM_UTF8):
-        try:
-            return data.decode("utf-8-sig"), "utf-8-sig"
-        except UnicodeDecodeError as exc:
-            return f"invalid UTF-8 at byte {exc.start} (the file starts with a UTF-8 byte-order mark)"
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom) :].decode(encoding), encoding
+            except UnicodeDecodeError as exc:
+                name = _BOM_NAMES[encoding]
+                return f"invalid {name} at byte {exc.start + len(bom)} (the file starts with a {name} byte-order mark)"
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as exc:
         error = exc
-    if _has_utf8_sequences(data):
+    if _is_damaged_utf8(data):
         # valid multi-byte UTF-8 next to invalid bytes: a damaged UTF-8 file, not a legacy encoding
         return f"invalid UTF-8 at byte {error.start}: {error.reason} (the rest of the file is UTF-8)"
     best = from_bytes(data[: 1 << 20]).best()
@@ -155,18 +179,32 @@ def _looks_binary(data: bytes) -> bool:
     return controls > len(head) // 100 + 2
 
 
-def _has_utf8_sequences(data: bytes) -> bool:
-    return (
-        re.search(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}", data)
-        is not None
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
+def _is_damaged_utf8(data: bytes) -> bool:
+    """Mostly valid multi-byte UTF-8 with a few bad bytes; a legacy double-byte encoding fails far more often."""
+    n_valid = len(_UTF8_MULTIBYTE.findall(data))
+    n_invalid = data.decode("utf-8", "replace").count("\ufffd") - data.decode("utf-8", "ignore").count(
+        "\ufffd"
     )
+    return n_valid >= 1 and n_invalid <= n_valid
+
+
+def bom_length(data: bytes) -> int:
+    """Length of the byte-order mark the data starts with (0 if none): span offsets count it."""
+    return next((len(bom) for bom, _ in _BOMS if data.startswith(bom)), 0)
+
+
+class _TooLarge(ValueError):
+    """A compressed seed that decompresses past the size limit."""
 
 
 def _gunzip(data: bytes, max_bytes: int) -> bytes:
     with gzip.GzipFile(fileobj=io.BytesIO(data)) as fh:
         out = fh.read(max_bytes + 1)
     if len(out) > max_bytes:
-        raise ValueError(f"decompresses to more than the {max_bytes}-byte limit")
+        raise _TooLarge(f"decompresses to more than the {max_bytes}-byte limit")
     return out
 
 

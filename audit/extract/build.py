@@ -13,6 +13,7 @@ from audit.extract.numbers import NumberFact, NumberPolicy, find_numbers
 from audit.extract.offsets import ByteMap, make_id
 from audit.extract.page import Field, Page
 from audit.extract.segments import Segment
+from audit.ingest import bom_length
 from audit.records import (
     Article,
     Block,
@@ -67,7 +68,7 @@ class _Ctx:
 
     def __init__(self, seed: Seed, article_id: str, doc: Document) -> None:
         self.seed, self.sha, self.article_id, self.doc = seed, seed.seed_sha256, article_id, doc
-        self.seed_map = ByteMap(seed.text, seed.encoding)
+        self.seed_map = ByteMap(seed.text, seed.encoding, bom_length(seed.data))
         if doc.derivation is None:
             self.text_sha, self.bmap = None, self.seed_map
         else:

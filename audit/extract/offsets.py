@@ -16,12 +16,18 @@ class ByteMap:
 
     # not a dataclass: __init__ builds the table of multi-byte characters once per text
 
-    def __init__(self, text: str, encoding: str) -> None:
-        self._shift = {"utf-8-sig": 3, "utf-16": 2, "utf-32": 4}.get(encoding, 0)
+    def __init__(self, text: str, encoding: str, bom: int = 0) -> None:
+        self._shift = 3 if encoding == "utf-8-sig" else bom
         enc = "utf-8" if encoding == "utf-8-sig" else encoding
-        # only characters that take more than one byte move offsets; news text has few of them
         self._positions: list[int] = []
         self._extra: list[int] = [0]
+        unit = len("a".encode(enc))
+        if unit > 1:  # UTF-16/32: every character moves offsets; table them all
+            for i, ch in enumerate(text):
+                self._positions.append(i)
+                self._extra.append(self._extra[-1] + len(ch.encode(enc, "surrogatepass")) - 1)
+            return
+        # only characters that take more than one byte move offsets; news text has few of them
         if text.isascii():
             return
         for m in _NON_ASCII.finditer(text):
