@@ -525,6 +525,10 @@ def test_numbers_suite_runs_in_gx(seed_facts: tuple[str, tuple[NumberFact, ...]]
                 "source": f.source,
                 "cue": f.cue,
                 "reconciles": f.reconciles,
+                # provenance facts are re-read from the seed at validation; here they hold by construction
+                "span_ok": True,
+                "seed_ok": True,
+                "record_ok": True,
             }
             for i, f in enumerate(facts)
         ]

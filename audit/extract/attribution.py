@@ -1,9 +1,12 @@
 """Attribution: the source of each number and the cue that says so, both as character spans.
 
 Rules, tried in order for each number: a reporting cue in the same sentence whose scope covers the number
-(explicit), a cue in an earlier sentence of the same paragraph or the speaker of the quote the number sits in
-(contextual); the publisher as the source (self); a total or difference of attributed numbers (derived, in
-``number_links``). A headline or lede figure is linked to the same figure attributed in the body.
+(explicit; 'X plans to' only when no report covers it); a cue in an earlier sentence of the same paragraph
+(not a forecast, and not for a 'reportedly' figure), the speaker of the quote the number sits in, a
+paragraph-final cue, a credit line under the paragraph, or the speaker of a quote that runs on from earlier
+paragraphs (contextual, see ``attribution_context``); the publisher as the source (self); a total or
+difference of attributed numbers (derived, in ``number_links``). A headline or lede figure is linked to the
+same figure attributed in the body. Pronoun sources are resolved by kind ('it' an organisation, 'he' a person).
 """
 
 from __future__ import annotations
@@ -184,8 +187,10 @@ _LAW = re.compile(
 )
 # One scan finds where any cue can be; each kind is then read with its own pattern from that place.
 _POSSESSIVE_TAIL = re.compile("['’]s\\s+" + _POSSESSIVE.pattern.split("['’]s\\s+", 1)[1])
+# the first letters any trigger can start with: a cheap look-ahead that spares most words the alternatives
+_FIRST = "".join(sorted({w[0] for w in _VERB_WORDS + _PASSIVE_WORDS} | set("Aapt")))
 _TRIGGER = re.compile(
-    rf"\b(?:(?P<according>[Aa]ccording\s+to\s+)|(?P<passive>{_PASSIVE.pattern[2:]})|(?P<verb>(?:{_VERBS})\b)"
+    rf"\b(?=[{_FIRST}])(?:(?P<according>[Aa]ccording\s+to\s+)|(?P<passive>{_PASSIVE.pattern[2:]})|(?P<verb>(?:{_VERBS})\b)"
     rf"|(?P<law>(?:a|the)\s+(?:new\s+)?(?:law|bill|decree|statute|regulation|ordinance)\b))|(?P<possessive>['’]s\s)"
 )
 _NAME_BEFORE = re.compile(r"(?<![\w.-])(?:[A-Z][\w.-]*\s+){0,4}[A-Z][\w.-]*$")

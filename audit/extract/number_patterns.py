@@ -81,8 +81,11 @@ def word_trie(words: list[str]) -> str:
     return emit(tree)
 
 
-CANDIDATE = re.compile(rf"\d+|\b{word_trie(_STARTS.split('|'))}\b")
-CANDIDATE_ANY_CASE = re.compile(CANDIDATE.pattern, re.I)
+_FIRST = "".join(sorted({w[0] for w in _STARTS.split("|")}))
+CANDIDATE = re.compile(rf"\d+|\b(?=[{_FIRST}]){word_trie(_STARTS.split('|'))}\b")
+CANDIDATE_ANY_CASE = re.compile(
+    rf"\d+|\b(?=[{_FIRST}{_FIRST.upper()}]){word_trie(_STARTS.split('|'))}\b", re.I
+)
 CURRENCY_BEFORE = re.compile(rf"{_CUR_PRE}$", re.I)
 URL_MARKERS = ("/", "www.", "@", "#")
 QUALIFIER = re.compile(
