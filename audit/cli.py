@@ -102,6 +102,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="number attribution policy (default: SUITES/number_policy.json)",
     )
     _common(run)
+    _engine(run)
     validate = sub.add_parser(
         "validate",
         help="re-audit existing tables against the seeds named in their manifest",
@@ -126,6 +127,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="where the seeds are now, if not where the manifest says",
     )
     _common(validate)
+    _engine(validate)
     _publish_parser(sub)
     return parser.parse_args(argv)
 
@@ -222,6 +224,23 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _engine(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--engine",
+        choices=("pandas", "spark"),
+        default="pandas",
+        help="pandas: one machine (default); spark: extraction in Spark tasks, tables written and validated "
+        "by Spark (needs the [spark] extra and Java 17+; see docs/spark.md)",
+    )
+    p.add_argument(
+        "--spark-master",
+        default=None,
+        metavar="URL",
+        help="Spark master URL with --engine spark, e.g. spark://host:7077 (default: local[2], or the "
+        "master spark-submit was given)",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command; return the exit code."""
     try:
@@ -266,6 +285,8 @@ def _dispatch(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             policy_path=args.policy or args.suites / "number_policy.json",
             jobs=args.jobs,
             live_links=_live_options(args),
+            engine=args.engine,
+            spark_master=args.spark_master,
             limits=IngestLimits(
                 max_bytes=args.max_seed_bytes or DEFAULT_MAX_BYTES,
                 timeout_s=DEFAULT_TIMEOUT_S if args.seed_timeout is None else args.seed_timeout,
@@ -279,6 +300,8 @@ def _dispatch(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             suites_dir=args.suites,
             waivers_path=waivers,
             seeds_dir=args.seeds,
+            engine=args.engine,
+            spark_master=args.spark_master,
         )
     )
 

@@ -44,6 +44,8 @@ class RunConfig:
     jobs: int | None = None
     limits: IngestLimits = field(default_factory=IngestLimits)
     today: dt.date | None = None
+    engine: str = "pandas"  # or "spark": audit/spark/, an optional extra
+    spark_master: str | None = None
     live_links: LiveOptions | None = None
 
 
@@ -57,10 +59,16 @@ class ValidateConfig:
     waivers_path: Path | None
     seeds_dir: Path | None = None
     today: dt.date | None = None
+    engine: str = "pandas"
+    spark_master: str | None = None
 
 
 def run_audit(config: RunConfig, progress: Progress | None = None) -> Verdict:
     """Ingest and extract every seed, store the tables, validate them, write the report."""
+    if config.engine == "spark":
+        from audit import spark
+
+        return spark.run_audit(config)
     started = time.time()
     suites = load_suites(config.suites_dir)
     waivers = load_waivers(config.waivers_path)
@@ -90,6 +98,10 @@ def validate_tables(
     config: ValidateConfig, suites: tuple[Suite, ...] | None = None, waivers: Any = None
 ) -> Verdict:
     """Re-read the seeds named by the tables' manifest, run the suites, apply waivers, write the report."""
+    if config.engine == "spark":
+        from audit import spark
+
+        return spark.validate_tables(config)
     suites = suites if suites is not None else load_suites(config.suites_dir)
     waivers = waivers if waivers is not None else load_waivers(config.waivers_path)
     manifest = read_manifest(config.tables_dir)

@@ -1,0 +1,48 @@
+"""The audit on Apache Spark: the same extraction functions and suites, distributed (optional extra).
+
+Importing this package needs no pyspark; ``require_pyspark`` says how to install it when it is missing.
+The modules below import pyspark and are loaded only by ``run_audit`` / ``validate_tables``::
+
+    session.py   SparkSession for a master URL (local[2] by default, or the one spark-submit gives)
+    datasets.py  a table as a Parquet dataset directory: part files, digest, row count, embedded manifest
+    extract.py   seeds -> Spark tasks calling audit.process.process_seed -> tables written by Spark
+    checks.py    provenance columns computed in tasks, GX suites on Spark DataFrames -> CheckResult records
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import TYPE_CHECKING
+
+from audit.errors import UsageError
+
+if TYPE_CHECKING:
+    from audit.pipeline import RunConfig, ValidateConfig
+    from audit.records import Verdict
+
+INSTALL_HINT = "pip install 'news-audit[spark]' (pyspark 4.0 and Java 17 or newer)"
+
+
+def require_pyspark() -> None:
+    """Raise UsageError saying how to install pyspark when it is not importable."""
+    if importlib.util.find_spec("pyspark") is None:
+        raise UsageError(
+            f"--engine spark needs pyspark, which is not installed. Install it with {INSTALL_HINT}, "
+            "or omit --engine to use the pandas engine."
+        )
+
+
+def run_audit(config: RunConfig) -> Verdict:
+    """`audit run` on Spark: extract in tasks, write the tables with Spark, validate them on Spark."""
+    require_pyspark()
+    from audit.spark.extract import run_audit_spark
+
+    return run_audit_spark(config)
+
+
+def validate_tables(config: ValidateConfig) -> Verdict:
+    """`audit validate` on Spark: provenance re-computed in tasks, the suites run on Spark DataFrames."""
+    require_pyspark()
+    from audit.spark.checks import validate_tables_spark
+
+    return validate_tables_spark(config)

@@ -1,0 +1,256 @@
+"""Seeds -> Spark tasks -> Parquet datasets: `audit run --engine spark`.
+
+The seed paths (sorted, as ``list_seed_files`` gives them) are cut into contiguous slices of
+``spark.audit.seedsPerTask`` seeds (default 500), one task each. A task calls ``audit.process.process_seed``,
+the function the pandas engine calls, and emits one row per (seed, table): the seed's index, the table,
+its row count and its record batch as Arrow IPC bytes. That frame is cached; the seeds rows come back to
+the driver (one small JSON row per file, as the manifest lists every seed anyway), duplicates are rejected
+there exactly as ``pipeline.write_tables`` does, and every other table is decoded from the cache in the same
+tasks and written by Spark. Partition i holds seeds before partition i+1's, so part files in name order
+hold the rows in seed order, as the pandas engine's single file does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import json
+import math
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema
+from pyspark.sql.types import StructField, StructType
+
+from audit.errors import UsageError
+from audit.extract import ExtractOptions
+from audit.extract.numbers import load_policy
+from audit.fsio import atomic_dir, atomic_write_text
+from audit.ingest import IngestLimits, list_seed_files
+from audit.pipeline import LinkChecker, RunConfig, ValidateConfig, live_checker, manifest_core
+from audit.process import _EXTRACTED_TABLES, Processed, duplicate_of, process_seed
+from audit.records import SeedRow, Verdict
+from audit.spark.datasets import FIELD_MANIFEST_KEY, count_rows, dataset_sha256, remove_checksums
+from audit.spark.session import spark_session
+from audit.store import SPECS, TABLES, TableSpec, arrow_schema, to_batch
+from audit.suites import load_suites
+from audit.waivers import load_waivers
+
+SEEDS_PER_TASK_CONF = "spark.audit.seedsPerTask"
+DEFAULT_SEEDS_PER_TASK = 500
+_ENVELOPE = pa.schema(
+    [
+        pa.field("seed_index", pa.int64(), nullable=False),
+        pa.field("table", pa.string(), nullable=False),
+        pa.field("n_rows", pa.int64(), nullable=False),
+        pa.field("payload", pa.binary(), nullable=False),
+    ]
+)
+_SEED_FIELDS = ("path", "seed_sha256", "size_bytes", "status", "reason")
+
+
+def run_audit_spark(config: RunConfig) -> Verdict:
+    """Extract every seed in Spark tasks, write the tables with Spark, validate them on Spark."""
+    from audit.spark.checks import validate_with
+
+    started = time.time()
+    suites = load_suites(config.suites_dir)
+    waivers = load_waivers(config.waivers_path)
+    options = ExtractOptions(policy=load_policy(config.policy_path))
+    files = list_seed_files(config.seeds_dir)
+    if not files:
+        raise UsageError(f"{config.seeds_dir}: no seed files found. Put the captured pages to audit there.")
+    core = manifest_core(suites, config.policy_path, config.seeds_dir)
+    validate = ValidateConfig(
+        tables_dir=config.tables_dir,
+        report_dir=config.report_dir,
+        suites_dir=config.suites_dir,
+        waivers_path=config.waivers_path,
+        seeds_dir=config.seeds_dir,
+        today=config.today,
+        engine="spark",
+        spark_master=config.spark_master,
+    )
+    with spark_session(config.spark_master) as spark:
+        checker = live_checker(config.live_links) if config.live_links is not None else None
+        write_tables_spark(
+            spark, config.tables_dir, config.seeds_dir, files, config.limits, options, core, started, checker
+        )
+        return validate_with(spark, validate, suites, waivers)
+
+
+def write_tables_spark(
+    spark: SparkSession,
+    directory: Path,
+    root: Path,
+    files: Sequence[str],
+    limits: IngestLimits,
+    options: ExtractOptions,
+    core: dict[str, Any],
+    started: float,
+    check_links: LinkChecker | None = None,
+) -> None:
+    """Extract in tasks, then write every table as a Parquet dataset and the manifest; all or nothing."""
+    unknown = set(SPECS) - {"seeds", "link_checks", *_EXTRACTED_TABLES}
+    if unknown:  # a table added to audit.store needs its writer here too
+        raise RuntimeError(f"the Spark engine does not know how to write the tables {sorted(unknown)}")
+    envelope = extract_envelope(spark, root.resolve(), files, limits, options)
+    envelope.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        rows, dropped = reject_duplicates(collect_seed_rows(envelope, len(files)))
+        embedded = {**core, "seeds": [{k: getattr(r, k) for k in _SEED_FIELDS} for r in rows]}
+        with atomic_dir(directory) as staging:
+            _write_driver_table(spark, SPECS["seeds"], rows, embedded, staging)
+            for name in _EXTRACTED_TABLES:
+                frame = _table_frame(spark, envelope, dropped, SPECS[name], embedded)
+                _write(frame, staging / f"{name}.parquet")
+            checks = _live_checks(spark, staging, check_links) if check_links is not None else []
+            _write_driver_table(spark, SPECS["link_checks"], checks, embedded, staging)
+            _write_manifest(staging, embedded, started)
+    finally:
+        envelope.unpersist()
+
+
+def _write_driver_table(
+    spark: SparkSession, spec: TableSpec, records: Sequence[Any], embedded: dict[str, Any], staging: Path
+) -> None:
+    """A table whose rows the driver holds (seeds, live link checks): one part file, written by Spark."""
+    table = pa.Table.from_batches([to_batch(spec, records)])
+    frame = spark.createDataFrame(table, schema=spark_schema(spec, embedded))
+    _write(frame.coalesce(1), staging / f"{spec.name}.parquet")
+
+
+def _live_checks(spark: SparkSession, staging: Path, check_links: LinkChecker) -> list[Any]:
+    """Each distinct URL that passed the offline checks, checked once from the driver (as the pandas engine does)."""
+    links = spark.read.parquet(str(staging / "links.parquet"))
+    urls = links.where(F.col("syntax_ok")).select("url").distinct().toArrow().column("url").to_pylist()
+    return list(check_links(sorted(urls)))
+
+
+def extract_envelope(
+    spark: SparkSession, root: Path, files: Sequence[str], limits: IngestLimits, options: ExtractOptions
+) -> DataFrame:
+    """One row per (seed, table) with the table's batch for that seed, computed in Spark tasks."""
+    per_task = int(spark.conf.get(SEEDS_PER_TASK_CONF, str(DEFAULT_SEEDS_PER_TASK)) or DEFAULT_SEEDS_PER_TASK)
+    slices = max(1, math.ceil(len(files) / per_task))
+    paths = spark.sparkContext.parallelize(list(enumerate(files)), slices)
+    frame = spark.createDataFrame(paths, "seed_index long, path string")
+    task = functools.partial(_extract_batches, root, limits, options)
+    return frame.mapInArrow(task, from_arrow_schema(_ENVELOPE))
+
+
+def _extract_batches(
+    root: Path, limits: IngestLimits, options: ExtractOptions, batches: Iterable[pa.RecordBatch]
+) -> Iterator[pa.RecordBatch]:
+    """In a task: process_seed for each path, one envelope batch per seed."""
+    for batch in batches:
+        pairs = zip(batch.column("seed_index").to_pylist(), batch.column("path").to_pylist(), strict=True)
+        for index, rel in pairs:
+            yield _envelope(index, process_seed(root, rel, limits, options))
+
+
+def _envelope(index: int, item: Processed) -> pa.RecordBatch:
+    row = {f.name: getattr(item.row, f.name) for f in dataclasses.fields(SeedRow)}
+    entries = [("seeds", 1, json.dumps(row).encode("utf-8"))]
+    entries += [(name, b.num_rows, _ipc(b)) for name, b in item.batches.items() if b.num_rows]
+    columns = list(zip(*entries, strict=True))
+    return pa.RecordBatch.from_arrays(
+        [pa.array([index] * len(entries), pa.int64()), *(pa.array(c) for c in columns)], schema=_ENVELOPE
+    )
+
+
+def _ipc(batch: pa.RecordBatch) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, batch.schema) as writer:
+        writer.write_batch(batch)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def collect_seed_rows(envelope: DataFrame, n_files: int) -> list[SeedRow]:
+    """The seeds rows, back on the driver in seed order (Arrow transfer, one small JSON per file)."""
+    found = envelope.where(F.col("table") == "seeds").select("seed_index", "payload").toArrow()
+    order = found.column("seed_index").to_pylist()
+    payloads = found.column("payload").to_pylist()
+    rows = [SeedRow(**json.loads(p)) for _, p in sorted(zip(order, payloads, strict=True))]
+    if len(rows) != n_files:  # a lost or repeated task would be a bug in Spark or here
+        raise RuntimeError(f"expected {n_files} seeds rows from the Spark tasks, got {len(rows)}")
+    return rows
+
+
+def reject_duplicates(rows: Sequence[SeedRow]) -> tuple[list[SeedRow], list[int]]:
+    """The rule of ``pipeline.write_tables``: a later extracted copy of an extracted seed's bytes is rejected."""
+    seen: dict[str, str] = {}
+    out, dropped = [], []
+    for index, row in enumerate(rows):
+        sha = row.seed_sha256
+        if sha is not None and row.status == "extracted" and sha in seen:
+            row = duplicate_of(Processed(row=row, batches={}), seen[sha]).row
+            dropped.append(index)
+        elif sha is not None and row.status == "extracted":
+            seen[sha] = row.path
+        out.append(row)
+    return out, dropped
+
+
+def spark_schema(spec: TableSpec, embedded: dict[str, Any]) -> StructType:
+    """The table's Arrow schema as a Spark schema, the manifest in its first column's metadata."""
+    fields = from_arrow_schema(arrow_schema(spec)).fields
+    blob = json.dumps(embedded, sort_keys=True, separators=(",", ":"))
+    first = StructField(fields[0].name, fields[0].dataType, fields[0].nullable, {FIELD_MANIFEST_KEY: blob})
+    return StructType([first, *fields[1:]])
+
+
+def _table_frame(
+    spark: SparkSession,
+    envelope: DataFrame,
+    dropped: Sequence[int],
+    spec: TableSpec,
+    embedded: dict[str, Any],
+) -> DataFrame:
+    rows = envelope.where(F.col("table") == spec.name)
+    if dropped:  # a broadcast anti-join keeps the cached partitions and their order
+        gone = spark.createDataFrame([(i,) for i in dropped], "seed_index long")
+        rows = rows.join(F.broadcast(gone), "seed_index", "left_anti")
+    return rows.select("payload").mapInArrow(_decode_batches, spark_schema(spec, embedded))
+
+
+def _decode_batches(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """In a task: the record batches stored in the envelope's payloads, as they were."""
+    for batch in batches:
+        for payload in batch.column("payload").to_pylist():
+            yield from pa.ipc.open_stream(payload)
+
+
+def _write(frame: DataFrame, path: Path) -> None:
+    frame.write.option("compression", "zstd").parquet(str(path))
+    remove_checksums(path)
+
+
+def _write_manifest(staging: Path, embedded: dict[str, Any], started: float) -> None:
+    tables = {
+        spec.name: {
+            "file": f"{spec.name}.parquet",
+            "sha256": dataset_sha256(staging / f"{spec.name}.parquet"),
+            "n_rows": count_rows(staging / f"{spec.name}.parquet"),
+        }
+        for spec in TABLES
+    }
+    finished = time.time()
+    manifest = {
+        **embedded,
+        "embedded_keys": sorted(embedded),
+        "tables": tables,
+        "run": {
+            "started_at": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
+            "finished_at": dt.datetime.fromtimestamp(finished, dt.UTC).isoformat(timespec="seconds"),
+            "duration_s": round(finished - started, 3),
+        },
+    }
+    atomic_write_text(staging / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True))

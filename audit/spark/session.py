@@ -1,0 +1,62 @@
+"""A SparkSession for the audit: the master URL given, or spark-submit's, or local[2]."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+
+from pyspark.sql import SparkSession
+
+from audit.errors import UsageError
+
+DEFAULT_MASTER = "local[2]"
+_CONF = {
+    "spark.app.name": "news-audit",
+    # Spark's own progress bars and UI are noise for a command-line tool; its logs stay at ERROR
+    "spark.ui.showConsoleProgress": "false",
+    "spark.ui.enabled": "false",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    # a table directory holds part files only: no _SUCCESS marker
+    "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
+    "spark.sql.session.timeZone": "UTC",
+}
+
+
+def java_missing() -> str | None:
+    """Why Spark cannot start here (no java on PATH or JAVA_HOME), or None."""
+    home = os.environ.get("JAVA_HOME")
+    if home and os.path.exists(os.path.join(home, "bin", "java")):
+        return None
+    if shutil.which("java"):
+        return None
+    return "Spark needs Java 17 or newer: no java on PATH and no JAVA_HOME. Install a JDK (e.g. apt-get install openjdk-17-jre-headless)."
+
+
+def _under_spark_submit() -> bool:
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
+@contextlib.contextmanager
+def spark_session(master: str | None) -> Iterator[SparkSession]:
+    """Yield a session; stop it afterwards unless it was running before (a notebook's, spark-submit's)."""
+    reason = java_missing()
+    if reason is not None and not _under_spark_submit():
+        raise UsageError(f"--engine spark: {reason}")
+    # Python workers must run this interpreter (with audit and pyarrow), not whatever `python3` is on PATH
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    existing = SparkSession.getActiveSession()
+    builder = SparkSession.builder
+    for key, value in _CONF.items():
+        builder = builder.config(key, value)
+    if master is not None or not _under_spark_submit():
+        builder = builder.master(master or DEFAULT_MASTER)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    try:
+        yield spark
+    finally:
+        if existing is None and not _under_spark_submit():
+            spark.stop()
