@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import traceback
 from pathlib import Path
 from typing import Any
@@ -241,8 +243,18 @@ def _engine(p: argparse.ArgumentParser) -> None:
     )
 
 
+class Terminated(BaseException):
+    """Raised in the main process on SIGTERM, so that half-written outputs are cleaned up as on Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command; return the exit code."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         args = parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors and 0 on --help
@@ -256,9 +268,13 @@ def main(argv: list[str] | None = None) -> int:
     except AuditError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return int(exc.exit_code)
-    except KeyboardInterrupt:
-        print("interrupted: previous outputs are left as they were", file=sys.stderr)
-        return 130
+    except (KeyboardInterrupt, Terminated) as exc:
+        print(
+            "interrupted: each output directory holds either its previous complete contents or the new "
+            "complete ones; rerun to finish",
+            file=sys.stderr,
+        )
+        return 143 if isinstance(exc, Terminated) else 130
     except Exception as exc:  # a bug: one line, or the traceback with --debug
         if args.debug:
             traceback.print_exc()

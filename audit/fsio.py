@@ -51,12 +51,31 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def recover_dir(target: Path) -> None:
-    """Undo a swap interrupted between its two renames: put the previous complete directory back."""
-    if target.exists():
+    """Undo a swap interrupted between its two renames: put the previous complete directory back.
+
+    Then remove what interrupted runs left beside target: staging directories and old backups.
+    """
+    if not target.parent.exists():
         return
-    backups = sorted(target.parent.glob(f".{target.name}.old-*")) if target.parent.exists() else []
-    if backups:
-        os.replace(backups[-1], target)
+    journal = _journal(target)
+    leftovers = [*target.parent.glob(f".{target.name}.old-*"), *target.parent.glob(f".{target.name}.new-*")]
+    if not target.exists():
+        named = target.parent / journal.read_text(encoding="utf-8") if journal.exists() else None
+        backups = [p for p in leftovers if ".old-" in p.name]
+        # the swap's journal names its backup; without one, the most recently modified backup
+        previous = (
+            named if named in backups else max(backups, key=lambda p: p.stat().st_mtime_ns, default=None)
+        )
+        if previous is not None:
+            os.replace(previous, target)
+            leftovers.remove(previous)
+    for path in leftovers:
+        shutil.rmtree(path, ignore_errors=True)
+    journal.unlink(missing_ok=True)
+
+
+def _journal(target: Path) -> Path:
+    return target.parent / f".{target.name}.swap"
 
 
 @contextlib.contextmanager
@@ -78,8 +97,10 @@ def atomic_dir(target: Path) -> Iterator[Path]:
                 shutil.copy2(target / name, staging / name)
         backup = target.parent / f".{target.name}.old-{os.getpid()}"
         if target.exists():
+            atomic_write_text(_journal(target), backup.name)  # lets recover_dir find it if we die next
             os.replace(target, backup)
         os.replace(staging, target)
+        _journal(target).unlink(missing_ok=True)
         shutil.rmtree(backup, ignore_errors=True)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

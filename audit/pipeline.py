@@ -148,6 +148,10 @@ def _rows_by_seed(table: pa.Table) -> dict[str, pa.Array]:
     return {sha: lists[k].values for k, sha in enumerate(shas) if sha is not None}
 
 
+# facts of this run, not of the data: kept in manifest.json only, so tables do not depend on where seeds are
+RUN_KEYS = ("seeds_root",)
+
+
 def manifest_core(suites: Iterable[Suite], policy_path: Path, seeds_dir: Path) -> dict[str, Any]:
     """The deterministic part of the manifest, embedded in every Parquet file (seeds are added as they come)."""
     return {
@@ -197,7 +201,7 @@ def write_tables(
                 )
             if check_links is not None:
                 writer.write("link_checks", to_batch(SPECS["link_checks"], check_links(sorted(urls))))
-            embedded = {**core, "seeds": seeds}
+            embedded = {**{k: v for k, v in core.items() if k not in RUN_KEYS}, "seeds": seeds}
             writer.close(embedded)
         except BaseException:
             writer.abort()
@@ -208,6 +212,7 @@ def write_tables(
         }
         finished = time.time()
         manifest = {
+            **core,
             **embedded,
             "embedded_keys": sorted(embedded),
             "tables": tables,

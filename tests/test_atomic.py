@@ -173,7 +173,7 @@ def test_killed_runs_leave_previous_or_new_complete_outputs(world: dict[str, Pat
         what = f"kill {n}: {sig.name} after {delay:.1f} s, exit {code}"
         # finished before the signal (0, 1), or stopped by it (SIGINT during imports, before main()'s
         # handler, is -2); 2 or 3 would be a failure of its own
-        assert code in (0, 1, 130, -signal.SIGINT, -signal.SIGTERM, -signal.SIGKILL), (
+        assert code in (0, 1, 130, 143, -signal.SIGINT, -signal.SIGTERM, -signal.SIGKILL), (
             what,
             (out.parent / "stderr.txt").read_text(),
         )
@@ -231,10 +231,6 @@ def _signal_when_staging(seeds: Path, out: Path, sig: signal.Signals, phase: str
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-_SIGTERM_LEAVES_STAGING = pytest.mark.xfail(
-    strict=True,
-    reason="audit/cli.py handles only KeyboardInterrupt: SIGTERM ends Python without running atomic_dir's cleanup",
-)
 
 
 @pytest.mark.parametrize(
@@ -242,8 +238,8 @@ _SIGTERM_LEAVES_STAGING = pytest.mark.xfail(
     [
         (signal.SIGINT, "tables"),
         (signal.SIGINT, "reports"),
-        pytest.param(signal.SIGTERM, "tables", marks=_SIGTERM_LEAVES_STAGING),
-        pytest.param(signal.SIGTERM, "reports", marks=_SIGTERM_LEAVES_STAGING),
+        pytest.param(signal.SIGTERM, "tables"),
+        pytest.param(signal.SIGTERM, "reports"),
     ],
     ids=lambda v: getattr(v, "name", v),
 )
@@ -262,10 +258,6 @@ def test_interrupted_run_leaves_no_staging_directories(
     assert _leftovers(out) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audit/fsio.py atomic_dir never removes .NAME.new-* directories of earlier killed runs",
-)
 def test_a_run_after_a_sigkill_cleans_up_stale_staging_directories(world: dict[str, Path]) -> None:
     """Staging directories that a SIGKILLed run could not remove are gone after the next complete run."""
     out = world["root"] / "stale"
@@ -278,10 +270,6 @@ def test_a_run_after_a_sigkill_cleans_up_stale_staging_directories(world: dict[s
     assert _leftovers(out) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audit/fsio.py recover_dir sorts backups by name: .tables.old-9999 is taken over .tables.old-10000",
-)
 def test_recover_dir_restores_the_newest_backup(tmp_path: Path) -> None:
     """If a swap died between its renames, recover_dir puts back the backup of the most recent run, not an older leftover."""
     target = tmp_path / "tables"

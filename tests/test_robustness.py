@@ -126,18 +126,6 @@ def catalogue(
 
 
 _IS_ROOT = os.geteuid() == 0
-_BUG_UTF16 = pytest.mark.xfail(
-    strict=True,
-    reason="audit/ingest.py decode_seed checks _looks_binary before the BOM: UTF-16 text is rejected as binary",
-)
-_BUG_CJK = pytest.mark.xfail(
-    strict=True,
-    reason="audit/ingest.py _has_utf8_sequences matches Shift_JIS double bytes, so the file is called damaged UTF-8",
-)
-_BUG_BOMB = pytest.mark.xfail(
-    strict=True,
-    reason="audit/ingest.py decode_seed maps a gzip over the size limit to 'unreadable', not 'too-large'",
-)
 
 # (path, status, reason, regex the detail must match, encoding)
 CATALOGUE = [
@@ -159,7 +147,6 @@ CATALOGUE = [
         r"more than the 5000-byte limit",
         None,
         id="gzip-bomb",
-        marks=_BUG_BOMB,
     ),
     pytest.param(
         "corrupt_gzip.html.gz",
@@ -176,17 +163,17 @@ CATALOGUE = [
         "bom_invalid_utf8.txt",
         "rejected",
         "undecodable",
-        r"invalid UTF-8 at byte 40 .*byte-order mark",
+        r"invalid UTF-8 at byte 43 .*byte-order mark",
         None,
         id="bom-invalid-utf8",
     ),
     pytest.param("cp1252_fr.txt", "extracted", None, None, "cp1252", id="cp1252"),
     pytest.param("cp1251_ru.txt", "extracted", None, None, "cp1251", id="cp1251"),
     pytest.param(
-        "shift_jis_ja.txt", "extracted", None, None, ("shift_jis", "cp932"), id="shift-jis", marks=_BUG_CJK
+        "shift_jis_ja.txt", "extracted", None, None, ("shift_jis", "cp932"), id="shift-jis"
     ),
     pytest.param(
-        "utf16_bom_en.txt", "extracted", None, None, ("utf-16", "utf-16-le"), id="utf-16", marks=_BUG_UTF16
+        "utf16_bom_en.txt", "extracted", None, None, ("utf-16", "utf-16-le"), id="utf-16"
     ),
     pytest.param(
         "jsonl_bad_line.jsonl",
@@ -277,8 +264,8 @@ _TITLES = {
     [
         "cp1252_fr.txt",
         "cp1251_ru.txt",
-        pytest.param("shift_jis_ja.txt", marks=_BUG_CJK),
-        pytest.param("utf16_bom_en.txt", marks=_BUG_UTF16),
+        pytest.param("shift_jis_ja.txt"),
+        pytest.param("utf16_bom_en.txt"),
     ],
 )
 def test_other_encodings_are_decoded_to_the_right_text(
@@ -352,10 +339,6 @@ def test_catalogue_tables_validate_against_their_schemas(
     assert provenance == set()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audit/ingest.py:70 formats exc.strerror, which RuntimeError (Python 3.11's symlink-loop error) lacks: exit 3",
-)
 def test_symlink_loop_is_rejected_as_unreadable(tmp_path: Path) -> None:
     """A symlink that points at itself is one rejected row ("unreadable"), not a crash of the whole run."""
     seeds = tmp_path / "seeds"
@@ -870,11 +853,6 @@ def test_jobs_and_creation_order_do_not_change_the_tables(tmp_path: Path) -> Non
     assert outcomes[0] == outcomes[1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audit/pipeline.py manifest_core puts seeds_root (the seeds directory as given) in the manifest "
-    "embedded in every Parquet file, so the same seeds in another directory give other table bytes",
-)
 def test_the_same_seeds_elsewhere_give_the_same_tables(tmp_path: Path) -> None:
     """The same seed files audited from another directory give byte-identical tables: where they sit is a run-time fact, kept in manifest.json only."""
     digests = []

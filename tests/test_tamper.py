@@ -33,11 +33,6 @@ TEXT_SEED = SAMPLE.name
 RUN_TIME_TABLES = {"link_checks"}
 SEEDED = [spec.name for spec in TABLES if spec.name not in RUN_TIME_TABLES]
 
-_NO_MENTION_RULES = pytest.mark.xfail(
-    strict=True,
-    reason="expectations/{numbers,links,dates}.json hold no rule over seed_ok/span_ok/record_ok: an edited "
-    "mention is caught only as table-hash-matches-manifest naming the table, never the record",
-)
 
 
 def _provenance_rules() -> dict[str, set[str]]:
@@ -151,7 +146,7 @@ def test_every_seeded_table_has_rows_and_an_edited_column(audited: Path) -> None
 
 @pytest.mark.parametrize(
     "name",
-    [pytest.param(n, marks=_NO_MENTION_RULES) if n in ("numbers", "links", "dates") else n for n in SEEDED],
+    list(SEEDED),
 )
 def test_one_edited_value_fails_validate_naming_the_record(copy: Path, name: str) -> None:
     """Changing one value in one row of a table (manifest metadata kept) makes validate exit 1 with a provenance rule naming that row."""
@@ -178,9 +173,9 @@ def test_one_edited_value_fails_validate_naming_the_record(copy: Path, name: str
         ("articles", "title"),
         ("blocks", "text"),
         ("texts", "text"),
-        pytest.param("numbers", "text", marks=_NO_MENTION_RULES),
-        pytest.param("links", "url", marks=_NO_MENTION_RULES),
-        pytest.param("dates", "text", marks=_NO_MENTION_RULES),
+        pytest.param("numbers", "text"),
+        pytest.param("links", "text"),
+        pytest.param("dates", "text"),
     ],
 )
 def test_forged_digests_are_still_caught_by_the_span(copy: Path, name: str, column: str) -> None:
