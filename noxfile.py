@@ -1,4 +1,4 @@
-"""Sessions: audit (the CLI on seeds/), tests, lint, typecheck, eval, bench."""
+"""Sessions: audit (the CLI on seeds/), audit-spark (the same on Spark), tests, lint, typecheck, eval, bench."""
 
 from __future__ import annotations
 
@@ -29,6 +29,13 @@ def audit(session: nox.Session) -> None:
     """Audit the bundled seeds: tables in build/tables/, report in reports/, exit code is the verdict."""
     _install(session)
     session.run("python", "-m", "audit", "run", *session.posargs, env=ENV)
+
+
+@nox.session(name="audit-spark")
+def audit_spark(session: nox.Session) -> None:
+    """Audit the bundled seeds on Apache Spark (local[2]; pass --spark-master URL after --); needs Java 17+."""
+    session.install("-e", ".[spark]")
+    session.run("python", "-m", "audit", "run", "--engine", "spark", *session.posargs, env=ENV)
 
 
 @nox.session

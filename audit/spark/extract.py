@@ -29,6 +29,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import StructField, StructType
 
+from audit import pipeline
 from audit.errors import UsageError
 from audit.extract import ExtractOptions
 from audit.extract.numbers import load_policy
@@ -105,7 +106,8 @@ def write_tables_spark(
     envelope.persist(StorageLevel.MEMORY_AND_DISK)
     try:
         rows, dropped = reject_duplicates(collect_seed_rows(envelope, len(files)))
-        embedded = {**core, "seeds": [{k: getattr(r, k) for k in _SEED_FIELDS} for r in rows]}
+        seeds = [{k: getattr(r, k) for k in _SEED_FIELDS} for r in rows]
+        embedded = {**{k: v for k, v in core.items() if k not in _run_keys()}, "seeds": seeds}
         with atomic_dir(directory) as staging:
             _write_driver_table(spark, SPECS["seeds"], rows, embedded, staging)
             for name in _EXTRACTED_TABLES:
@@ -113,7 +115,7 @@ def write_tables_spark(
                 _write(frame, staging / f"{name}.parquet")
             checks = _live_checks(spark, staging, check_links) if check_links is not None else []
             _write_driver_table(spark, SPECS["link_checks"], checks, embedded, staging)
-            _write_manifest(staging, embedded, started)
+            _write_manifest(staging, core, embedded, started)
     finally:
         envelope.unpersist()
 
@@ -233,7 +235,12 @@ def _write(frame: DataFrame, path: Path) -> None:
     remove_checksums(path)
 
 
-def _write_manifest(staging: Path, embedded: dict[str, Any], started: float) -> None:
+def _run_keys() -> tuple[str, ...]:
+    """Keys of the manifest core that pipeline.write_tables keeps out of the Parquet files (run-time facts)."""
+    return tuple(getattr(pipeline, "RUN_KEYS", ()))
+
+
+def _write_manifest(staging: Path, core: dict[str, Any], embedded: dict[str, Any], started: float) -> None:
     tables = {
         spec.name: {
             "file": f"{spec.name}.parquet",
@@ -244,6 +251,7 @@ def _write_manifest(staging: Path, embedded: dict[str, Any], started: float) -> 
     }
     finished = time.time()
     manifest = {
+        **core,
         **embedded,
         "embedded_keys": sorted(embedded),
         "tables": tables,

@@ -1,0 +1,182 @@
+"""The Spark engine (local mode) gives the pandas engine's verdicts and failing ids on the same seeds."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from audit.cli import main
+from tests.conftest import ROOT, SAMPLE, SUITES
+
+pytestmark = [
+    pytest.mark.spark,
+    # pyspark leaves the local sockets of collect()/toArrow() to the garbage collector (py4j's design)
+    pytest.mark.filterwarnings("ignore::ResourceWarning"),
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+]
+
+
+def _why_not_spark() -> str | None:
+    if importlib.util.find_spec("pyspark") is None:
+        return "pyspark is not installed (pip install 'news-audit[spark]')"
+    from audit.spark.session import java_missing
+
+    return java_missing()
+
+
+_SKIP = _why_not_spark()
+needs_spark = pytest.mark.skipif(_SKIP is not None, reason=f"Spark cannot run here: {_SKIP}")
+
+
+def _mixed_seeds(directory: Path) -> Path:
+    """Text, Latin-1, HTML (a derived text), empty, binary, an unreadable symlink and a duplicate."""
+    directory.mkdir()
+    for path in (ROOT / "tests" / "data" / "seeds").iterdir():
+        shutil.copy(path, directory / path.name)
+    shutil.copy(SAMPLE, directory / "sample.txt")
+    shutil.copy(SAMPLE, directory / "sample_copy.txt")
+    shutil.copy(ROOT / "tests" / "data" / "report" / "seeds" / "xss.html", directory / "page.html")
+    os.symlink(directory / "missing-target", directory / "dangling.txt")
+    return directory
+
+
+def _audit(out: Path, command: str, *args: str) -> int:
+    return main([command, *args, "--report", str(out / f"report-{command}"), "--suites", str(SUITES)])
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    """One local Spark session for the module; the CLI calls reuse it instead of starting their own."""
+    if _SKIP is not None:
+        pytest.skip(f"Spark cannot run here: {_SKIP}")
+    from audit.spark.session import spark_session
+
+    os.environ["GX_ANALYTICS_ENABLED"] = "false"
+    with spark_session("local[2]") as session:
+        yield session
+
+
+@pytest.fixture(scope="module")
+def runs(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Both engines run on the same seeds, then validate after one seed byte is changed."""
+    base = tmp_path_factory.mktemp("engines")
+    seeds = _mixed_seeds(base / "seeds")
+    out: dict[str, Any] = {"seeds": seeds}
+    for engine in ("pandas", "spark"):
+        d = base / engine
+        tables = d / "tables"
+        out[engine] = d
+        out[f"{engine}-run"] = _audit(
+            d, "run", str(seeds), "--tables", str(tables), "--jobs", "1", "--engine", engine
+        )
+    data = bytearray((seeds / "sample.txt").read_bytes())
+    data[200] ^= 0x01
+    (seeds / "sample.txt").chmod(0o644)
+    (seeds / "sample.txt").write_bytes(bytes(data))
+    for engine in ("pandas", "spark"):
+        tables = out[engine] / "tables"
+        out[f"{engine}-validate"] = _audit(
+            out[engine], "validate", "--tables", str(tables), "--engine", engine
+        )
+    return out
+
+
+def _results(out: Path, command: str) -> dict[str, Any]:
+    return dict(json.loads((out / f"report-{command}" / "results.json").read_text(encoding="utf-8")))
+
+
+def _projection(results: dict[str, Any]) -> tuple[str, list[tuple[str, bool, list[str]]]]:
+    rules = sorted((r["rule_id"], r["passed"], sorted(r["failed_ids"])) for r in results["rules"])
+    return results["verdict"], rules
+
+
+@needs_spark
+def test_run_gives_the_same_verdict_and_failing_ids(runs: dict[str, Any]) -> None:
+    """`run --engine spark` exits as the pandas engine does, with the same verdict and failing ids per rule."""
+    assert runs["spark-run"] == runs["pandas-run"] == 1  # the mixed seeds have critical findings
+    pandas, spark = _results(runs["pandas"], "run"), _results(runs["spark"], "run")
+    assert _projection(spark) == _projection(pandas)
+    assert any(not passed for _, passed, _ in _projection(pandas)[1])
+
+
+@needs_spark
+def test_findings_carry_the_same_evidence(runs: dict[str, Any]) -> None:
+    """Each rule's result, findings and evidence included, is the same whichever engine produced it."""
+    pandas, spark = _results(runs["pandas"], "run"), _results(runs["spark"], "run")
+    by_rule = {r["rule_id"]: r for r in pandas["rules"]}
+    assert {r["rule_id"]: r for r in spark["rules"]} == by_rule
+
+
+@needs_spark
+def test_tables_hold_the_same_rows_in_the_same_order(runs: dict[str, Any]) -> None:
+    """Spark's Parquet datasets read back to exactly the pandas engine's tables."""
+    from audit.store import SPECS, read_table
+
+    for name in SPECS:
+        pandas = read_table(runs["pandas"] / "tables", name)
+        spark = read_table(runs["spark"] / "tables", name)
+        assert spark.equals(pandas), name
+    assert (runs["spark"] / "tables" / "numbers.parquet").is_dir()
+
+
+@needs_spark
+def test_manifest_differs_only_in_table_digests_and_run_times(runs: dict[str, Any]) -> None:
+    """manifest.json has the pandas engine's content but for each table's sha256 and the run's times."""
+
+    def comparable(engine: str) -> dict[str, Any]:
+        manifest = json.loads((runs[engine] / "tables" / "manifest.json").read_text(encoding="utf-8"))
+        for entry in manifest["tables"].values():
+            entry.pop("sha256")
+        manifest.pop("run")
+        return dict(manifest)
+
+    assert comparable("spark") == comparable("pandas")
+    seeds = comparable("spark")["seeds"]
+    assert [s["reason"] for s in seeds if s["path"] == "sample_copy.txt"] == ["duplicate"]
+
+
+@needs_spark
+def test_dataset_digest_is_over_part_file_digests_in_name_order(runs: dict[str, Any]) -> None:
+    """A dataset's recorded sha256 is sha256 of "<part sha256>\\n" lines in part-name order (docs/spark.md)."""
+    tables = runs["spark"] / "tables"
+    manifest = json.loads((tables / "manifest.json").read_text(encoding="utf-8"))
+    for name, entry in manifest["tables"].items():
+        parts = sorted(p for p in (tables / f"{name}.parquet").iterdir() if not p.name.startswith((".", "_")))
+        assert parts, name
+        lines = "".join(hashlib.sha256(p.read_bytes()).hexdigest() + "\n" for p in parts)
+        assert entry["sha256"] == hashlib.sha256(lines.encode()).hexdigest(), name
+
+
+@needs_spark
+def test_changed_seed_byte_is_caught_by_both_engines(runs: dict[str, Any]) -> None:
+    """After a seed byte changes, `validate --engine spark` names the same failing records as pandas."""
+    assert runs["spark-validate"] == runs["pandas-validate"] == 1
+    pandas, spark = _results(runs["pandas"], "validate"), _results(runs["spark"], "validate")
+    assert _projection(spark) == _projection(pandas)
+    failed = {r["rule_id"]: r["failed_ids"] for r in spark["rules"]}
+    assert "sample.txt" in failed["seed-hash-matches"]
+
+
+def test_spark_engine_without_pyspark_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--engine spark without pyspark exits 2 and says how to install it."""
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "pyspark" else real(name, *a)
+    )
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    shutil.copy(SAMPLE, seeds / SAMPLE.name)
+    assert _audit(tmp_path, "run", str(seeds), "--tables", str(tmp_path / "t"), "--engine", "spark") == 2
+    err = capsys.readouterr().err
+    assert "pip install 'news-audit[spark]'" in err
+    assert not (tmp_path / "t").exists()
