@@ -356,5 +356,5 @@ def _default_waivers(suites: Path) -> Path | None:
 
 
 def _progress(done: int, total: int) -> None:
-    if total >= 1000 and (done % 1000 == 0 or done == total) and sys.stderr.isatty():
+    if total >= 1000 and sys.stderr.isatty():
         print(f"\r{done}/{total} seeds", end="\n" if done == total else "", file=sys.stderr, flush=True)

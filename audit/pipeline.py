@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from audit import __version__
 from audit.errors import UsageError
@@ -19,9 +20,9 @@ from audit.extract.numbers import load_policy
 from audit.fsio import atomic_dir, atomic_write_text, sha256_file
 from audit.ingest import IngestLimits, list_seed_files
 from audit.linkcheck import LiveOptions, check_links
-from audit.process import Processed, duplicate_of, process_all
+from audit.process import Chunk, Processed, duplicate_of, process_all
 from audit.provenance import reread_seed
-from audit.records import Verdict
+from audit.records import SeedRow, Verdict
 from audit.report import PageLoader, SeedPage, write_report
 from audit.store import SPECS, TablesWriter, read_manifest, read_table, to_batch
 from audit.suites import Suite, load_suites
@@ -167,7 +168,7 @@ LinkChecker = Callable[[list[str]], Iterable[Any]]
 
 def write_tables(
     directory: Path,
-    processed: Iterable[Processed],
+    processed: Iterable[Chunk],
     core: dict[str, Any],
     started: float,
     check_links: LinkChecker | None = None,
@@ -182,22 +183,16 @@ def write_tables(
     with atomic_dir(directory) as staging:
         writer = TablesWriter(staging)
         try:
-            for item in processed:
-                sha = item.row.seed_sha256
-                if sha is not None and item.row.status == "extracted" and sha in seen:
-                    item = duplicate_of(item, seen[sha])
-                elif sha is not None and item.row.status == "extracted":
-                    seen[sha] = item.row.path
-                writer.write("seeds", to_batch(SPECS["seeds"], [item.row]))
-                for name, batch in item.batches.items():
-                    writer.write(name, batch)
-                if check_links is not None and "links" in item.batches:
-                    urls.update(_checkable_urls(item.batches["links"]))
-                seeds.append(
-                    {
-                        k: getattr(item.row, k)
-                        for k in ("path", "seed_sha256", "size_bytes", "status", "reason")
-                    }
+            for chunk in processed:
+                rows, dropped = _dedup(chunk.rows, seen)
+                writer.write("seeds", to_batch(SPECS["seeds"], rows))
+                for name, batch in chunk.batches.items():
+                    writer.write(name, _without_seeds(batch, dropped))
+                if check_links is not None and "links" in chunk.batches:
+                    urls.update(_checkable_urls(_without_seeds(chunk.batches["links"], dropped)))
+                seeds.extend(
+                    {k: getattr(row, k) for k in ("path", "seed_sha256", "size_bytes", "status", "reason")}
+                    for row in rows
                 )
             if check_links is not None:
                 writer.write("link_checks", to_batch(SPECS["link_checks"], check_links(sorted(urls))))
@@ -225,6 +220,28 @@ def write_tables(
         atomic_write_text(staging / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True))
 
 
+def _dedup(rows: Sequence[SeedRow], seen: dict[str, str]) -> tuple[list[SeedRow], set[str]]:
+    """Rows with copies of seeds from earlier chunks rejected as duplicates, and the digests to drop."""
+    out, dropped = [], set()
+    for row in rows:
+        sha = row.seed_sha256
+        if sha is not None and row.status == "extracted" and sha in seen:
+            row = duplicate_of(Processed(row=row, batches={}), seen[sha]).row
+            dropped.add(sha)
+        elif sha is not None and row.status == "extracted":
+            seen[sha] = row.path
+        out.append(row)
+    return out, dropped
+
+
+def _without_seeds(batch: pa.RecordBatch, dropped: set[str]) -> pa.RecordBatch:
+    """The batch without the records of the given seeds (copies of seeds already written)."""
+    if not dropped or batch.num_rows == 0:
+        return batch
+    keep = pc.invert(pc.is_in(batch.column("seed_sha256"), value_set=pa.array(sorted(dropped))))
+    return batch.filter(keep)
+
+
 def _checkable_urls(batch: pa.RecordBatch) -> list[str]:
     """URLs of a links batch that pass the offline syntax checks (only those are fetched)."""
     rows = batch.select(["url", "syntax_ok"]).to_pylist()
@@ -240,8 +257,10 @@ def live_checker(options: LiveOptions) -> LinkChecker:
     return check
 
 
-def _with_progress(items: Iterable[Processed], total: int, progress: Progress | None) -> Iterable[Processed]:
-    for n, item in enumerate(items, 1):
+def _with_progress(chunks: Iterable[Chunk], total: int, progress: Progress | None) -> Iterable[Chunk]:
+    done = 0
+    for chunk in chunks:
+        done += len(chunk.rows)
         if progress is not None:
-            progress(n, total)
-        yield item
+            progress(done, total)
+        yield chunk

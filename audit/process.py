@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from audit.extract import ExtractOptions, extract_seed
 from audit.ingest import IngestLimits, ingest_seed
-from audit.records import Extraction, Rejection, RejectReason, Seed, SeedRow, SeedStatus
+from audit.records import Extraction, Rejection, RejectReason, SeedRow, SeedStatus
 from audit.store import SPECS, to_batch
 
 _EXTRACTED_TABLES = ("articles", "blocks", "numbers", "links", "dates", "texts")
@@ -54,17 +54,19 @@ def time_limit(seconds: float | None) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def process_seed(root: Path, rel: str, limits: IngestLimits, options: ExtractOptions) -> Processed:
-    """Ingest and extract one seed; a bad seed becomes a rejected row, never an exception."""
+def seed_records(
+    root: Path, rel: str, limits: IngestLimits, options: ExtractOptions
+) -> tuple[SeedRow, Extraction | None]:
+    """Ingest and extract one seed: its seeds-table row and its records (None if rejected); never raises."""
     seed = ingest_seed(root, rel, limits)
     if isinstance(seed, Rejection):
-        return Processed(row=rejected_row(seed), batches={})
+        return rejected_row(seed), None
     try:
         with time_limit(limits.timeout_s):
-            return _extract(seed, rel, options)
+            result = extract_seed(seed, options)
     except SeedTimeout:
         detail = f"extraction took longer than the {limits.timeout_s:g}-second limit (raise --seed-timeout to allow more)"
-        rejection = Rejection(
+        result = Rejection(
             seed_sha256=seed.seed_sha256,
             path=rel,
             size_bytes=seed.size_bytes,
@@ -73,13 +75,8 @@ def process_seed(root: Path, rel: str, limits: IngestLimits, options: ExtractOpt
             encoding=seed.encoding,
             format=seed.format,
         )
-        return Processed(row=rejected_row(rejection), batches={})
-
-
-def _extract(seed: Seed, rel: str, options: ExtractOptions) -> Processed:
-    result = extract_seed(seed, options)
     if isinstance(result, Rejection):
-        return Processed(row=rejected_row(result), batches={})
+        return rejected_row(result), None
     row = SeedRow(
         seed_sha256=seed.seed_sha256,
         path=rel,
@@ -91,11 +88,46 @@ def _extract(seed: Seed, rel: str, options: ExtractOptions) -> Processed:
         detail=None,
         n_articles=len(result.articles),
     )
-    return Processed(row=row, batches=_batches(result))
+    return row, result
 
 
-def _batches(result: Extraction) -> dict[str, pa.RecordBatch]:
-    return {name: to_batch(SPECS[name], getattr(result, name)) for name in _EXTRACTED_TABLES}
+def process_seed(root: Path, rel: str, limits: IngestLimits, options: ExtractOptions) -> Processed:
+    """Ingest and extract one seed into its row and record batches; a bad seed is a rejected row."""
+    row, result = seed_records(root, rel, limits, options)
+    return Processed(row=row, batches={} if result is None else _batches([result]))
+
+
+def _batches(results: Sequence[Extraction]) -> dict[str, pa.RecordBatch]:
+    return {
+        name: to_batch(SPECS[name], [r for result in results for r in getattr(result, name)])
+        for name in _EXTRACTED_TABLES
+    }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Chunk:
+    """Consecutive seeds processed together: their rows, and all their records as one batch per table."""
+
+    rows: tuple[SeedRow, ...]
+    batches: dict[str, pa.RecordBatch]
+
+
+def process_chunk(root: Path, rels: Sequence[str], limits: IngestLimits, options: ExtractOptions) -> Chunk:
+    """Process consecutive seeds; a copy of a seed earlier in the chunk is rejected as a duplicate."""
+    rows: list[SeedRow] = []
+    results: list[Extraction] = []
+    first: dict[str, str] = {}
+    for rel in rels:
+        row, result = seed_records(root, rel, limits, options)
+        sha = row.seed_sha256
+        if result is not None and sha is not None and sha in first:
+            row, result = duplicate_of(Processed(row=row, batches={}), first[sha]).row, None
+        elif result is not None and sha is not None:
+            first[sha] = rel
+        rows.append(row)
+        if result is not None:
+            results.append(result)
+    return Chunk(rows=tuple(rows), batches=_batches(results))
 
 
 def rejected_row(rejection: Rejection) -> SeedRow:
@@ -127,23 +159,15 @@ def duplicate_of(processed: Processed, first_path: str) -> Processed:
     return Processed(row=rejected_row(rejection), batches={})
 
 
-def _process_chunk(
-    root: Path, rels: Sequence[str], limits: IngestLimits, options: ExtractOptions
-) -> list[Processed]:
-    return [process_seed(root, rel, limits, options) for rel in rels]
-
-
 def process_all(
     root: Path, files: Sequence[str], limits: IngestLimits, options: ExtractOptions, jobs: int | None = None
-) -> Iterator[Processed]:
-    """Process every seed, in the order given; in worker processes when there are many."""
+) -> Iterator[Chunk]:
+    """Process every seed in chunks, in the order given; in worker processes when there are many."""
     jobs = jobs or os.cpu_count() or 1
-    if jobs == 1 or len(files) < _PARALLEL_MIN:
-        for rel in files:
-            yield process_seed(root, rel, limits, options)
-        return
     chunks = [files[i : i + _CHUNK] for i in range(0, len(files), _CHUNK)]
+    if jobs == 1 or len(files) < _PARALLEL_MIN:
+        for chunk in chunks:
+            yield process_chunk(root, chunk, limits, options)
+        return
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = pool.map(_process_chunk, *zip(*[(root, c, limits, options) for c in chunks], strict=True))
-        for chunk in futures:
-            yield from chunk
+        yield from pool.map(process_chunk, *zip(*[(root, c, limits, options) for c in chunks], strict=True))

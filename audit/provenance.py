@@ -7,6 +7,7 @@ its content, so a value edited in the Parquet file is caught). The suites state 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +62,47 @@ def reread_seed(root: Path, rel: str, expected_sha256: str | None) -> SeedFile:
     if not isinstance(decoded, Seed):
         return SeedFile(path=rel, sha256_now=digest, seed=None)
     return SeedFile(path=rel, sha256_now=digest, seed=decoded, derived=_rederive(decoded))
+
+
+class SeedCache(Mapping[str, SeedFile]):
+    """Seed files re-read on demand, the most recently used kept; tables are in seed order, so few misses.
+
+    Memory stays bounded however many seeds a run has; each seed's digest check is remembered.
+    """
+
+    # not a dataclass: an LRU cache around reread_seed
+
+    def __init__(self, root: Path, paths: Mapping[str, str], size: int = 2048) -> None:
+        self._root, self._paths, self._size = root, dict(paths), size
+        self._files: OrderedDict[str, SeedFile] = OrderedDict()
+        self._ok: dict[str, bool] = {}
+
+    def __getitem__(self, sha: str) -> SeedFile:
+        if sha in self._files:
+            self._files.move_to_end(sha)
+            return self._files[sha]
+        if sha not in self._paths:
+            raise KeyError(sha)
+        found = reread_seed(self._root, self._paths[sha], sha)
+        self._ok[sha] = found.sha256_now == sha
+        self._files[sha] = found
+        if len(self._files) > self._size:
+            self._files.popitem(last=False)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+    def is_ok(self, sha: str) -> bool:
+        """Whether the seed file with this recorded digest still hashes to it."""
+        if sha not in self._ok:
+            if sha not in self._paths:
+                return False
+            self[sha]
+        return self._ok[sha]
 
 
 def _rederive(seed: Seed) -> dict[str, bytes]:
@@ -122,7 +164,7 @@ derived_text_ok: SpanCheck = _per_row(_derived_text_ok)
 
 
 def provenance_columns(
-    table: pa.Table, seeds: Mapping[str, SeedFile], span_check: SpanCheck | None, *, rows_intact: bool
+    table: pa.Table, seeds: SeedCache, span_check: SpanCheck | None, *, rows_intact: bool
 ) -> dict[str, list[bool | None]]:
     """seed_ok, span_ok and record_ok for every row of a table.
 

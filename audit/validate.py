@@ -6,24 +6,23 @@ import dataclasses
 import datetime as dt
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
+import pyarrow.parquet as pq
 
 from audit.fsio import sha256_file
 from audit.provenance import (
     TABLE_FACT_COLUMNS,
-    SeedFile,
+    SeedCache,
     SpanCheck,
     TableFacts,
     article_spans_ok,
     derived_text_ok,
     mention_spans_ok,
     provenance_columns,
-    reread_seed,
 )
 from audit.records import CheckResult, Finding
 from audit.store import SPECS, read_embedded_manifest, read_manifest, read_table
@@ -56,22 +55,52 @@ _EVIDENCE_LIMIT = 2_000  # findings per rule that carry their row; the rest carr
 _BULKY = frozenset({"body", "body_spans", "record_sha256"})
 
 
-def load_frames(tables_dir: Path, seeds_root: Path) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
-    """Read every table, re-read the seeds it names, and add the provenance columns; also the manifest."""
-    manifest = read_manifest(tables_dir)
-    tables = {name: read_table(tables_dir, name) for name in SPECS}
-    seeds = _reread_seeds(tables["seeds"], seeds_root)
-    facts = _table_facts(tables_dir, tables, manifest)
-    intact = dict(zip(facts["table"], facts["sha256_ok"], strict=True))
-    frames = {"tables": facts}
-    for name, table in tables.items():
+class Frames(Mapping[str, pd.DataFrame]):
+    """Each table as a pandas frame with its provenance columns, built when asked for and not kept.
+
+    run_suites asks for one table at a time, so only one table's frame is in memory at once.
+    """
+
+    # not a dataclass: builds frames lazily from files
+
+    def __init__(self, tables_dir: Path, seeds_root: Path, manifest: dict[str, Any]) -> None:
+        self._dir = tables_dir
+        seeds = read_table(tables_dir, "seeds").select(["path", "seed_sha256"]).to_pylist()
+        paths: dict[str, str] = {}
+        for row in seeds:
+            if row["seed_sha256"] is not None:
+                paths.setdefault(row["seed_sha256"], row["path"])
+        self._seeds = SeedCache(seeds_root, paths)
+        self._facts = _table_facts(tables_dir, manifest)
+        self._intact = dict(zip(self._facts["table"], self._facts["sha256_ok"], strict=True))
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name == "tables":
+            return self._facts
+        table = read_table(self._dir, name)
         frame = table.to_pandas()
-        checks = provenance_columns(table, seeds, _SPAN_CHECKS[name], rows_intact=bool(intact[name]))
+        checks = provenance_columns(
+            table, self._seeds, _SPAN_CHECKS[name], rows_intact=bool(self._intact[name])
+        )
         for column, values in checks.items():
             frame[column] = pd.array(values, dtype="boolean")
-        frames[name] = frame
-    frames["links"] = join_live_checks(frames["links"], frames["link_checks"])
-    return frames, manifest
+        if name == "links":
+            frame = join_live_checks(frame, read_table(self._dir, "link_checks").to_pandas())
+        return frame
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(["tables", *SPECS])
+
+    def __len__(self) -> int:
+        return len(SPECS) + 1
+
+
+def load_frames(tables_dir: Path, seeds_root: Path) -> tuple[Frames, dict[str, Any]]:
+    """The tables as lazily built frames with provenance columns (re-reading the seeds), and the manifest."""
+    manifest = read_manifest(tables_dir)
+    for name in SPECS:
+        read_table(tables_dir, name)  # fail early, with the file named, on a missing or corrupt table
+    return Frames(tables_dir, seeds_root, manifest), manifest
 
 
 def join_live_checks(links: pd.DataFrame, checks: pd.DataFrame) -> pd.DataFrame:
@@ -88,21 +117,13 @@ def join_live_checks(links: pd.DataFrame, checks: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _reread_seeds(seeds: pa.Table, root: Path) -> dict[str, SeedFile]:
-    found: dict[str, SeedFile] = {}
-    for row in seeds.select(["path", "seed_sha256"]).to_pylist():
-        sha = row["seed_sha256"]
-        if sha is not None and sha not in found:
-            found[sha] = reread_seed(root, row["path"], sha)
-    return found
-
-
-def _table_facts(tables_dir: Path, tables: Mapping[str, pa.Table], manifest: dict[str, Any]) -> pd.DataFrame:
+def _table_facts(tables_dir: Path, manifest: dict[str, Any]) -> pd.DataFrame:
     recorded = manifest.get("tables", {})
     core = {k: v for k, v in manifest.items() if k in manifest.get("embedded_keys", ())}
     rows = []
-    for name, table in tables.items():
+    for name in SPECS:
         path = tables_dir / f"{name}.parquet"
+        n_rows = pq.read_metadata(path).num_rows
         expected = recorded.get(name, {})
         actual_sha = sha256_file(path)
         rows.append(
@@ -112,9 +133,9 @@ def _table_facts(tables_dir: Path, tables: Mapping[str, pa.Table], manifest: dic
                     sha256_expected=expected.get("sha256"),
                     sha256_actual=actual_sha,
                     n_rows_expected=expected.get("n_rows"),
-                    n_rows_actual=table.num_rows,
+                    n_rows_actual=n_rows,
                     sha256_ok=expected.get("sha256") == actual_sha,
-                    n_rows_ok=expected.get("n_rows") == table.num_rows,
+                    n_rows_ok=expected.get("n_rows") == n_rows,
                     embedded_manifest_ok=read_embedded_manifest(path) == core,
                 )
             )

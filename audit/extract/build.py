@@ -202,9 +202,18 @@ def _number(ctx: _Ctx, f: NumberFact, number_id: str, ids: Sequence[str]) -> Num
 def _links(ctx: _Ctx, facts: Sequence[LinkFact], doc: Document) -> tuple[Link, ...]:
     """Links found in the text, then links read from the seed's markup (spans into the seed itself)."""
     markup = [_markup_fact(m, doc.base_url) for m in doc.markup_links]
-    marked = mark_duplicates([*facts, *markup])
-    text_links = tuple(_link(ctx, f, ctx.bmap, ctx.text_sha) for f in marked[: len(facts)])
-    return text_links + tuple(_link(ctx, f, ctx.seed_map, None) for f in marked[len(facts) :])
+    marked = mark_duplicates(
+        [*facts, *markup]
+    )  # sorted by position: tell the two kinds apart by segment kind
+    return tuple(
+        _link(ctx, f, ctx.seed_map, None)
+        if f.segment_kind == _MARKUP
+        else _link(ctx, f, ctx.bmap, ctx.text_sha)
+        for f in marked
+    )
+
+
+_MARKUP = "markup"  # the segment kind of links read from the seed's HTML (spans into the seed itself)
 
 
 def _markup_fact(m: MarkupLink, base_url: str | None) -> LinkFact:
@@ -214,7 +223,7 @@ def _markup_fact(m: MarkupLink, base_url: str | None) -> LinkFact:
         text=m.raw,
         raw_url=htmllib.unescape(m.raw),
         role=LinkRole(m.role),
-        segment_kind="markup",
+        segment_kind=_MARKUP,
         base_url=base_url,
     )
 
