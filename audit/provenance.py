@@ -61,7 +61,11 @@ def reread_seed(root: Path, rel: str, expected_sha256: str | None) -> SeedFile:
     decoded = decode_seed(data, rel) if digest == expected_sha256 else None
     if not isinstance(decoded, Seed):
         return SeedFile(path=rel, sha256_now=digest, seed=None)
-    return SeedFile(path=rel, sha256_now=digest, seed=decoded, derived=_rederive(decoded))
+    derived = _rederive(decoded) if decoded.format.removesuffix("+gzip") in _DERIVED_FORMATS else {}
+    return SeedFile(path=rel, sha256_now=digest, seed=decoded, derived=derived)
+
+
+_DERIVED_FORMATS = frozenset({"html", "jsonl"})  # formats whose spans point into a derived text
 
 
 class SeedCache(Mapping[str, SeedFile]):
@@ -176,12 +180,12 @@ def provenance_columns(
         shas: list[str | None] = [None] * table.num_rows
     else:
         shas = table.column("seed_sha256").to_pylist()
-    seed_ok = {sha: f.sha256_now == sha for sha, f in seeds.items()}
-    # an unreadable seed has no digest to check: None
+    # spans first: that walk re-reads each seed once, in table order, and remembers its digest check
     cols: dict[str, list[bool | None]] = {
-        "seed_ok": [None if s is None else seed_ok.get(s, False) for s in shas]
+        "span_ok": [None] * len(shas) if span_check is None else span_check(table, seeds)
     }
-    cols["span_ok"] = [None] * len(shas) if span_check is None else span_check(table, seeds)
+    # an unreadable seed has no digest to check: None
+    cols["seed_ok"] = [None if s is None else seeds.is_ok(s) for s in shas]
     cols["record_ok"] = [True] * len(shas) if rows_intact else [record_ok(r) for r in _rows(table)]
     return cols
 
