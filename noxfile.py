@@ -69,9 +69,10 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session(name="eval")
 def eval_(session: nox.Session) -> None:
-    """Accuracy against the gold sets: number detection and attribution (precision, recall, F1)."""
+    """Accuracy against the gold sets: numbers (detection, attribution P/R/F1) and publication dates."""
     _install(session, "test")
     session.run("python", "-m", "tests.eval_numbers", *session.posargs, env=ENV)
+    session.run("python", "-m", "tests.eval_dates", env=ENV)
 
 
 @nox.session
