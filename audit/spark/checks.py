@@ -1,8 +1,9 @@
 """Tables on Spark -> provenance columns computed in tasks -> the same GX suites -> CheckResult records.
 
-Provenance: each distinct seed named by the seeds table is re-read once, in a task, with
-``provenance.reread_seed``; each table is then cogrouped with those re-read seeds by ``seed_sha256`` and a task
-calls ``provenance.provenance_columns``, the pandas engine's own function, on that seed's rows.
+Provenance: each table is cogrouped by ``seed_sha256`` with the path each seed is re-read from (the first in
+the seeds table, as ``validate.Frames`` picks it); a task re-reads that seed through ``provenance.SeedCache``
+and calls ``provenance.provenance_columns`` on the seed's rows: the pandas engine's own functions, and as
+there, each seed is re-read once per table.
 
 Failing ids: GX 1.24 returns ``unexpected_index_list`` on Spark as it does on pandas, so rows are named the
 same way, by ``unexpected_index_column_names``. The list also asks for ``seed_sha256`` and the row's place in
@@ -17,7 +18,6 @@ import datetime as dt
 import functools
 import math
 import os
-import pickle
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import SimpleNamespace
@@ -38,10 +38,9 @@ from audit.pipeline import ValidateConfig, seed_pages
 from audit.provenance import (
     PROVENANCE_COLUMNS,
     TABLE_FACT_COLUMNS,
-    SeedFile,
+    SeedCache,
     TableFacts,
     provenance_columns,
-    reread_seed,
 )
 from audit.records import CheckResult, Verdict
 from audit.report import write_report
@@ -112,10 +111,10 @@ def check_tables(
     if not spark.sparkContext.getConf().contains(_SHUFFLE_PARTITIONS):  # Spark's 200 is for big clusters
         spark.conf.set(_SHUFFLE_PARTITIONS, str(cores))
     tables = {name: read_spark_table(spark, tables_dir, name) for name in SPECS}
-    seeds = reread_seeds(tables["seeds"], seeds_root.resolve()).persist(StorageLevel.MEMORY_AND_DISK)
+    paths, root = seed_paths(tables["seeds"]).persist(StorageLevel.MEMORY_AND_DISK), seeds_root.resolve()
     # GX runs a few Spark jobs per expectation: fewer, fuller partitions make each job cheaper
     frames = {
-        name: with_provenance(t, seeds, name, intact[name]).coalesce(
+        name: with_provenance(t, paths, name, root, intact[name]).coalesce(
             max(1, min(cores, math.ceil(n_rows[name] / _ROWS_PER_PARTITION)))
         )
         for name, t in tables.items()
@@ -129,7 +128,7 @@ def check_tables(
     finally:
         for frame in frames.values():
             frame.unpersist()
-        seeds.unpersist()
+        paths.unpersist()
 
 
 def read_spark_table(spark: SparkSession, tables_dir: Path, name: str) -> DataFrame:
@@ -174,49 +173,39 @@ def table_facts(tables_dir: Path, manifest: dict[str, Any]) -> list[dict[str, An
     return rows
 
 
-def reread_seeds(seeds: DataFrame, root: Path) -> DataFrame:
-    """(seed_sha256, pickled SeedFile): each distinct seed re-read once in a task, from its first path."""
+def seed_paths(seeds: DataFrame) -> DataFrame:
+    """(seed_sha256, path): the path each recorded seed is re-read from, as ``validate.Frames`` picks it."""
     # the first path in table order is the least one: seeds are listed, and written, in sorted order
-    firsts = (
-        seeds.where(F.col("seed_sha256").isNotNull()).groupBy("seed_sha256").agg(F.min("path").alias("path"))
-    )
-    return firsts.mapInArrow(functools.partial(_reread_batches, root), "seed_sha256 string, seedfile binary")
+    named = seeds.where(F.col("seed_sha256").isNotNull())
+    return named.groupBy("seed_sha256").agg(F.min("path").alias("path"))
 
 
-def _reread_batches(root: Path, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    for batch in batches:
-        shas, paths = batch.column("seed_sha256").to_pylist(), batch.column("path").to_pylist()
-        blobs = [pickle.dumps(reread_seed(root, p, s)) for s, p in zip(shas, paths, strict=True)]
-        yield pa.RecordBatch.from_pydict({"seed_sha256": shas, "seedfile": blobs})
-
-
-def with_provenance(frame: DataFrame, seeds: DataFrame, name: str, intact: bool) -> DataFrame:
+def with_provenance(frame: DataFrame, paths: DataFrame, name: str, root: Path, intact: bool) -> DataFrame:
     """The table with seed_ok, span_ok and record_ok, computed per seed by the pandas engine's function."""
-    out = StructType(
-        [*frame.schema.fields, *(StructField(c, BooleanType(), True) for c in PROVENANCE_COLUMNS)]
-    )
+    extra = [StructField(c, BooleanType(), True) for c in PROVENANCE_COLUMNS]
+    out = StructType([*frame.schema.fields, *extra])
     if "seed_sha256" not in frame.columns:  # a run-time table (link_checks): no seed to re-read
-        return frame.mapInArrow(functools.partial(_provenance_batches, name, intact), out)
-    group = functools.partial(_provenance_group, name, intact)
-    return frame.groupBy("seed_sha256").cogroup(seeds.groupBy("seed_sha256")).applyInArrow(group, out)
+        return frame.mapInArrow(functools.partial(_provenance_batches, name, root, intact), out)
+    group = functools.partial(_provenance_group, name, root, intact)
+    return frame.groupBy("seed_sha256").cogroup(paths.groupBy("seed_sha256")).applyInArrow(group, out)
 
 
 def _provenance_batches(
-    name: str, intact: bool, batches: Iterable[pa.RecordBatch]
+    name: str, root: Path, intact: bool, batches: Iterable[pa.RecordBatch]
 ) -> Iterator[pa.RecordBatch]:
     for batch in batches:
-        table = _add_provenance(pa.Table.from_batches([batch]), name, {}, intact)
-        yield from table.to_batches()
+        yield from _add_provenance(
+            pa.Table.from_batches([batch]), name, SeedCache(root, {}), intact
+        ).to_batches()
 
 
-def _provenance_group(name: str, intact: bool, rows: pa.Table, found: pa.Table) -> pa.Table:
-    """In a task: one seed's rows of one table, and that seed re-read (if it was)."""
-    shas, blobs = found.column("seed_sha256").to_pylist(), found.column("seedfile").to_pylist()
-    seeds = {sha: pickle.loads(blob) for sha, blob in zip(shas, blobs, strict=True)}
-    return _add_provenance(rows, name, seeds, intact)
+def _provenance_group(name: str, root: Path, intact: bool, rows: pa.Table, found: pa.Table) -> pa.Table:
+    """In a task: one seed's rows of one table; the seed is re-read here (the pandas engine's SeedCache)."""
+    shas, paths = found.column("seed_sha256").to_pylist(), found.column("path").to_pylist()
+    return _add_provenance(rows, name, SeedCache(root, dict(zip(shas, paths, strict=True))), intact)
 
 
-def _add_provenance(rows: pa.Table, name: str, seeds: Mapping[str, SeedFile], intact: bool) -> pa.Table:
+def _add_provenance(rows: pa.Table, name: str, seeds: SeedCache, intact: bool) -> pa.Table:
     # the stored columns in their order, as Spark gives them (record digests are over these values)
     table = rows.select(arrow_schema(SPECS[name]).names)
     checks = provenance_columns(table, seeds, _SPAN_CHECKS[name], rows_intact=intact)

@@ -29,13 +29,12 @@ from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import StructField, StructType
 
-from audit import pipeline
 from audit.errors import UsageError
 from audit.extract import ExtractOptions
 from audit.extract.numbers import load_policy
 from audit.fsio import atomic_dir, atomic_write_text
 from audit.ingest import IngestLimits, list_seed_files
-from audit.pipeline import LinkChecker, RunConfig, ValidateConfig, live_checker, manifest_core
+from audit.pipeline import RUN_KEYS, LinkChecker, RunConfig, ValidateConfig, live_checker, manifest_core
 from audit.process import _EXTRACTED_TABLES, Processed, duplicate_of, process_seed
 from audit.records import SeedRow, Verdict
 from audit.spark.datasets import FIELD_MANIFEST_KEY, count_rows, dataset_sha256, remove_checksums
@@ -107,7 +106,7 @@ def write_tables_spark(
     try:
         rows, dropped = reject_duplicates(collect_seed_rows(envelope, len(files)))
         seeds = [{k: getattr(r, k) for k in _SEED_FIELDS} for r in rows]
-        embedded = {**{k: v for k, v in core.items() if k not in _run_keys()}, "seeds": seeds}
+        embedded = {**{k: v for k, v in core.items() if k not in RUN_KEYS}, "seeds": seeds}
         with atomic_dir(directory) as staging:
             _write_driver_table(spark, SPECS["seeds"], rows, embedded, staging)
             for name in _EXTRACTED_TABLES:
@@ -233,11 +232,6 @@ def _decode_batches(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatc
 def _write(frame: DataFrame, path: Path) -> None:
     frame.write.option("compression", "zstd").parquet(str(path))
     remove_checksums(path)
-
-
-def _run_keys() -> tuple[str, ...]:
-    """Keys of the manifest core that pipeline.write_tables keeps out of the Parquet files (run-time facts)."""
-    return tuple(getattr(pipeline, "RUN_KEYS", ()))
 
 
 def _write_manifest(staging: Path, core: dict[str, Any], embedded: dict[str, Any], started: float) -> None:
