@@ -35,7 +35,9 @@ def build_extraction(seed: Seed, doc: Document, index: int, *, policy: NumberPol
     main_text = " ".join(text[s.start : s.end] for s in page.segments if s.is_main)
     language = page.language or guess_language(main_text)
     date_facts, clock = find_dates(text, page.segments, page=doc.page_dates)
-    claimed = [(d.start, d.end) for d in date_facts]
+    # calendar dates belong to the dates table alone; a duration ("up to 10 years in prison") is also a
+    # figure whose source the number policy may require, so the number analyser sees it too
+    claimed = [(d.start, d.end) for d in date_facts if d.role != "duration"]
     number_facts = find_numbers(text, page.segments, language=language, policy=policy, exclude=claimed)
     link_facts = find_links(text, page.segments)
     return Extraction(
