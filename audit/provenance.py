@@ -148,7 +148,8 @@ def _article_ok(seed: SeedFile, row: Mapping[str, Any]) -> bool:
 
 def _derived_text_ok(seed: SeedFile, row: Mapping[str, Any]) -> bool:
     """A stored derived text is what the extractor derives from the seed again, byte for byte."""
-    return seed.derived.get(row["text_sha256"]) == row["text"].encode("utf-8")
+    text: str = row["text"]
+    return seed.derived.get(row["text_sha256"]) == text.encode("utf-8")
 
 
 def _per_row(check: Callable[[SeedFile, Mapping[str, Any]], bool]) -> SpanCheck:

@@ -78,7 +78,7 @@ class Frames(Mapping[str, pd.DataFrame]):
         if name == "tables":
             return self._facts
         table = read_table(self._dir, name)
-        frame = table.to_pandas()
+        frame: pd.DataFrame = table.to_pandas()
         checks = provenance_columns(
             table, self._seeds, _SPAN_CHECKS[name], rows_intact=bool(self._intact[name])
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html as htmllib
 import re
 from importlib.metadata import version
+from typing import Any
 
 from audit.extract.date_html import page_dates_from_html
 from audit.extract.documents import Composer, Document, MarkupLink, derivation_for
@@ -37,7 +38,8 @@ def read_html(page_html: str, n_bytes: int) -> Document | str:
     """The article in an HTML page as a derived text document, or why none was found."""
     import trafilatura  # imported late: it loads lxml and its models (~0.3 s)
 
-    doc = trafilatura.bare_extraction(
+    # trafilatura's result type is a Document or a dict depending on output_format; python gives a Document
+    doc: Any = trafilatura.bare_extraction(
         page_html,
         with_metadata=True,
         include_comments=False,
