@@ -18,8 +18,8 @@ ENV = {
 os.environ.update(ENV)
 
 
-def _install(session: nox.Session, *groups: str) -> None:
-    session.install("-e", ".")
+def _install(session: nox.Session, *groups: str, extra: str = "") -> None:
+    session.install("-e", f".{extra}")
     for group in groups:
         session.install(*nox.project.dependency_groups(PYPROJECT, group))
 
@@ -48,16 +48,17 @@ def publish(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Run the test suite (pass pytest options after --)."""
-    _install(session, "test")
+    """Run the test suite (pass pytest options after --); the Spark tests skip where Java is missing."""
+    _install(session, "test", extra="[spark]")
     session.run("pytest", *session.posargs, env=ENV)
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """Ruff lint and format check."""
+    """Ruff lint, and the format check on the package, benchmarks and noxfile."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "dev"))
     session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", "audit", "benchmarks", "noxfile.py")
 
 
 @nox.session
@@ -97,4 +98,6 @@ def corpus(session: nox.Session) -> None:
             "python", "-m", "audit", "run", f"{root}/{name}/{pages}", "--tables", f"{out}/tables",
             "--report", f"{out}/report", *session.posargs, env=ENV, success_codes=[0, 1],
         )  # fmt: skip
-        session.run("python", "-m", "tests.eval_corpus", score, f"{out}/tables", f"{root}/{name}/{truth}", env=ENV)
+        session.run(
+            "python", "-m", "tests.eval_corpus", score, f"{out}/tables", f"{root}/{name}/{truth}", env=ENV
+        )

@@ -15,16 +15,33 @@ def _gx(rows: int) -> None:
 
     with tempfile.TemporaryDirectory(prefix="audit-gx-") as tmp:
         root = Path(__file__).resolve().parent.parent
-        audit_main(["run", str(root / "seeds"), "--tables", f"{tmp}/tables", "--report", f"{tmp}/report", "--jobs", "1"])
+        audit_main(
+            [
+                "run",
+                str(root / "seeds"),
+                "--tables",
+                f"{tmp}/tables",
+                "--report",
+                f"{tmp}/report",
+                "--jobs",
+                "1",
+            ]
+        )
         bench_gx.main(rows, Path(tmp) / "tables")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the chosen benchmarks (all by default)."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("which", nargs="*", default=["scale", "gx", "corpus", "links"],
-                        choices=["scale", "gx", "corpus", "links"])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000], help="seed counts for scale")
+    parser.add_argument(
+        "which",
+        nargs="*",
+        default=["scale", "gx", "corpus", "links"],
+        choices=["scale", "gx", "corpus", "links"],
+    )
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000], help="seed counts for scale"
+    )
     parser.add_argument("--rows", type=int, default=1_000_000, help="number rows for gx")
     args = parser.parse_args(argv)
     for which in args.which:

@@ -22,7 +22,9 @@ def trafilatura_alone(pages: list[Path]) -> float:
 
     start = time.perf_counter()
     for page in pages:
-        trafilatura.bare_extraction(gzip.decompress(page.read_bytes()), with_metadata=True, output_format="python")
+        trafilatura.bare_extraction(
+            gzip.decompress(page.read_bytes()), with_metadata=True, output_format="python"
+        )
     return time.perf_counter() - start
 
 
@@ -38,10 +40,23 @@ def main(corpus: Path = CORPUS) -> dict[str, float]:
         seeds.mkdir()
         for page in pages:
             shutil.copy(page, seeds / page.name)
-        cmd = [sys.executable, "-m", "audit", "run", str(seeds), "--tables", f"{tmp}/tables",
-               "--report", f"{tmp}/report", "--suites", str(ROOT / "expectations")]
+        cmd = [
+            sys.executable,
+            "-m",
+            "audit",
+            "run",
+            str(seeds),
+            "--tables",
+            f"{tmp}/tables",
+            "--report",
+            f"{tmp}/report",
+            "--suites",
+            str(ROOT / "expectations"),
+        ]
         m = run_measured(cmd, env={**os.environ, "GX_ANALYTICS_ENABLED": "false"})
-    print(f"{len(pages)} corpus pages: audit {m.seconds:.1f} s (all stages, {os.cpu_count()} cores), "
-          f"trafilatura alone {alone:.1f} s (1 core), ratio x{m.seconds / alone:.2f}, peak RSS {m.peak_rss_mb:.0f} MB",
-          flush=True)
+    print(
+        f"{len(pages)} corpus pages: audit {m.seconds:.1f} s (all stages, {os.cpu_count()} cores), "
+        f"trafilatura alone {alone:.1f} s (1 core), ratio x{m.seconds / alone:.2f}, peak RSS {m.peak_rss_mb:.0f} MB",
+        flush=True,
+    )
     return {"pages": len(pages), "audit_s": m.seconds, "trafilatura_s": alone, "ratio": m.seconds / alone}

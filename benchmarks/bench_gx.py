@@ -64,9 +64,14 @@ def main(n_rows: int, tables: Path) -> dict[str, float]:
     gx_results = run_suites({"numbers": df}, [suite])
     gx_s = time.perf_counter() - start
     start = time.perf_counter()
-    pd_results = {r.rule_id: pandas_failures(df, r.expectation_type, r.kwargs, "number_id") for r in suite.rules}
+    pd_results = {
+        r.rule_id: pandas_failures(df, r.expectation_type, r.kwargs, "number_id") for r in suite.rules
+    }
     pd_s = time.perf_counter() - start
     agree = all(len(pd_results[r.rule_id]) == r.n_failed for r in gx_results)
-    print(f"{n_rows:,} number rows, {len(suite.rules)} rules: GX {gx_s:.1f} s, pandas {pd_s:.1f} s, "
-          f"ratio x{gx_s / pd_s:.2f}; same failing counts: {agree}", flush=True)
+    print(
+        f"{n_rows:,} number rows, {len(suite.rules)} rules: GX {gx_s:.1f} s, pandas {pd_s:.1f} s, "
+        f"ratio x{gx_s / pd_s:.2f}; same failing counts: {agree}",
+        flush=True,
+    )
     return {"rows": n_rows, "gx_s": gx_s, "pandas_s": pd_s, "ratio": gx_s / pd_s, "agree": float(agree)}

@@ -27,12 +27,30 @@ def bench(n: int, work: Path) -> dict[str, float]:
     paths = generate(seeds, n)
     floor = timed(read_and_hash, paths)
     env = {**os.environ, "GX_ANALYTICS_ENABLED": "false"}
-    cmd = [sys.executable, "-m", "audit", "run", str(seeds), "--tables", str(work / f"tables_{n}"),
-           "--report", str(work / f"report_{n}"), "--suites", str(ROOT / "expectations")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "audit",
+        "run",
+        str(seeds),
+        "--tables",
+        str(work / f"tables_{n}"),
+        "--report",
+        str(work / f"report_{n}"),
+        "--suites",
+        str(ROOT / "expectations"),
+    ]
     m = run_measured(cmd, env=env)
     shutil.rmtree(seeds)
-    return {"n": n, "audit_s": m.seconds, "floor_s": floor, "ratio": m.seconds / floor,
-            "peak_rss_mb": m.peak_rss_mb, "seeds_per_s": n / m.seconds, "exit": m.returncode}
+    return {
+        "n": n,
+        "audit_s": m.seconds,
+        "floor_s": floor,
+        "ratio": m.seconds / floor,
+        "peak_rss_mb": m.peak_rss_mb,
+        "seeds_per_s": n / m.seconds,
+        "exit": m.returncode,
+    }
 
 
 def main(sizes: list[int]) -> list[dict[str, float]]:
@@ -42,7 +60,9 @@ def main(sizes: list[int]) -> list[dict[str, float]]:
         for n in sizes:
             rows.append(bench(n, Path(tmp)))
             r = rows[-1]
-            print(f"{r['n']:>7} seeds: audit {r['audit_s']:7.1f} s  floor {r['floor_s']:6.2f} s  "
-                  f"x{r['ratio']:6.0f}  peak RSS {r['peak_rss_mb']:6.0f} MB  {r['seeds_per_s']:6.0f} seeds/s  exit {r['exit']}",
-                  flush=True)
+            print(
+                f"{r['n']:>7} seeds: audit {r['audit_s']:7.1f} s  floor {r['floor_s']:6.2f} s  "
+                f"x{r['ratio']:6.0f}  peak RSS {r['peak_rss_mb']:6.0f} MB  {r['seeds_per_s']:6.0f} seeds/s  exit {r['exit']}",
+                flush=True,
+            )
     return rows

@@ -285,7 +285,9 @@ def _evidence_frame(
     frame: DataFrame, id_column: str, first: list[str], found: list[dict[str, Any]]
 ) -> pd.DataFrame:
     """Whole rows for the first failing ids; id and seed only for the rest (their findings carry no evidence)."""
-    rows = frame.where(F.col(id_column).isin(first)).drop(FILE_COLUMN, ROW_COLUMN).toArrow().to_pandas()
+    rows: pd.DataFrame = (
+        frame.where(F.col(id_column).isin(first)).drop(FILE_COLUMN, ROW_COLUMN).toArrow().to_pandas()
+    )
     keys = [id_column, *(["seed_sha256"] if "seed_sha256" in frame.columns else [])]
     rest = pd.DataFrame([{k: item[k] for k in keys} for item in found], columns=keys)
     rest = rest[~rest[id_column].isin(set(first))].drop_duplicates(id_column)
