@@ -187,9 +187,14 @@ def _condition_columns(condition: Any) -> list[str]:
     return [condition["column"]["name"]] if "column" in condition else []
 
 
-def _check_columns(path: Path, i: int, kwargs: dict[str, Any], columns: set[str], table: str) -> None:
+def rule_columns(kwargs: dict[str, Any]) -> list[str]:
+    """Every column an expectation's kwargs name, its row condition included."""
     named = [kwargs[k] for k in _COLUMN_KWARGS if k in kwargs] + list(kwargs.get("column_list", []))
-    named += _condition_columns(kwargs.get("row_condition"))
+    return [*named, *_condition_columns(kwargs.get("row_condition"))]
+
+
+def _check_columns(path: Path, i: int, kwargs: dict[str, Any], columns: set[str], table: str) -> None:
+    named = rule_columns(kwargs)
     for column in named:
         if column not in columns:
             close = difflib.get_close_matches(str(column), sorted(columns), n=1)

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from audit.fsio import sha256_file
@@ -26,7 +28,7 @@ from audit.provenance import (
 )
 from audit.records import CheckResult, Finding
 from audit.store import SPECS, read_embedded_manifest, read_manifest, read_table
-from audit.suites import Suite, build_gx_suite
+from audit.suites import Suite, build_gx_suite, rule_columns
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
@@ -75,18 +77,36 @@ class Frames(Mapping[str, pd.DataFrame]):
         self._intact = dict(zip(self._facts["table"], self._facts["sha256_ok"], strict=True))
 
     def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.frame(name, None)
+
+    def frame(self, name: str, columns: Sequence[str] | None) -> pd.DataFrame:
+        """The table (only the given columns, if any) with its provenance columns computed."""
         if name == "tables":
             return self._facts
         table = read_table(self._dir, name)
-        frame: pd.DataFrame = table.to_pandas()
         checks = provenance_columns(
             table, self._seeds, _SPAN_CHECKS[name], rows_intact=bool(self._intact[name])
         )
+        if columns is not None:
+            wanted = {*columns, "url"} if name == "links" else set(columns)  # live checks join on url
+            table = table.select([c for c in table.column_names if c in wanted])
+        frame: pd.DataFrame = table.to_pandas()
         for column, values in checks.items():
             frame[column] = pd.array(values, dtype="boolean")
         if name == "links":
             frame = join_live_checks(frame, read_table(self._dir, "link_checks").to_pandas())
         return frame
+
+    def evidence(self, name: str, ids: Sequence[str], frame: pd.DataFrame, id_column: str) -> pd.DataFrame:
+        """Whole rows (read again from the table) for the first failing ids; the pruned rows for the rest."""
+        if name == "tables" or not ids:
+            return frame
+        first = list(dict.fromkeys(ids))[:_EVIDENCE_LIMIT]
+        table = read_table(self._dir, name)
+        rows: pd.DataFrame = table.filter(pc.is_in(table[id_column], value_set=pa.array(first))).to_pandas()
+        extra = [c for c in frame.columns if c not in rows.columns]
+        rows = rows.merge(frame[[id_column, *extra]].drop_duplicates(id_column), on=id_column, how="left")
+        return pd.concat([rows, frame[~frame[id_column].isin(set(first))]], ignore_index=True)
 
     def __iter__(self) -> Iterator[str]:
         return iter(["tables", *SPECS])
@@ -105,12 +125,12 @@ def load_frames(tables_dir: Path, seeds_root: Path) -> tuple[Frames, dict[str, A
 
 def join_live_checks(links: pd.DataFrame, checks: pd.DataFrame) -> pd.DataFrame:
     """Links with the live results of their URL joined in (links without a result stay not_checked)."""
-    if checks.empty:
+    if checks.empty or "url" not in links.columns:
         return links
     by_url = checks.set_index("url")
     hit = links["url"].isin(by_url.index)
     out = links.copy()
-    for column in _LIVE_COLUMNS:
+    for column in (c for c in _LIVE_COLUMNS if c in links.columns):
         values = links.loc[hit, "url"].map(by_url[column])
         out[column] = out[column].astype(object)
         out.loc[hit, column] = values.astype(object)
@@ -152,8 +172,12 @@ def run_suites(frames: Mapping[str, pd.DataFrame], suites: Sequence[Suite]) -> t
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     results: list[CheckResult] = []
     for suite in suites:
-        frame = frames[suite.table]
         id_column = "table" if suite.table == "tables" else SPECS[suite.table].id_column
+        # only the columns the suite names (plus ids): a long table's frame stays small
+        if isinstance(frames, Frames):
+            frame = frames.frame(suite.table, _needed(suite, id_column))
+        else:
+            frame = frames[suite.table]
         source = context.data_sources.add_pandas(name=f"audit-{suite.table}")
         batch_def = source.add_dataframe_asset(name=suite.table).add_batch_definition_whole_dataframe("all")
         batch = batch_def.get_batch(batch_parameters={"dataframe": frame})
@@ -163,10 +187,30 @@ def run_suites(frames: Mapping[str, pd.DataFrame], suites: Sequence[Suite]) -> t
             result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [id_column]},
         )
         by_rule = {r.expectation_config.meta["rule_id"]: r for r in outcome.results}
-        results.extend(
-            _check_result(rule, by_rule.get(rule.rule_id), frame, id_column) for rule in suite.rules
-        )
+        for rule in suite.rules:
+            result = by_rule.get(rule.rule_id)
+            evidence = (
+                frames.evidence(suite.table, _failing_ids(result, id_column), frame, id_column)
+                if isinstance(frames, Frames)
+                else frame
+            )
+            results.append(_check_result(rule, result, evidence, id_column))
+        del frame
     return tuple(results)
+
+
+def _needed(suite: Suite, id_column: str) -> list[str]:
+    """Columns a suite's rules name, with the id and seed columns findings are reported by."""
+    columns = {id_column, "seed_sha256"}
+    for rule in suite.rules:
+        columns.update(rule_columns(rule.kwargs))
+    return sorted(columns)
+
+
+def _failing_ids(result: Any, id_column: str) -> list[str]:
+    if result is None or result.success or not result.result:
+        return []
+    return [_row_id(item, id_column) for item in result.result.get("unexpected_index_list") or ()]
 
 
 def _check_result(rule: Any, result: Any, frame: pd.DataFrame, id_column: str) -> CheckResult:
