@@ -18,9 +18,35 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 
+_OPS = {
+    "==": lambda c, p: c == p,
+    "!=": lambda c, p: c != p,
+    "<": lambda c, p: c < p,
+    "<=": lambda c, p: c <= p,
+    ">": lambda c, p: c > p,
+    ">=": lambda c, p: c >= p,
+    "IN": lambda c, p: c.isin(p),
+    "NOT_IN": lambda c, p: ~c.isin(p),
+}
+
+
+def _mask(df: pd.DataFrame, cond: dict[str, Any]) -> pd.Series:
+    """The rows a GX Condition object (comparison, nullity, and, or) selects, in plain pandas."""
+    if cond["type"] in ("and", "or"):
+        masks = [_mask(df, c) for c in cond["conditions"]]
+        out = masks[0]
+        for m in masks[1:]:
+            out = (out & m) if cond["type"] == "and" else (out | m)
+        return out
+    column = df[cond["column"]["name"]]
+    if cond["type"] == "nullity":
+        return column.isna() if cond["is_null"] else column.notna()
+    return _OPS[cond["operator"]](column, cond["parameter"]).fillna(False).astype(bool)
+
+
 def _condition(df: pd.DataFrame, kwargs: dict[str, Any]) -> pd.DataFrame:
     cond = kwargs.get("row_condition")
-    return df.query(cond, engine="python") if cond else df
+    return df[_mask(df, cond)] if cond else df
 
 
 def pandas_failures(df: pd.DataFrame, exp_type: str, kwargs: dict[str, Any], id_column: str) -> list[Any]:
