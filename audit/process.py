@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import threading
+import types
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -31,6 +32,9 @@ class Processed:
     batches: dict[str, pa.RecordBatch]
 
 
+_UNRAISABLE_FRAMES = frozenset({"__del__", "gc_callback", "callback"})
+
+
 class SeedTimeout(Exception):
     """Raised inside a seed's extraction when it runs past the per-seed time limit."""
 
@@ -42,11 +46,15 @@ def time_limit(seconds: float | None) -> Iterator[None]:
         yield
         return
 
-    def expire(signum: int, frame: object) -> None:
+    def expire(signum: int, frame: types.FrameType | None) -> None:
+        # an exception raised in a finalizer or gc callback would be swallowed: wait for the next tick
+        if frame is not None and frame.f_code.co_name in _UNRAISABLE_FRAMES:
+            return
         raise SeedTimeout
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # repeat every 50 ms: a SeedTimeout raised inside a __del__ or gc callback is swallowed by Python
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.05)
     try:
         yield
     finally:
