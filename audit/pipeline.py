@@ -22,7 +22,7 @@ from audit.ingest import IngestLimits, list_seed_files
 from audit.linkcheck import LiveOptions, check_links
 from audit.process import Chunk, Processed, duplicate_of, process_all
 from audit.provenance import reread_seed
-from audit.records import SeedRow, Verdict
+from audit.records import CheckResult, SeedRow, Verdict
 from audit.report import PageLoader, SeedPage, write_report
 from audit.store import SPECS, TablesWriter, read_manifest, read_table, to_batch
 from audit.suites import Suite, load_suites
@@ -108,7 +108,18 @@ def validate_tables(
     manifest = read_manifest(config.tables_dir)
     seeds_dir = config.seeds_dir or Path(manifest["seeds_root"])
     frames, manifest = load_frames(config.tables_dir, seeds_dir)
-    results = run_suites(frames, suites)
+    return finish_audit(config, suites, waivers, manifest, seeds_dir, run_suites(frames, suites))
+
+
+def finish_audit(
+    config: ValidateConfig,
+    suites: tuple[Suite, ...],
+    waivers: Any,
+    manifest: dict[str, Any],
+    seeds_dir: Path,
+    results: tuple[CheckResult, ...],
+) -> Verdict:
+    """Apply the waivers to the rules' results, make the verdict and write the report (both engines)."""
     results, lapsed = apply_waivers(results, waivers, config.today or dt.date.today())
     manifest = {**manifest, "validated_suites": {s.path.name: s.sha256 for s in suites}}
     verdict = Verdict(results=results, lapsed_waivers=lapsed, manifest=manifest)

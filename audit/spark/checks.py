@@ -14,7 +14,6 @@ engine lists them, and the first ``_EVIDENCE_LIMIT`` are fetched whole for their
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import functools
 import math
 import os
@@ -33,8 +32,7 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import BooleanType, StructField, StructType
 
 from audit.errors import ConfigError
-from audit.fsio import atomic_dir
-from audit.pipeline import ValidateConfig, seed_pages
+from audit.pipeline import ValidateConfig, finish_audit
 from audit.provenance import (
     PROVENANCE_COLUMNS,
     TABLE_FACT_COLUMNS,
@@ -43,13 +41,12 @@ from audit.provenance import (
     provenance_columns,
 )
 from audit.records import CheckResult, Verdict
-from audit.report import write_report
 from audit.spark.datasets import count_rows, embedded_manifests, table_sha256
 from audit.spark.session import spark_session
-from audit.store import SPECS, arrow_schema, read_manifest, read_table
+from audit.store import SPECS, arrow_schema, read_manifest
 from audit.suites import Suite, build_gx_suite, load_suites
 from audit.validate import _EVIDENCE_LIMIT, _LIVE_COLUMNS, _SPAN_CHECKS, _check_result
-from audit.waivers import apply_waivers, load_waivers
+from audit.waivers import load_waivers
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
@@ -80,20 +77,7 @@ def validate_with(
     manifest = read_manifest(config.tables_dir)
     seeds_dir = config.seeds_dir or Path(manifest["seeds_root"])
     results = check_tables(spark, config.tables_dir, seeds_dir, suites, manifest)
-    results, lapsed = apply_waivers(results, waivers, config.today or dt.date.today())
-    manifest = {**manifest, "validated_suites": {s.path.name: s.sha256 for s in suites}}
-    verdict = Verdict(results=results, lapsed_waivers=lapsed, manifest=manifest)
-    seeds = read_table(config.tables_dir, "seeds").to_pylist()
-    policy = next(iter(manifest.get("policy", {})), None)
-    with atomic_dir(config.report_dir) as staging:
-        write_report(
-            staging,
-            verdict,
-            seeds,
-            pages=seed_pages(config.tables_dir, seeds_dir, seeds),
-            policy_path=config.suites_dir / policy if policy else None,
-        )
-    return verdict
+    return finish_audit(config, suites, waivers, manifest, seeds_dir, results)
 
 
 def check_tables(
