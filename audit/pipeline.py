@@ -216,19 +216,26 @@ def write_tables(
             name: {"file": f"{name}.parquet", "sha256": sha256_file(staging / f"{name}.parquet"), "n_rows": n}
             for name, n in writer.n_rows.items()
         }
-        finished = time.time()
-        manifest = {
-            **core,
-            **embedded,
-            "embedded_keys": sorted(embedded),
-            "tables": tables,
-            "run": {
-                "started_at": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
-                "finished_at": dt.datetime.fromtimestamp(finished, dt.UTC).isoformat(timespec="seconds"),
-                "duration_s": round(finished - started, 3),
-            },
-        }
-        atomic_write_text(staging / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True))
+        write_manifest(staging, core, embedded, tables, started)
+
+
+def write_manifest(
+    staging: Path, core: dict[str, Any], embedded: dict[str, Any], tables: dict[str, Any], started: float
+) -> None:
+    """manifest.json: the embedded part, the run-time keys, each table's digest and rows, the run's times."""
+    finished = time.time()
+    manifest = {
+        **core,
+        **embedded,
+        "embedded_keys": sorted(embedded),
+        "tables": tables,
+        "run": {
+            "started_at": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
+            "finished_at": dt.datetime.fromtimestamp(finished, dt.UTC).isoformat(timespec="seconds"),
+            "duration_s": round(finished - started, 3),
+        },
+    }
+    atomic_write_text(staging / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True))
 
 
 def _dedup(rows: Sequence[SeedRow], seen: dict[str, str]) -> tuple[list[SeedRow], set[str]]:

@@ -13,7 +13,6 @@ hold the rows in seed order, as the pandas engine's single file does.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import functools
 import json
 import math
@@ -32,9 +31,17 @@ from pyspark.sql.types import StructField, StructType
 from audit.errors import UsageError
 from audit.extract import ExtractOptions
 from audit.extract.numbers import load_policy
-from audit.fsio import atomic_dir, atomic_write_text
+from audit.fsio import atomic_dir
 from audit.ingest import IngestLimits, list_seed_files
-from audit.pipeline import RUN_KEYS, LinkChecker, RunConfig, ValidateConfig, live_checker, manifest_core
+from audit.pipeline import (
+    RUN_KEYS,
+    LinkChecker,
+    RunConfig,
+    ValidateConfig,
+    live_checker,
+    manifest_core,
+    write_manifest,
+)
 from audit.process import _EXTRACTED_TABLES, Processed, duplicate_of, process_seed
 from audit.records import SeedRow, Verdict
 from audit.spark.datasets import FIELD_MANIFEST_KEY, count_rows, dataset_sha256, remove_checksums
@@ -243,16 +250,4 @@ def _write_manifest(staging: Path, core: dict[str, Any], embedded: dict[str, Any
         }
         for spec in TABLES
     }
-    finished = time.time()
-    manifest = {
-        **core,
-        **embedded,
-        "embedded_keys": sorted(embedded),
-        "tables": tables,
-        "run": {
-            "started_at": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
-            "finished_at": dt.datetime.fromtimestamp(finished, dt.UTC).isoformat(timespec="seconds"),
-            "duration_s": round(finished - started, 3),
-        },
-    }
-    atomic_write_text(staging / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True))
+    write_manifest(staging, core, embedded, tables, started)
