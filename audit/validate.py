@@ -1,4 +1,10 @@
-"""The only module that runs Great Expectations: tables + suites -> CheckResult records."""
+"""The only module that runs Great Expectations: tables + suites -> CheckResult records.
+
+Long tables are validated in batches of rows, so memory stays bounded however many seeds a run has:
+each batch gets its provenance columns and is validated with the suite's row-by-row rules; rules that
+look across rows (uniqueness, ``mostly``) run once over the whole table's frame of the suite's columns.
+The suites' tables with such rules (seeds, articles, links) are the short ones.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +12,21 @@ import dataclasses
 import datetime as dt
 import math
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from audit.errors import ConfigError
 from audit.fsio import sha256_file
 from audit.provenance import (
+    PROVENANCE_COLUMNS,
     TABLE_FACT_COLUMNS,
     SeedCache,
     SpanCheck,
@@ -27,12 +37,12 @@ from audit.provenance import (
     provenance_columns,
 )
 from audit.records import CheckResult, Finding
-from audit.store import SPECS, read_embedded_manifest, read_manifest, read_table
-from audit.suites import Suite, build_gx_suite, rule_columns
+from audit.store import SPECS, arrow_schema, read_embedded_manifest, read_manifest, read_table
+from audit.suites import Rule, Suite, build_gx_suite, rule_columns
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
-_SPAN_CHECKS: dict[str, SpanCheck | None] = {
+SPAN_CHECKS: dict[str, SpanCheck | None] = {
     "seeds": None,
     "articles": article_spans_ok,
     "blocks": mention_spans_ok,
@@ -43,7 +53,7 @@ _SPAN_CHECKS: dict[str, SpanCheck | None] = {
     "link_checks": None,
 }
 # what a live check found replaces the links table's offline placeholders (status "not_checked")
-_LIVE_COLUMNS = (
+LIVE_COLUMNS = (
     "status",
     "http_status",
     "final_url",
@@ -53,20 +63,63 @@ _LIVE_COLUMNS = (
     "error",
     "soft_404",
 )
-_EVIDENCE_LIMIT = 2_000  # findings per rule that carry their row; the rest carry ids only
+EVIDENCE_LIMIT = 2_000  # findings per rule that carry their row; the rest carry ids only
+BATCH_ROWS = 1_000_000  # rows validated at once: bounds memory on long tables
 _BULKY = frozenset({"body", "body_spans", "record_sha256"})
+# GX names failing rows by this positional index: with the id as an index column instead, GX builds each
+# failing row's dict with a lookup per row, which dominates validation time when many rows fail
+_ROW = "_row"
+RESULT_FORMAT: dict[str, Any] = {
+    "result_format": "COMPLETE",
+    "unexpected_index_column_names": [_ROW],
+    "exclude_unexpected_values": True,
+    "partial_unexpected_count": 0,
+}
+# expectations judged row by row: their results over batches add up to the result over the table
+_ROW_WISE = frozenset(
+    {
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_be_null",
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_not_be_in_set",
+        "expect_column_values_to_be_between",
+        "expect_column_values_to_match_regex",
+        "expect_column_values_to_not_match_regex",
+        "expect_column_values_to_match_regex_list",
+        "expect_column_values_to_not_match_regex_list",
+        "expect_column_value_lengths_to_be_between",
+        "expect_column_value_lengths_to_equal",
+        "expect_column_values_to_be_of_type",
+        "expect_column_values_to_be_in_type_list",
+        "expect_column_pair_values_a_to_be_greater_than_b",
+        "expect_column_pair_values_to_be_equal",
+        "expect_column_pair_values_to_be_in_set",
+        "expect_column_values_to_match_like_pattern",
+        "expect_column_values_to_not_match_like_pattern",
+        "expect_column_values_to_match_strftime_format",
+        "expect_column_values_to_be_dateutil_parseable",
+        "expect_column_values_to_be_json_parseable",
+    }
+)
+
+
+def row_wise(rule: Rule) -> bool:
+    """Whether a rule's result over a table is the sum of its results over batches of rows."""
+    return rule.expectation_type in _ROW_WISE and rule.kwargs.get("mostly", 1) == 1
 
 
 class Frames(Mapping[str, pd.DataFrame]):
-    """Each table as a pandas frame with its provenance columns, built when asked for and not kept.
+    """Each table as pandas frames of at most ``batch_rows`` rows, with provenance columns, built when asked for.
 
-    run_suites asks for one table at a time, so only one table's frame is in memory at once.
+    run_suites asks for one table at a time, batch after batch, so memory holds one batch of one table.
     """
 
     # not a dataclass: builds frames lazily from files
 
-    def __init__(self, tables_dir: Path, seeds_root: Path, manifest: dict[str, Any]) -> None:
-        self._dir = tables_dir
+    def __init__(
+        self, tables_dir: Path, seeds_root: Path, manifest: dict[str, Any], batch_rows: int | None = None
+    ) -> None:
+        self._dir, self._batch_rows = tables_dir, batch_rows or BATCH_ROWS
         seeds = read_table(tables_dir, "seeds").select(["path", "seed_sha256"]).to_pylist()
         paths: dict[str, str] = {}
         for row in seeds:
@@ -75,38 +128,41 @@ class Frames(Mapping[str, pd.DataFrame]):
         self._seeds = SeedCache(seeds_root, paths)
         self._facts = _table_facts(tables_dir, manifest)
         self._intact = dict(zip(self._facts["table"], self._facts["sha256_ok"], strict=True))
+        self._rows = dict(zip(self._facts["table"], self._facts["n_rows_actual"], strict=True))
 
     def __getitem__(self, name: str) -> pd.DataFrame:
-        return self.frame(name, None)
+        return pd.concat(list(self.batches(name, None)), ignore_index=True)
 
-    def frame(self, name: str, columns: Sequence[str] | None) -> pd.DataFrame:
-        """The table (only the given columns, if any) with its provenance columns computed."""
+    def n_batches(self, name: str) -> int:
+        """How many batches a table is validated in."""
+        return 1 if name == "tables" else max(1, -(-int(self._rows[name]) // self._batch_rows))
+
+    def batches(self, name: str, columns: Sequence[str] | None) -> Iterator[pd.DataFrame]:
+        """The table's rows in batches (only the given columns, if any), with provenance columns computed."""
         if name == "tables":
-            return self._facts
-        table = read_table(self._dir, name)
-        checks = provenance_columns(
-            table, self._seeds, _SPAN_CHECKS[name], rows_intact=bool(self._intact[name])
-        )
-        if columns is not None:
-            wanted = {*columns, "url"} if name == "links" else set(columns)  # live checks join on url
-            table = table.select([c for c in table.column_names if c in wanted])
-        frame: pd.DataFrame = table.to_pandas()
-        for column, values in checks.items():
-            frame[column] = pd.array(values, dtype="boolean")
-        if name == "links":
-            frame = join_live_checks(frame, read_table(self._dir, "link_checks").to_pandas())
-        return frame
+            yield self._facts.copy()
+            return
+        live = read_table(self._dir, "link_checks").to_pandas() if name == "links" else None
+        for table in iter_table(self._dir, name, self._batch_rows):
+            checks = provenance_columns(
+                table, self._seeds, SPAN_CHECKS[name], rows_intact=bool(self._intact[name])
+            )
+            if columns is not None:
+                wanted = {*columns, "url"} if name == "links" else set(columns)  # live checks join on url
+                table = table.select([c for c in table.column_names if c in wanted])
+            frame: pd.DataFrame = table.to_pandas()
+            for column, values in checks.items():
+                frame[column] = pd.array(values, dtype="boolean")
+            yield frame if live is None else join_live_checks(frame, live)
 
-    def evidence(self, name: str, ids: Sequence[str], frame: pd.DataFrame, id_column: str) -> pd.DataFrame:
-        """Whole rows (read again from the table) for the first failing ids; the pruned rows for the rest."""
+    def stored_rows(self, name: str, id_column: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Whole stored rows of a table for these ids (read with the ids as a filter: memory stays small)."""
         if name == "tables" or not ids:
-            return frame
-        first = list(dict.fromkeys(ids))[:_EVIDENCE_LIMIT]
-        table = read_table(self._dir, name)
-        rows: pd.DataFrame = table.filter(pc.is_in(table[id_column], value_set=pa.array(first))).to_pandas()
-        extra = [c for c in frame.columns if c not in rows.columns]
-        rows = rows.merge(frame[[id_column, *extra]].drop_duplicates(id_column), on=id_column, how="left")
-        return pd.concat([rows, frame[~frame[id_column].isin(set(first))]], ignore_index=True)
+            return {}
+        path = self._dir / f"{name}.parquet"
+        wanted = pc.field(id_column).isin(pa.array(list(ids), pa.string()))
+        table = ds.dataset(path, schema=arrow_schema(SPECS[name])).to_table(filter=wanted)
+        return {str(row[id_column]): row for row in table.to_pylist()}
 
     def __iter__(self) -> Iterator[str]:
         return iter(["tables", *SPECS])
@@ -115,12 +171,103 @@ class Frames(Mapping[str, pd.DataFrame]):
         return len(SPECS) + 1
 
 
+def iter_table(directory: Path, name: str, batch_rows: int) -> Iterator[pa.Table]:
+    """A table's rows in batches of at most batch_rows (always one, maybe empty, for an empty table)."""
+    path = directory / f"{name}.parquet"
+    schema = arrow_schema(SPECS[name])
+    try:
+        parquet = pq.ParquetFile(path)
+        any_rows = False
+        for batch in parquet.iter_batches(batch_size=batch_rows):
+            any_rows = True
+            yield pa.Table.from_batches([batch]).cast(schema)
+        if not any_rows:
+            yield schema.empty_table()
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise ConfigError(
+            f"{path}: not a readable Parquet table of the expected schema ({exc}). "
+            "The file is truncated, corrupt or from another tool; rerun `python -m audit run` to rewrite it."
+        ) from None
+
+
+def prepared(frame: pd.DataFrame, keep: Collection[str]) -> pd.DataFrame:
+    """The frame with a positional index named ``_row`` and its text columns, but those in keep, as categories.
+
+    GX filters the frame once per rule with a row condition; categories make that, and set membership,
+    several times faster than text. Columns compared by order, and the ids (all distinct), stay text.
+    """
+    frame = frame.reset_index(drop=True)
+    frame.index = pd.RangeIndex(len(frame), name=_ROW)
+    for column in frame.columns:
+        dtype = frame[column].dtype
+        if column in keep or isinstance(dtype, pd.CategoricalDtype):
+            continue
+        if pd.api.types.is_string_dtype(dtype):
+            frame[column] = frame[column].astype("category")
+    return frame
+
+
+# expectations that treat a text column the same whether its values are text or categories
+_CATEGORY_SAFE = frozenset(
+    {
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_be_null",
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_not_be_in_set",
+        "expect_column_values_to_match_regex",
+        "expect_column_values_to_not_match_regex",
+        "expect_column_value_lengths_to_be_between",
+        "expect_column_values_to_be_unique",
+    }
+)
+
+
+def text_columns(rules: Sequence[Rule], id_column: str) -> set[str]:
+    """Columns that stay text: the id, the columns of rules that compare by order or type, and every column
+    a row condition compares with <, <=, > or >=."""
+    keep = {id_column}
+    for rule in rules:
+        if rule.expectation_type not in _CATEGORY_SAFE:
+            keep.update(rule_columns({k: v for k, v in rule.kwargs.items() if k != "row_condition"}))
+        keep.update(_ordered_condition_columns(rule.kwargs.get("row_condition")))
+    return keep
+
+
+def _ordered_condition_columns(condition: Any) -> list[str]:
+    """Columns a GX Condition object compares with <, <=, > or >=."""
+    if not isinstance(condition, Mapping):
+        return []
+    if "conditions" in condition:
+        return [c for sub in condition["conditions"] for c in _ordered_condition_columns(sub)]
+    if condition.get("operator") in ("<", "<=", ">", ">="):
+        return [condition["column"]["name"]]
+    return []
+
+
 def load_frames(tables_dir: Path, seeds_root: Path) -> tuple[Frames, dict[str, Any]]:
     """The tables as lazily built frames with provenance columns (re-reading the seeds), and the manifest."""
     manifest = read_manifest(tables_dir)
     for name in SPECS:
-        read_table(tables_dir, name)  # fail early, with the file named, on a missing or corrupt table
+        _check_readable(tables_dir, name)  # fail early, with the file named, on a missing or corrupt table
     return Frames(tables_dir, seeds_root, manifest), manifest
+
+
+def _check_readable(tables_dir: Path, name: str) -> None:
+    """Read a table's footer and schema (not its rows), or raise ConfigError naming the file."""
+    path = tables_dir / f"{name}.parquet"
+    if not path.exists():
+        read_table(tables_dir, name)  # raises the missing-table error
+    try:
+        found = pq.read_schema(path)
+    except (pa.ArrowException, OSError, ValueError):
+        read_table(tables_dir, name)  # raises the unreadable-table error, with the reason
+        raise
+    expected = arrow_schema(SPECS[name])
+    if found.names != expected.names:
+        raise ConfigError(
+            f"{path}: its columns {found.names} are not the {name} table's {expected.names}. "
+            "The file is from another tool or version; rerun `python -m audit run` to rewrite it."
+        )
 
 
 def join_live_checks(links: pd.DataFrame, checks: pd.DataFrame) -> pd.DataFrame:
@@ -130,8 +277,8 @@ def join_live_checks(links: pd.DataFrame, checks: pd.DataFrame) -> pd.DataFrame:
     by_url = checks.set_index("url")
     hit = links["url"].isin(by_url.index)
     out = links.copy()
-    for column in (c for c in _LIVE_COLUMNS if c in links.columns):
-        values = links.loc[hit, "url"].map(by_url[column])
+    for column in (c for c in LIVE_COLUMNS if c in links.columns):
+        values = links.loc[hit, "url"].astype(object).map(by_url[column])
         out[column] = out[column].astype(object)
         out.loc[hit, column] = values.astype(object)
     return out
@@ -163,8 +310,20 @@ def _table_facts(tables_dir: Path, manifest: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(TABLE_FACT_COLUMNS))
 
 
+@dataclass(slots=True)
+class _Tally:
+    """One rule's results over the batches seen so far."""
+
+    n_checked: int = 0
+    failed: bool = False
+    error: str | None = None
+    ids: list[str] = field(default_factory=list)
+    seeds: dict[str, str | None] = field(default_factory=dict)
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # the frame's row, for evidence
+
+
 def run_suites(frames: Mapping[str, pd.DataFrame], suites: Sequence[Suite]) -> tuple[CheckResult, ...]:
-    """Validate each table's frame with its suite; one CheckResult per expectation, keyed by rule_id."""
+    """Validate each table with its suite; one CheckResult per expectation, keyed by rule_id."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -172,49 +331,176 @@ def run_suites(frames: Mapping[str, pd.DataFrame], suites: Sequence[Suite]) -> t
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     results: list[CheckResult] = []
     for suite in suites:
-        id_column = "table" if suite.table == "tables" else SPECS[suite.table].id_column
-        # only the columns the suite names (plus ids): a long table's frame stays small
-        if isinstance(frames, Frames):
-            frame = frames.frame(suite.table, _needed(suite, id_column))
-        else:
-            frame = frames[suite.table]
-        source = context.data_sources.add_pandas(name=f"audit-{suite.table}")
-        batch_def = source.add_dataframe_asset(name=suite.table).add_batch_definition_whole_dataframe("all")
-        batch = batch_def.get_batch(batch_parameters={"dataframe": frame})
-        gx_suite = build_gx_suite(suite.path, suite.raw)
-        outcome = batch.validate(
-            gx_suite,
-            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [id_column]},
-        )
-        by_rule = {r.expectation_config.meta["rule_id"]: r for r in outcome.results}
-        for rule in suite.rules:
-            result = by_rule.get(rule.rule_id)
-            evidence = (
-                frames.evidence(suite.table, _failing_ids(result, id_column), frame, id_column)
-                if isinstance(frames, Frames)
-                else frame
-            )
-            results.append(_check_result(rule, result, evidence, id_column))
-        del frame
+        asset = context.data_sources.add_pandas(name=f"audit-{suite.table}").add_dataframe_asset(suite.table)
+        validator = _Validator(asset.add_batch_definition_whole_dataframe("all"), suite)
+        tallies = validator.run(frames)
+        stored = _stored_rows(frames, suite, validator.id_column, tallies)
+        results.extend(_check_result_of(rule, tallies[rule.rule_id], stored) for rule in suite.rules)
     return tuple(results)
 
 
-def _needed(suite: Suite, id_column: str) -> list[str]:
-    """Columns a suite's rules name, with the id and seed columns findings are reported by."""
-    columns = {id_column, "seed_sha256"}
-    for rule in suite.rules:
-        columns.update(rule_columns(rule.kwargs))
-    return sorted(columns)
+class _Validator:
+    """Runs one suite over a table's frames: all rules per batch, or cross-row rules once over all rows."""
+
+    # not a dataclass: holds a GX batch definition
+
+    def __init__(self, batch_definition: Any, suite: Suite) -> None:
+        self.suite, self._definition = suite, batch_definition
+        self.id_column = "table" if suite.table == "tables" else SPECS[suite.table].id_column
+
+    def run(self, frames: Mapping[str, pd.DataFrame]) -> dict[str, _Tally]:
+        """Every rule's tally over the whole table."""
+        tallies = {rule.rule_id: _Tally() for rule in self.suite.rules}
+        if not isinstance(frames, Frames):
+            self._validate(frames[self.suite.table], self.suite.rules, tallies)
+            return tallies
+        if frames.n_batches(self.suite.table) == 1:
+            for frame in frames.batches(self.suite.table, self._needed(self.suite.rules)):
+                self._validate(frame, self.suite.rules, tallies)
+            return tallies
+        by_row = tuple(r for r in self.suite.rules if row_wise(r))
+        across = tuple(r for r in self.suite.rules if not row_wise(r))
+        parts = []  # rules across rows see every row, with the columns (and evidence) a single pass has
+        for frame in frames.batches(self.suite.table, self._needed(self.suite.rules)):
+            self._validate(frame, by_row, tallies)
+            if across:
+                parts.append(frame)
+            del frame
+        if across:
+            self._validate(pd.concat(parts, ignore_index=True), across, tallies)
+        return tallies
+
+    def _needed(self, rules: Sequence[Rule]) -> list[str]:
+        """Columns the rules name, with the id and seed columns findings are reported by."""
+        columns = {self.id_column, "seed_sha256"}
+        for rule in rules:
+            columns.update(rule_columns(rule.kwargs))
+        if self.suite.table != "tables":
+            columns &= {*arrow_schema(SPECS[self.suite.table]).names, *PROVENANCE_COLUMNS}
+        return sorted(columns)
+
+    def _validate(self, frame: pd.DataFrame, rules: Sequence[Rule], tallies: dict[str, _Tally]) -> None:
+        if not rules:
+            return
+        wanted = {r.rule_id for r in rules}
+        raw = {
+            **self.suite.raw,
+            "expectations": [e for e in self.suite.raw["expectations"] if e["meta"]["rule_id"] in wanted],
+        }
+        frame = prepared(frame, text_columns(self.suite.rules, self.id_column))
+        batch = self._definition.get_batch(batch_parameters={"dataframe": frame})
+        outcome = batch.validate(build_gx_suite(self.suite.path, raw), result_format=RESULT_FORMAT)
+        by_rule = {r.expectation_config.meta["rule_id"]: r for r in outcome.results}
+        for rule in rules:
+            _add(tallies[rule.rule_id], by_rule.get(rule.rule_id), frame, self.id_column)
 
 
-def _failing_ids(result: Any, id_column: str) -> list[str]:
-    if result is None or result.success or not result.result:
-        return []
-    return [_row_id(item, id_column) for item in result.result.get("unexpected_index_list") or ()]
+def _counted(tally: _Tally, result: Any, n_rows: int) -> Mapping[str, Any] | None:
+    """Count one GX result into a rule's tally; its payload if the rule failed there, else None."""
+    if result is None:
+        tally.error = tally.error or "Great Expectations returned no result"
+        return None
+    info = result.exception_info or {}
+    if info.get("raised_exception"):
+        tally.error = tally.error or str(info.get("exception_message"))
+        return None
+    payload: Mapping[str, Any] = result.result or {}
+    tally.n_checked += int(payload.get("element_count", n_rows) or 0)
+    if result.success:
+        return None
+    tally.failed = True
+    return payload
 
 
-def _check_result(rule: Any, result: Any, frame: pd.DataFrame, id_column: str) -> CheckResult:
-    common = {
+def _add(tally: _Tally, result: Any, frame: pd.DataFrame, id_column: str) -> None:
+    """Add one batch's GX result for a rule to its tally."""
+    payload = _counted(tally, result, len(frame))
+    if payload is not None:
+        _add_rows(tally, frame.iloc[failing_positions(payload)], id_column)
+
+
+def _add_rows(tally: _Tally, rows: pd.DataFrame, id_column: str) -> None:
+    """Failing rows, in order: each id once; the first EVIDENCE_LIMIT keep their row for evidence."""
+    if rows.empty:
+        return
+    ids = rows[id_column].astype(str).tolist()
+    seeds = rows["seed_sha256"].tolist() if "seed_sha256" in rows else [None] * len(ids)
+    for n, (record_id, seed) in enumerate(zip(ids, seeds, strict=True)):
+        if record_id in tally.seeds:
+            continue
+        tally.ids.append(record_id)
+        tally.seeds[record_id] = seed if isinstance(seed, str) else None
+        if len(tally.rows) < EVIDENCE_LIMIT:
+            tally.rows[record_id] = {str(k): v for k, v in rows.iloc[n].items()}
+
+
+def check_result(rule: Rule, result: Any, rows: pd.DataFrame, id_column: str) -> CheckResult:
+    """A rule's CheckResult from a GX result that names failing rows by id, and a frame holding those rows.
+
+    The Spark engine's results come this way (its frames have no positional index).
+    """
+    tally = _Tally()
+    payload = _counted(tally, result, len(rows))
+    if payload is not None:
+        ids = [_row_id(item, id_column) for item in payload.get("unexpected_index_list") or ()]
+        found = rows.drop_duplicates(id_column)
+        found.index = found[id_column].astype(str)
+        _add_rows(tally, found.loc[[i for i in dict.fromkeys(ids) if i in found.index]], id_column)
+        for record_id in (i for i in ids if i not in tally.seeds):  # a row the frame did not hold
+            tally.ids.append(record_id)
+            tally.seeds[record_id] = None
+    return _check_result_of(rule, tally, {})
+
+
+def _row_id(item: Any, id_column: str) -> str:
+    return str(item[id_column]) if isinstance(item, Mapping) else str(item)
+
+
+def failing_positions(payload: Mapping[str, Any]) -> list[int]:
+    """The positions (``_row``) of the failing rows in a GX result made with RESULT_FORMAT."""
+    found = payload.get("unexpected_index_list") or []
+    if len(found) == 1 and isinstance(found[0], Mapping) and isinstance(found[0].get(_ROW), list):
+        return [int(p) for p in found[0][_ROW]]
+    return [int(item[_ROW]) if isinstance(item, Mapping) else int(item) for item in found]
+
+
+def _stored_rows(
+    frames: Mapping[str, pd.DataFrame], suite: Suite, id_column: str, tallies: Mapping[str, _Tally]
+) -> dict[str, dict[str, Any]]:
+    """The whole stored rows of every record that gets evidence (read once for the suite)."""
+    if not isinstance(frames, Frames):
+        return {}
+    wanted = list(dict.fromkeys(i for t in tallies.values() for i in t.rows))
+    return frames.stored_rows(suite.table, id_column, wanted)
+
+
+def _check_result_of(rule: Rule, tally: _Tally, stored: Mapping[str, dict[str, Any]]) -> CheckResult:
+    common = _common(rule)
+    if tally.error is not None:
+        return CheckResult(**common, n_checked=0, findings=(), error=tally.error)
+    if not tally.failed:
+        return CheckResult(**common, n_checked=tally.n_checked, findings=())
+    if not tally.ids:  # a table-level expectation: the table itself is the failing record
+        ids, seeds = [f"table:{rule.table}"], {}
+    else:
+        ids, seeds = tally.ids, tally.seeds
+    findings = tuple(
+        Finding(
+            rule_id=rule.rule_id,
+            table=rule.table,
+            record_id=record_id,
+            seed_sha256=seeds.get(record_id),
+            evidence=_evidence({**stored.get(record_id, {}), **tally.rows[record_id]})
+            if record_id in tally.rows
+            else {},
+        )
+        for record_id in ids
+    )
+    return CheckResult(**common, n_checked=tally.n_checked, findings=findings)
+
+
+def _common(rule: Any) -> dict[str, Any]:
+    return {
         "rule_id": rule.rule_id,
         "table": rule.table,
         "severity": rule.severity,
@@ -222,49 +508,10 @@ def _check_result(rule: Any, result: Any, frame: pd.DataFrame, id_column: str) -
         "description": rule.description,
         "kwargs": rule.kwargs,
     }
-    if result is None:
-        return CheckResult(**common, n_checked=0, findings=(), error="Great Expectations returned no result")
-    info = result.exception_info or {}
-    if info.get("raised_exception"):
-        return CheckResult(**common, n_checked=0, findings=(), error=str(info.get("exception_message")))
-    payload = result.result or {}
-    n_checked = int(payload.get("element_count", len(frame)) or 0)
-    if result.success:
-        return CheckResult(**common, n_checked=n_checked, findings=())
-    ids = [_row_id(item, id_column) for item in payload.get("unexpected_index_list") or ()]
-    if not ids:  # a table-level expectation: the table itself is the failing record
-        ids = [f"table:{rule.table}"]
-    return CheckResult(**common, n_checked=n_checked, findings=_findings(rule, ids, frame, id_column))
 
 
-def _row_id(item: Any, id_column: str) -> str:
-    return str(item[id_column]) if isinstance(item, Mapping) else str(item)
-
-
-def _findings(rule: Any, ids: Sequence[str], frame: pd.DataFrame, id_column: str) -> tuple[Finding, ...]:
-    unique = list(dict.fromkeys(ids))
-    rows = frame.set_index(id_column, drop=False) if id_column in frame else None
-    out = []
-    for n, record_id in enumerate(unique):
-        row = rows.loc[record_id] if rows is not None and record_id in rows.index else None
-        if isinstance(row, pd.DataFrame):
-            row = row.iloc[0]
-        seed = None if row is None or "seed_sha256" not in row else row["seed_sha256"]
-        evidence = _evidence(row) if row is not None and n < _EVIDENCE_LIMIT else {}
-        out.append(
-            Finding(
-                rule_id=rule.rule_id,
-                table=rule.table,
-                record_id=record_id,
-                seed_sha256=seed if isinstance(seed, str) else None,
-                evidence=evidence,
-            )
-        )
-    return tuple(out)
-
-
-def _evidence(row: pd.Series) -> dict[str, Any]:
-    return {str(k): _jsonable(v) for k, v in row.items() if k not in _BULKY}
+def _evidence(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {str(k): _jsonable(v) for k, v in row.items() if k not in _BULKY and k != _ROW}
 
 
 def _jsonable(value: Any) -> Any:

@@ -8,7 +8,7 @@ there, each seed is re-read once per table.
 Failing ids: GX 1.24 returns ``unexpected_index_list`` on Spark as it does on pandas, so rows are named the
 same way, by ``unexpected_index_column_names``. The list also asks for ``seed_sha256`` and the row's place in
 the files (``_metadata.file_name``, ``_metadata.row_index``): findings are put in table order, as the pandas
-engine lists them, and the first ``_EVIDENCE_LIMIT`` are fetched whole for their evidence.
+engine lists them, and the first ``EVIDENCE_LIMIT`` are fetched whole for their evidence.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from audit.spark.datasets import count_rows, embedded_manifests, table_sha256
 from audit.spark.session import spark_session
 from audit.store import SPECS, arrow_schema, read_manifest
 from audit.suites import Suite, build_gx_suite, load_suites
-from audit.validate import _EVIDENCE_LIMIT, _LIVE_COLUMNS, _SPAN_CHECKS, _check_result
+from audit.validate import EVIDENCE_LIMIT, LIVE_COLUMNS, SPAN_CHECKS, check_result
 from audit.waivers import load_waivers
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -192,7 +192,7 @@ def _provenance_group(name: str, root: Path, intact: bool, rows: pa.Table, found
 def _add_provenance(rows: pa.Table, name: str, seeds: SeedCache, intact: bool) -> pa.Table:
     # the stored columns in their order, as Spark gives them (record digests are over these values)
     table = rows.select(arrow_schema(SPECS[name]).names)
-    checks = provenance_columns(table, seeds, _SPAN_CHECKS[name], rows_intact=intact)
+    checks = provenance_columns(table, seeds, SPAN_CHECKS[name], rows_intact=intact)
     for column in PROVENANCE_COLUMNS:
         rows = rows.append_column(column, pa.array(checks[column], pa.bool_()))
     return rows
@@ -201,13 +201,13 @@ def _add_provenance(rows: pa.Table, name: str, seeds: SeedCache, intact: bool) -
 def join_live_checks(links: DataFrame, checks: DataFrame) -> DataFrame:
     """audit.validate.join_live_checks on Spark: a link's live result, if its URL has one, replaces its placeholders."""
     live = checks.select(
-        F.col("url").alias("_live_url"), *(F.col(c).alias(f"_live_{c}") for c in _LIVE_COLUMNS)
+        F.col("url").alias("_live_url"), *(F.col(c).alias(f"_live_{c}") for c in LIVE_COLUMNS)
     )
     joined = links.join(F.broadcast(live), links["url"] == live["_live_url"], "left")
     hit = F.col("_live_url").isNotNull()
     return joined.select(
         *(
-            F.when(hit, F.col(f"_live_{c}")).otherwise(F.col(c)).alias(c) if c in _LIVE_COLUMNS else F.col(c)
+            F.when(hit, F.col(f"_live_{c}")).otherwise(F.col(c)).alias(c) if c in LIVE_COLUMNS else F.col(c)
             for c in links.columns
         )
     )
@@ -242,7 +242,7 @@ def run_spark_suites(
         for rule in suite.rules:
             result = by_rule.get(rule.rule_id)
             if suite.table == "tables":
-                results.append(_check_result(rule, result, facts_frame, id_column))
+                results.append(check_result(rule, result, facts_frame, id_column))
             else:
                 results.append(_spark_check_result(rule, result, frame, id_column))
     return tuple(results)
@@ -253,16 +253,16 @@ def _spark_check_result(rule: Any, result: Any, frame: DataFrame, id_column: str
     payload = (result.result or {}) if result is not None else {}
     found = payload.get("unexpected_index_list") or []
     if result is None or result.success or not found:
-        return _check_result(rule, result, pd.DataFrame(), id_column)
+        return check_result(rule, result, pd.DataFrame(), id_column)
     found = sorted(found, key=lambda item: (item[FILE_COLUMN], item[ROW_COLUMN]))
     ids = list(dict.fromkeys(str(item[id_column]) for item in found))
-    evidence = _evidence_frame(frame, id_column, ids[:_EVIDENCE_LIMIT], found)
+    evidence = _evidence_frame(frame, id_column, ids[:EVIDENCE_LIMIT], found)
     ordered = SimpleNamespace(
         success=result.success,
         exception_info=result.exception_info,
         result={**payload, "unexpected_index_list": found},
     )
-    return _check_result(rule, ordered, evidence, id_column)
+    return check_result(rule, ordered, evidence, id_column)
 
 
 def _evidence_frame(
