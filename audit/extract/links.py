@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
+from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -398,11 +399,33 @@ def mark_duplicates(facts: Sequence[LinkFact]) -> tuple[LinkFact, ...]:
     return tuple(out)
 
 
+_HINT = re.compile(r"://|\.[^\W\d_]")
+_HINT_LEN = 2  # the shorter hint's length: a region shorter than that from a hint cannot hold it
+
+
+def _hints(text: str) -> list[int]:
+    """Start of every place a URL or bare domain must contain: '://', or a dot before a letter.
+
+    Every ``_SCHEME_URL`` match holds '://' and every ``_BARE`` match a dot followed by a letter, so a
+    region holding none of these within its bounds has no match: one scan of the text spares the two
+    pattern scans of most regions.
+    """
+    return [m.start() for m in _HINT.finditer(text)]
+
+
+def _may_match(hints: Sequence[int], start: int, end: int) -> bool:
+    """True when a hint lies wholly inside [start, end)."""
+    i = bisect_left(hints, start)
+    return i < len(hints) and hints[i] + _HINT_LEN <= end
+
+
 def find_links(text: str, segments: Sequence[Segment]) -> tuple[LinkFact, ...]:
     """Every URL and bare domain mention in the text, in order, with role, syntax facts and duplicates."""
+    hints = _hints(text)
     facts = [
         _fact(start, end, text[start:end], url, role_for_kind(kind).value, kind)
         for r_start, r_end, kind in _regions(text, segments)
+        if _may_match(hints, r_start, r_end)
         for start, end, url in _matches(text, r_start, r_end)
     ]
     return mark_duplicates(facts)
