@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 _WORD = re.compile(r"[^\W\d_]+")
 _STOPWORDS = {
@@ -185,9 +186,12 @@ _MIN_WORDS = 8
 
 def guess_language(text: str) -> str | None:
     """ISO 639-1 code of the language whose function words are most frequent, or None if unsure."""
-    words = [w.lower() for w in _WORD.findall(text[:3000])]  # a few hundred words decide it
+    words = _WORD.findall(text[:3000])  # a few hundred words decide it
     if len(words) < _MIN_WORDS:
         return None
-    scores = {lang: sum(w in vocab for w in words) / len(words) for lang, vocab in _SETS.items()}
+    counts = Counter(map(str.lower, words))  # count each word once, then look up each function word
+    scores = {
+        lang: sum(counts[w] for w in vocab if w in counts) / len(words) for lang, vocab in _SETS.items()
+    }
     lang, score = max(scores.items(), key=lambda kv: kv[1])
     return lang if score >= 0.12 else None
