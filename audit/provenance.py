@@ -24,14 +24,25 @@ PROVENANCE_COLUMNS = ("seed_ok", "span_ok", "record_ok")
 _ARTICLE_FIELDS = ("title", "byline", "publisher", "section", "published_text", "captured_text")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class SeedFile:
-    """What re-reading one seed file found: its digest now, its content, and the texts derived from it again."""
+    """What re-reading one seed file found: its digest now, its content, and the texts derived from it again.
+
+    The texts are derived on first use of ``derived`` (trafilatura for HTML): a reader that needs only the
+    seed's bytes, like the report, does not pay for the extraction.
+    """
 
     path: str
     sha256_now: str | None
     seed: Seed | None
-    derived: dict[str, bytes] = field(default_factory=dict)
+    _derived: dict[str, bytes] | None = field(default=None, repr=False)
+
+    @property
+    def derived(self) -> dict[str, bytes]:
+        """The texts derived from the seed again, by their sha256 (empty for a format that derives none)."""
+        if self._derived is None:
+            self._derived = {} if self.seed is None else _rederive(self.seed)
+        return self._derived
 
     def slice(self, text_sha256: str | None, start: int | None, end: int | None) -> str | None:
         """Bytes [start, end) of the seed (or of the derived text with that hash), decoded; None if invalid."""
@@ -52,7 +63,7 @@ class SeedFile:
 
 
 def reread_seed(root: Path, rel: str, expected_sha256: str | None) -> SeedFile:
-    """Read a seed file again, decode it the way ingest did, and derive its texts again (HTML, JSON Lines)."""
+    """Read a seed file again and decode it the way ingest did; its texts are derived again when first used."""
     try:
         data = (root / rel).read_bytes()
     except OSError:
@@ -61,11 +72,7 @@ def reread_seed(root: Path, rel: str, expected_sha256: str | None) -> SeedFile:
     decoded = decode_seed(data, rel) if digest == expected_sha256 else None
     if not isinstance(decoded, Seed):
         return SeedFile(path=rel, sha256_now=digest, seed=None)
-    derived = _rederive(decoded) if decoded.format.removesuffix("+gzip") in _DERIVED_FORMATS else {}
-    return SeedFile(path=rel, sha256_now=digest, seed=decoded, derived=derived)
-
-
-_DERIVED_FORMATS = frozenset({"html", "jsonl"})  # formats whose spans point into a derived text
+    return SeedFile(path=rel, sha256_now=digest, seed=decoded)
 
 
 class SeedCache(Mapping[str, SeedFile]):
@@ -110,12 +117,20 @@ class SeedCache(Mapping[str, SeedFile]):
 
 
 def _rederive(seed: Seed) -> dict[str, bytes]:
-    from audit.extract import read_documents  # the same readers that made the texts
+    """The texts the readers derive from a seed, by sha256: read_html's text step, or the JSON Lines reader."""
+    base = seed.format.removesuffix("+gzip")
+    if base == "html":
+        from audit.extract.html import derived_text  # read_html's text, without its dates and links
 
-    docs = read_documents(seed)
-    if isinstance(docs, str):
-        return {}
-    return {d.derivation.text_sha256: d.text.encode("utf-8") for d in docs if d.derivation is not None}
+        texts = [text for text in (derived_text(seed.text),) if text is not None]
+    elif base == "jsonl":
+        from audit.extract.jsonl import read_jsonl
+
+        docs = read_jsonl(seed.data)
+        texts = [] if isinstance(docs, str) else [d.text for d in docs]
+    else:
+        return {}  # text formats are their own documents: spans point into the seed
+    return {sha256_bytes(data): data for data in (text.encode("utf-8") for text in texts)}
 
 
 def record_ok(row: Mapping[str, Any]) -> bool:

@@ -36,26 +36,10 @@ def extractor_version() -> str:
 
 def read_html(page_html: str, n_bytes: int) -> Document | str:
     """The article in an HTML page as a derived text document, or why none was found."""
-    import trafilatura  # imported late: it loads lxml and its models (~0.3 s)
-
-    # trafilatura's result type is a Document or a dict depending on output_format; python gives a Document
-    doc: Any = trafilatura.bare_extraction(
-        page_html,
-        with_metadata=True,
-        include_comments=False,
-        include_tables=True,
-        deduplicate=False,
-        output_format="python",
-        date_extraction_params={"extensive_search": False, "max_date": "2030-12-31"},
-    )
-    if doc is None or not (doc.text or "").strip():
-        return "trafilatura found no main text in the page"
-    comp = Composer()
-    comp.add(doc.title, "title", "title")
-    comp.add(doc.author, "byline", "byline")
-    comp.add(doc.sitename, "publisher", "publisher", sep="\n")
-    for para in _paragraphs(doc.text, doc.title):
-        comp.add(para, "body")
+    doc = _trafilatura(page_html)
+    if isinstance(doc, str):
+        return doc
+    comp = _compose(doc)
     text = comp.text()
     canonical = _first(_CANONICAL, page_html)
     base = htmllib.unescape(canonical.raw) if canonical else doc.url
@@ -74,6 +58,41 @@ def read_html(page_html: str, n_bytes: int) -> Document | str:
         markup_links=_markup_links(page_html, text, base),
         base_url=base,
     )
+
+
+def derived_text(page_html: str) -> str | None:
+    """The text read_html derives from a page, made the same way but without dates and links; None if none."""
+    doc = _trafilatura(page_html)
+    return None if isinstance(doc, str) else _compose(doc).text()
+
+
+def _trafilatura(page_html: str) -> Any:
+    """trafilatura's result for the page (a Document, as output_format is python), or why there is none."""
+    import trafilatura  # imported late: it loads lxml and its models (~0.3 s)
+
+    doc: Any = trafilatura.bare_extraction(
+        page_html,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        deduplicate=False,
+        output_format="python",
+        date_extraction_params={"extensive_search": False, "max_date": "2030-12-31"},
+    )
+    if doc is None or not (doc.text or "").strip():
+        return "trafilatura found no main text in the page"
+    return doc
+
+
+def _compose(doc: Any) -> Composer:
+    """The derived text: title, byline, publisher, then the body's paragraphs."""
+    comp = Composer()
+    comp.add(doc.title, "title", "title")
+    comp.add(doc.author, "byline", "byline")
+    comp.add(doc.sitename, "publisher", "publisher", sep="\n")
+    for para in _paragraphs(doc.text, doc.title):
+        comp.add(para, "body")
+    return comp
 
 
 def _paragraphs(body: str, title: str | None) -> list[str]:
