@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -221,16 +222,22 @@ def month_kind(text: str, m: re.Match[str], lo: int) -> tuple[str, int, tuple[tu
 
 def unit_kind(text: str, m: re.Match[str], lo: int, hi: int) -> tuple[str, int, int] | None:
     """Whether a unit word is an age ('5 days ago'), a span ('past two weeks') or a duration; its range."""
+    found = _unit_kind(text, m, lo, hi)
+    return None if found is None else found[:3]
+
+
+def _unit_kind(text: str, m: re.Match[str], lo: int, hi: int) -> tuple[str, int, int, re.Match[str]] | None:
+    """``unit_kind`` and the amount match before the unit, which ``classify`` reads its groups from."""
     left = _LEFT_AMOUNT.search(text, max(lo, m.start() - 24), m.start())
     if left is None:
         return None
     if ago := _RIGHT_AGO.match(text, m.end(), hi):
-        return "ago", left.start("amt"), ago.end()
+        return "ago", left.start("amt"), ago.end(), left
     if left.group("dir"):
-        return "span", left.start(), m.end()
+        return "span", left.start(), m.end(), left
     if _RIGHT_OLD.match(text, m.end(), hi) or text[m.end() : m.end() + 1] == "-":
         return None
-    return "duration", left.start("amt"), m.end()
+    return "duration", left.start("amt"), m.end(), left
 
 
 def classify(text: str, kind: str, m: re.Match[str], lo: int, hi: int) -> Match | None:
@@ -244,12 +251,11 @@ def classify(text: str, kind: str, m: re.Match[str], lo: int, hi: int) -> Match 
         kind, first, extra = found
         groups += extra
     elif kind == "unit":
-        span = unit_kind(text, m, lo, hi)
+        span = _unit_kind(text, m, lo, hi)
         if span is None:
             return None
-        kind, first, last = span
-        left = _LEFT_AMOUNT.search(text, max(lo, m.start() - 24), m.start())
-        groups += tuple((k, v) for k, v in (left.groupdict().items() if left else ()) if v)
+        kind, first, last, left = span
+        groups += tuple((k, v) for k, v in left.groupdict().items() if v)
     elif kind == "year" and not _LEFT_YEAR_CUE.search(text, max(lo, first - 8), first):
         return None
     elif kind == "numeric" and m.group("a2"):
@@ -269,7 +275,7 @@ def scan_segment(text: str, start: int, end: int, segment_kind: str, lower: str 
     chunk = low[start:end]
     found: list[Match] = []
     for p in PATTERNS:
-        if p.triggers and not any(t in chunk for t in p.triggers):
+        if p.triggers and not has_trigger(chunk, p.triggers):
             continue
         for m in _matches(p, low if p.on_lower else text, low, start, end):
             match = classify(text, p.kind, m, start, end)
@@ -281,6 +287,41 @@ def scan_segment(text: str, start: int, end: int, segment_kind: str, lower: str 
         if all(candidate.end <= t.start or candidate.start >= t.end for t in taken):
             taken.append(candidate)
     return sorted(taken, key=lambda t: t.start)
+
+
+def has_trigger(chunk: str, triggers: tuple[str, ...]) -> bool:
+    """True when any trigger occurs in chunk: ``any(t in chunk for t in triggers)``, but faster.
+
+    Triggers that share their last two characters (the time pattern's forty '5 pm', '5pm', ...) are
+    checked together: at each place that pair occurs, whether one of them ends there.
+    """
+    single, groups = _trigger_groups(triggers)
+    if any(t in chunk for t in single):
+        return True
+    for tail, group in groups:
+        at = chunk.find(tail)
+        while at != -1:
+            end = at + len(tail)
+            if any(end >= len(t) and chunk.startswith(t, end - len(t)) for t in group):
+                return True
+            at = chunk.find(tail, at + 1)
+    return False
+
+
+@functools.cache
+def _trigger_groups(
+    triggers: tuple[str, ...],
+) -> tuple[tuple[str, ...], tuple[tuple[str, tuple[str, ...]], ...]]:
+    """Triggers to look for one by one, and groups of longer triggers that share their last two characters."""
+    by_tail: dict[str, list[str]] = {}
+    for t in triggers:
+        by_tail.setdefault(t[-2:], []).append(t)
+    single = tuple(t for group in by_tail.values() if len(group) < _GROUP_MIN for t in group)
+    groups = tuple((tail, tuple(g)) for tail, g in by_tail.items() if len(g) >= _GROUP_MIN)
+    return single, groups
+
+
+_GROUP_MIN = 4  # below this many triggers with the same tail, one search per trigger is as quick
 
 
 def _matches(p: Pattern, target: str, low: str, start: int, end: int) -> list[re.Match[str]]:
