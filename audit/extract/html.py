@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html as htmllib
 import re
+from functools import cache
 from importlib.metadata import version
 from typing import Any
 
@@ -29,8 +30,9 @@ _HAS_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _MIN_ANCHOR = 4
 
 
+@cache
 def extractor_version() -> str:
-    """The installed trafilatura version, recorded with every derived text."""
+    """The installed trafilatura version, recorded with every derived text (read once: ~2.5 ms a call)."""
     return version("trafilatura")
 
 
