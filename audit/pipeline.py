@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 
 from audit import __version__
 from audit.errors import UsageError
@@ -24,7 +25,7 @@ from audit.process import Chunk, Processed, duplicate_of, process_all
 from audit.provenance import reread_seed
 from audit.records import CheckResult, SeedRow, Verdict
 from audit.report import PageLoader, SeedPage, write_report
-from audit.store import SPECS, TablesWriter, read_manifest, read_table, to_batch
+from audit.store import SPECS, TablesWriter, arrow_schema, read_manifest, read_table, to_batch
 from audit.suites import Suite, load_suites
 from audit.validate import load_frames, run_suites
 from audit.waivers import apply_waivers, load_waivers
@@ -137,27 +138,36 @@ def finish_audit(
 
 
 def seed_pages(tables_dir: Path, seeds_dir: Path, seeds: list[dict[str, Any]]) -> PageLoader:
-    """Per-seed report data on demand: tables grouped by seed once, a seed re-read only when its page is asked for."""
-    tables = {name: read_table(tables_dir, name) for name in SPECS if name not in ("seeds", "link_checks")}
-    groups = {name: _rows_by_seed(table) for name, table in tables.items()}
+    """Per-seed report data for the seeds that get a page: one filtered read of each table for all of them."""
     rows = {s["seed_sha256"]: s for s in seeds if s["seed_sha256"] and s["status"] == "extracted"}
 
-    def load(sha: str) -> SeedPage | None:
-        if sha not in rows:
-            return None
-        found = reread_seed(seeds_dir, rows[sha]["path"], sha)
-        picked = {n: t.take(groups[n][sha]).to_pylist() for n, t in tables.items() if sha in groups[n]}
-        return SeedPage.from_rows(rows[sha], found.seed.data if found.seed else None, picked)
+    def load(shas: Sequence[str]) -> Iterator[tuple[str, SeedPage | None]]:
+        wanted = [sha for sha in shas if sha in rows]
+        picked = {name: _rows_of_seeds(tables_dir, name, wanted) for name in _PAGE_TABLES}
+        for sha in shas:
+            if sha not in rows:
+                yield sha, None
+                continue
+            found = reread_seed(seeds_dir, rows[sha]["path"], sha)
+            tables = {name: by_seed[sha] for name, by_seed in picked.items() if sha in by_seed}
+            yield sha, SeedPage.from_rows(rows[sha], found.seed.data if found.seed else None, tables)
 
     return load
 
 
-def _rows_by_seed(table: pa.Table) -> dict[str, pa.Array]:
-    """Row positions of a table grouped by seed_sha256 (Arrow arrays, not Python lists, to stay small)."""
-    positions = table.select(["seed_sha256"]).append_column("i", pa.array(range(table.num_rows), pa.int64()))
-    grouped = positions.group_by("seed_sha256").aggregate([("i", "list")])
-    shas, lists = grouped["seed_sha256"].to_pylist(), grouped["i_list"]
-    return {sha: lists[k].values for k, sha in enumerate(shas) if sha is not None}
+_PAGE_TABLES = tuple(name for name in SPECS if name not in ("seeds", "link_checks"))
+
+
+def _rows_of_seeds(tables_dir: Path, name: str, shas: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """A table's rows of these seeds, grouped by seed in table order (the file is scanned once, filtered)."""
+    if not shas:
+        return {}
+    dataset = ds.dataset(tables_dir / f"{name}.parquet", schema=arrow_schema(SPECS[name]))
+    table = dataset.to_table(filter=pc.field("seed_sha256").isin(pa.array(list(shas), pa.string())))
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in table.to_pylist():
+        grouped.setdefault(row["seed_sha256"], []).append(row)
+    return grouped
 
 
 # facts of this run, not of the data: kept in manifest.json only, so tables do not depend on where seeds are

@@ -21,6 +21,7 @@ from audit.records import Seed
 from audit.store import DIGEST_COLUMN, record_digest
 
 PROVENANCE_COLUMNS = ("seed_ok", "span_ok", "record_ok")
+_ROWS_AT_ONCE = 20_000  # rows turned into Python objects at once when checking spans: bounds memory
 _ARTICLE_FIELDS = ("title", "byline", "publisher", "section", "published_text", "captured_text")
 
 
@@ -141,11 +142,12 @@ def record_ok(row: Mapping[str, Any]) -> bool:
 def mention_spans_ok(table: pa.Table, seeds: Mapping[str, SeedFile]) -> list[bool | None]:
     """For each mention row: does its span reproduce its text? Column-wise, as mention tables are long."""
     names = ("seed_sha256", "text_sha256", "span_start", "span_end", "text")
-    cols = [table.column(n).to_pylist() for n in names]
     out: list[bool | None] = []
-    for sha, text_sha, start, end, text in zip(*cols, strict=True):
-        seed = seeds.get(sha)
-        out.append(seed is not None and seed.slice(text_sha, start, end) == text)
+    for batch in table.select(list(names)).to_batches(max_chunksize=_ROWS_AT_ONCE):
+        cols = [batch.column(n).to_pylist() for n in names]
+        for sha, text_sha, start, end, text in zip(*cols, strict=True):
+            seed = seeds.get(sha)
+            out.append(seed is not None and seed.slice(text_sha, start, end) == text)
     return out
 
 
@@ -207,7 +209,8 @@ def provenance_columns(
 
 
 def _rows(table: pa.Table) -> Iterator[dict[str, Any]]:
-    for batch in table.to_batches(max_chunksize=50_000):
+    """The table's rows as dicts, a few at a time (an article's row holds its whole body)."""
+    for batch in table.to_batches(max_chunksize=1_000):
         yield from batch.to_pylist()
 
 

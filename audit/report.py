@@ -112,7 +112,8 @@ class SeedPage:
         )
 
 
-PageLoader = Callable[[str], SeedPage | None]
+# the seeds that get a page -> (seed, its page, or None if it has none), in the order asked
+PageLoader = Callable[[Sequence[str]], Iterable[tuple[str, SeedPage | None]]]
 
 
 def record_from_row(kind: type[Any], row: Mapping[str, Any]) -> Any:
@@ -998,6 +999,7 @@ class _Run:
     by_seed: Mapping[str, Sequence[Finding]]
     severity: Mapping[str, str]  # rule_id -> severity
     limits: ReportLimits
+    sentence: str  # the verdict in one sentence (counted once: every page shows it)
 
     @classmethod
     def from_verdict(cls, verdict: Verdict, seeds: Sequence[Mapping[str, Any]], limits: ReportLimits) -> _Run:
@@ -1019,6 +1021,7 @@ class _Run:
             by_seed=by_seed,
             severity={r.rule_id: r.severity.value for r in verdict.results},
             limits=limits,
+            sentence=verdict_sentence(verdict),
         )
 
     def seed_counts(self) -> list[tuple[str, str, Mapping[str, int]]]:
@@ -1066,8 +1069,8 @@ def _render(template: str, run: _Run, prefix: str, **context: Any) -> str:
         prefix=prefix,
         script=script,
         script_hash=script_hash,
-        sentence=verdict_sentence(run.verdict),
-        why=_why(verdict_sentence(run.verdict)),
+        sentence=run.sentence,
+        why=_why(run.sentence),
         manifest=run.verdict.manifest,
         slug=_slug,
         evidence_html=evidence_html,
@@ -1154,8 +1157,7 @@ def write_report(
     atomic_write(directory / "junit.xml", junit_xml(verdict, limits))
     run = _Run.from_verdict(verdict, seeds, limits)
     written: set[str] = set()
-    for sha in run.pages_wanted() if pages is not None else ():
-        page = pages(sha) if pages is not None else None
+    for sha, page in pages(run.pages_wanted()) if pages is not None else ():
         if page is not None:
             atomic_write_text(directory / "seeds" / f"{sha}.html", render_seed_page(page, run))
             written.add(sha)

@@ -64,7 +64,8 @@ LIVE_COLUMNS = (
     "soft_404",
 )
 EVIDENCE_LIMIT = 2_000  # findings per rule that carry their row; the rest carry ids only
-BATCH_ROWS = 1_000_000  # rows validated at once: bounds memory on long tables
+BATCH_BYTES = 48 << 20  # about this much table data (uncompressed) is validated at once: bounds memory
+BATCH_ROWS = 500_000  # and at most this many rows, so GX's per-row work stays bounded too
 _BULKY = frozenset({"body", "body_spans", "record_sha256"})
 # GX names failing rows by this positional index: with the id as an index column instead, GX builds each
 # failing row's dict with a lookup per row, which dominates validation time when many rows fail
@@ -119,7 +120,7 @@ class Frames(Mapping[str, pd.DataFrame]):
     def __init__(
         self, tables_dir: Path, seeds_root: Path, manifest: dict[str, Any], batch_rows: int | None = None
     ) -> None:
-        self._dir, self._batch_rows = tables_dir, batch_rows or BATCH_ROWS
+        self._dir, self._fixed_rows = tables_dir, batch_rows
         seeds = read_table(tables_dir, "seeds").select(["path", "seed_sha256"]).to_pylist()
         paths: dict[str, str] = {}
         for row in seeds:
@@ -135,7 +136,16 @@ class Frames(Mapping[str, pd.DataFrame]):
 
     def n_batches(self, name: str) -> int:
         """How many batches a table is validated in."""
-        return 1 if name == "tables" else max(1, -(-int(self._rows[name]) // self._batch_rows))
+        return 1 if name == "tables" else max(1, -(-int(self._rows[name]) // self.batch_rows(name)))
+
+    def batch_rows(self, name: str) -> int:
+        """Rows per batch for a table: BATCH_BYTES of its data, by its average row size (at most BATCH_ROWS)."""
+        if self._fixed_rows:
+            return self._fixed_rows
+        meta = pq.read_metadata(self._dir / f"{name}.parquet")
+        size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        per_row = size / max(1, meta.num_rows)
+        return int(min(BATCH_ROWS, max(1_000, BATCH_BYTES // max(1.0, per_row))))
 
     def batches(self, name: str, columns: Sequence[str] | None) -> Iterator[pd.DataFrame]:
         """The table's rows in batches (only the given columns, if any), with provenance columns computed."""
@@ -143,7 +153,7 @@ class Frames(Mapping[str, pd.DataFrame]):
             yield self._facts.copy()
             return
         live = read_table(self._dir, "link_checks").to_pandas() if name == "links" else None
-        for table in iter_table(self._dir, name, self._batch_rows):
+        for table in iter_table(self._dir, name, self.batch_rows(name)):
             checks = provenance_columns(
                 table, self._seeds, SPAN_CHECKS[name], rows_intact=bool(self._intact[name])
             )
@@ -190,47 +200,48 @@ def iter_table(directory: Path, name: str, batch_rows: int) -> Iterator[pa.Table
         ) from None
 
 
-def prepared(frame: pd.DataFrame, keep: Collection[str]) -> pd.DataFrame:
-    """The frame with a positional index named ``_row`` and its text columns, but those in keep, as categories.
-
-    GX filters the frame once per rule with a row condition; categories make that, and set membership,
-    several times faster than text. Columns compared by order, and the ids (all distinct), stay text.
-    """
+def prepared(frame: pd.DataFrame, categories: Collection[str]) -> pd.DataFrame:
+    """The frame with a positional index named ``_row``, and the given text columns as categories."""
     frame = frame.reset_index(drop=True)
     frame.index = pd.RangeIndex(len(frame), name=_ROW)
-    for column in frame.columns:
-        dtype = frame[column].dtype
-        if column in keep or isinstance(dtype, pd.CategoricalDtype):
+    for column in categories:
+        if column not in frame.columns:
             continue
-        if pd.api.types.is_string_dtype(dtype):
+        dtype = frame[column].dtype
+        if not isinstance(dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(dtype):
             frame[column] = frame[column].astype("category")
     return frame
 
 
+_MEMBERSHIP = frozenset({"expect_column_values_to_be_in_set", "expect_column_values_to_not_be_in_set"})
 # expectations that treat a text column the same whether its values are text or categories
-_CATEGORY_SAFE = frozenset(
-    {
-        "expect_column_values_to_not_be_null",
-        "expect_column_values_to_be_null",
-        "expect_column_values_to_be_in_set",
-        "expect_column_values_to_not_be_in_set",
-        "expect_column_values_to_match_regex",
-        "expect_column_values_to_not_match_regex",
-        "expect_column_value_lengths_to_be_between",
-        "expect_column_values_to_be_unique",
-    }
-)
+_CATEGORY_SAFE = _MEMBERSHIP | {
+    "expect_column_values_to_not_be_null",
+    "expect_column_values_to_be_null",
+    "expect_column_values_to_match_regex",
+    "expect_column_values_to_not_match_regex",
+    "expect_column_value_lengths_to_be_between",
+    "expect_column_values_to_be_unique",
+}
 
 
-def text_columns(rules: Sequence[Rule], id_column: str) -> set[str]:
-    """Columns that stay text: the id, the columns of rules that compare by order or type, and every column
-    a row condition compares with <, <=, > or >=."""
-    keep = {id_column}
+def category_columns(rules: Sequence[Rule]) -> set[str]:
+    """Text columns worth holding as categories for these rules: few distinct values, used to select rows.
+
+    GX filters the whole frame once per rule with a row condition, and tests set membership; on categories
+    both are several times faster than on text. A column any rule compares by order or type stays text.
+    """
+    wanted, keep = {"seed_sha256"}, set()
     for rule in rules:
-        if rule.expectation_type not in _CATEGORY_SAFE:
-            keep.update(rule_columns({k: v for k, v in rule.kwargs.items() if k != "row_condition"}))
-        keep.update(_ordered_condition_columns(rule.kwargs.get("row_condition")))
-    return keep
+        condition = rule.kwargs.get("row_condition")
+        wanted.update(rule_columns({"row_condition": condition}))
+        keep.update(_ordered_condition_columns(condition))
+        named = rule_columns({k: v for k, v in rule.kwargs.items() if k != "row_condition"})
+        if rule.expectation_type in _MEMBERSHIP:
+            wanted.update(named)
+        elif rule.expectation_type not in _CATEGORY_SAFE:
+            keep.update(named)
+    return wanted - keep
 
 
 def _ordered_condition_columns(condition: Any) -> list[str]:
@@ -387,7 +398,7 @@ class _Validator:
             **self.suite.raw,
             "expectations": [e for e in self.suite.raw["expectations"] if e["meta"]["rule_id"] in wanted],
         }
-        frame = prepared(frame, text_columns(self.suite.rules, self.id_column))
+        frame = prepared(frame, category_columns(self.suite.rules) - {self.id_column})
         batch = self._definition.get_batch(batch_parameters={"dataframe": frame})
         outcome = batch.validate(build_gx_suite(self.suite.path, raw), result_format=RESULT_FORMAT)
         by_rule = {r.expectation_config.meta["rule_id"]: r for r in outcome.results}

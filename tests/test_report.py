@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
@@ -265,16 +266,20 @@ def test_seed_pages_are_bounded(tmp_path: Path) -> None:
     v = _big_verdict(10, 3, 50)
     asked: list[str] = []
 
-    def load(sha: str) -> SeedPage:
-        asked.append(sha)
-        return SeedPage(
-            seed_sha256=sha,
-            path=f"{sha[-3:]}.txt",
-            size_bytes=3,
-            format="plain-text",
-            encoding="utf-8",
-            data=b"a<b",
-        )
+    def load(shas: Sequence[str]) -> Iterator[tuple[str, SeedPage]]:
+        for sha in shas:
+            asked.append(sha)
+            yield (
+                sha,
+                SeedPage(
+                    seed_sha256=sha,
+                    path=f"{sha[-3:]}.txt",
+                    size_bytes=3,
+                    format="plain-text",
+                    encoding="utf-8",
+                    data=b"a<b",
+                ),
+            )
 
     write_report(tmp_path, v, v.manifest["seeds"], pages=load, limits=ReportLimits(clean_seed_pages=4))
     assert len(asked) == 3 + 4 and len(list((tmp_path / "seeds").iterdir())) == 7
