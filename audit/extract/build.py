@@ -10,7 +10,7 @@ from audit.extract.documents import Document, MarkupLink
 from audit.extract.language import guess_language
 from audit.extract.links import LinkFact, LinkRole, find_links, link_from_markup, mark_duplicates
 from audit.extract.numbers import NumberFact, NumberPolicy, find_numbers
-from audit.extract.offsets import ByteMap, make_id
+from audit.extract.offsets import ByteMap, make_id, span_id
 from audit.extract.page import Field, Page
 from audit.extract.segments import Segment
 from audit.ingest import bom_length
@@ -79,8 +79,8 @@ class _Ctx:
     def span(self, start: int | None, end: int | None) -> Span | None:
         return None if start is None or end is None else self.bmap.span(start, end)
 
-    def mention_id(self, prefix: str, start: int, end: int) -> str:
-        return make_id(prefix, self.sha, self.text_sha, self.bmap.byte(start), self.bmap.byte(end))
+    def mention_id(self, prefix: str, span: Span) -> str:
+        return span_id(prefix, self.sha, self.text_sha, span)
 
 
 def _texts(ctx: _Ctx) -> tuple[DerivedText, ...]:
@@ -151,7 +151,7 @@ def _article(ctx: _Ctx, page: Page, clock: Clock, dates: Sequence[DateFact], lan
 def _block(ctx: _Ctx, position: int, seg: Segment) -> Block:
     span = ctx.bmap.span(seg.start, seg.end)
     return Block(
-        block_id=make_id("b", ctx.sha, ctx.text_sha, span.start, span.end),
+        block_id=ctx.mention_id("b", span),
         article_id=ctx.article_id,
         seed_sha256=ctx.sha,
         span_start=span.start,
@@ -165,12 +165,12 @@ def _block(ctx: _Ctx, position: int, seg: Segment) -> Block:
 
 
 def _numbers(ctx: _Ctx, facts: Sequence[NumberFact]) -> tuple[NumberMention, ...]:
-    ids = [ctx.mention_id("n", f.start, f.end) for f in facts]
-    return tuple(_number(ctx, f, ids[i], ids) for i, f in enumerate(facts))
+    spans = [ctx.bmap.span(f.start, f.end) for f in facts]
+    ids = [ctx.mention_id("n", span) for span in spans]
+    return tuple(_number(ctx, f, spans[i], ids[i], ids) for i, f in enumerate(facts))
 
 
-def _number(ctx: _Ctx, f: NumberFact, number_id: str, ids: Sequence[str]) -> NumberMention:
-    span = ctx.bmap.span(f.start, f.end)
+def _number(ctx: _Ctx, f: NumberFact, span: Span, number_id: str, ids: Sequence[str]) -> NumberMention:
     sentence_span = ctx.bmap.span(f.sentence_start, f.sentence_end)
     return NumberMention(
         number_id=number_id,
@@ -233,7 +233,7 @@ def _markup_fact(m: MarkupLink, base_url: str | None) -> LinkFact:
 def _link(ctx: _Ctx, f: LinkFact, bmap: ByteMap, text_sha: str | None) -> Link:
     span = bmap.span(f.start, f.end)
     return Link(
-        link_id=make_id("l", ctx.sha, text_sha, span.start, span.end),
+        link_id=span_id("l", ctx.sha, text_sha, span),
         article_id=ctx.article_id,
         seed_sha256=ctx.sha,
         span_start=span.start,
@@ -260,7 +260,7 @@ def _link(ctx: _Ctx, f: LinkFact, bmap: ByteMap, text_sha: str | None) -> Link:
 def _date(ctx: _Ctx, f: DateFact) -> DateMention:
     span = ctx.bmap.span(f.start, f.end)
     return DateMention(
-        date_id=ctx.mention_id("d", f.start, f.end),
+        date_id=ctx.mention_id("d", span),
         article_id=ctx.article_id,
         seed_sha256=ctx.sha,
         span_start=span.start,
