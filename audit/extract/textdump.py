@@ -8,6 +8,7 @@ related-article teasers, tag lists, channel labels and the publisher's box. Only
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 
@@ -129,7 +130,9 @@ def _read_furniture(text: str, lines: list[tuple[int, int]], i: int, out: list[S
     return tuple(tags)
 
 
+@functools.lru_cache(maxsize=4096)
 def _furniture_kind(line: str, expect_teaser: int, in_about: bool) -> str:
+    """The kind of one furniture line; pure, and cached: a publisher's furniture repeats on every page."""
     if _COUNTER.fullmatch(line):
         return "counter"
     if _TAGS.fullmatch(line):
