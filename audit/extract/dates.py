@@ -249,11 +249,19 @@ def find_dates(
         (i, m, story_role(text, m, seg)) for i, (m, seg) in enumerate(matches) if seg.kind not in LINE_KINDS
     ]
     readings = readings_from(lines, age, age_index, page)
-    chosen = choose_reading(readings, lambda p: resolve_story(story, p))
+    resolved: dict[dt.date | None, list[tuple[int, Match, str, Resolution]]] = {}
+
+    def resolve(published: dt.date | None) -> list[tuple[int, Match, str, Resolution]]:
+        # readings often share a publication date, and the chosen one was resolved while choosing
+        if published not in resolved:
+            resolved[published] = resolve_story(story, published)
+        return resolved[published]
+
+    chosen = choose_reading(readings, resolve)
     reading = chosen.reading if chosen else None
     published = reading.published_at if reading else None
     captured = reading.captured_at if reading else None
-    by_index = {i: (role, res) for i, _, role, res in resolve_story(story, published)}
+    by_index = {i: (role, res) for i, _, role, res in resolve(published)}
     facts: list[DateFact] = []
     for index, (m, seg) in enumerate(matches):
         if index in by_index:
