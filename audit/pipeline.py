@@ -27,7 +27,7 @@ from audit.records import CheckResult, SeedRow, Verdict
 from audit.report import PageLoader, SeedPage, write_report
 from audit.store import SPECS, TablesWriter, arrow_schema, read_manifest, read_table, to_batch
 from audit.suites import Suite, load_suites
-from audit.validate import load_frames, run_suites
+from audit.validate import load_frames, run_suites, seeds_digest
 from audit.waivers import apply_waivers, load_waivers
 
 Progress = Callable[[int, int], None]
@@ -217,7 +217,7 @@ def write_tables(
                 )
             if check_links is not None:
                 writer.write("link_checks", to_batch(SPECS["link_checks"], check_links(sorted(urls))))
-            embedded = {**{k: v for k, v in core.items() if k not in RUN_KEYS}, "seeds": seeds}
+            embedded = embedded_manifest(core, seeds)
             writer.close(embedded)
         except BaseException:
             writer.abort()
@@ -226,17 +226,35 @@ def write_tables(
             name: {"file": f"{name}.parquet", "sha256": sha256_file(staging / f"{name}.parquet"), "n_rows": n}
             for name, n in writer.n_rows.items()
         }
-        write_manifest(staging, core, embedded, tables, started)
+        write_manifest(staging, core, embedded, seeds, tables, started)
+
+
+def embedded_manifest(core: dict[str, Any], seeds: list[dict[str, Any]]) -> dict[str, Any]:
+    """What every Parquet file embeds: the deterministic manifest, with the seed list by its digest.
+
+    The list itself (a row per seed) is in manifest.json; embedding it would put megabytes in every footer.
+    """
+    return {
+        **{k: v for k, v in core.items() if k not in RUN_KEYS},
+        "n_seeds": len(seeds),
+        "seeds_sha256": seeds_digest(seeds),
+    }
 
 
 def write_manifest(
-    staging: Path, core: dict[str, Any], embedded: dict[str, Any], tables: dict[str, Any], started: float
+    staging: Path,
+    core: dict[str, Any],
+    embedded: dict[str, Any],
+    seeds: list[dict[str, Any]],
+    tables: dict[str, Any],
+    started: float,
 ) -> None:
-    """manifest.json: the embedded part, the run-time keys, each table's digest and rows, the run's times."""
+    """manifest.json: the embedded part, the seed list, the run-time keys, each table's digest and rows, times."""
     finished = time.time()
     manifest = {
         **core,
         **embedded,
+        "seeds": seeds,
         "embedded_keys": sorted(embedded),
         "tables": tables,
         "run": {

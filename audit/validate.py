@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import math
 import os
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -24,7 +25,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from audit.errors import ConfigError
-from audit.fsio import sha256_file
+from audit.fsio import sha256_bytes, sha256_file
 from audit.provenance import (
     PROVENANCE_COLUMNS,
     TABLE_FACT_COLUMNS,
@@ -295,9 +296,21 @@ def join_live_checks(links: pd.DataFrame, checks: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def seeds_digest(seeds: Sequence[Mapping[str, Any]]) -> str:
+    """sha256 of a seed list as canonical JSON (sorted keys, no spaces): what Parquet files embed of it."""
+    return sha256_bytes(json.dumps(list(seeds), sort_keys=True, separators=(",", ":")).encode("utf-8"))
+
+
+def embedded_core(manifest: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What each table's file must embed, per manifest.json; None if its seed list is not the one embedded."""
+    if "seeds_sha256" in manifest and seeds_digest(manifest.get("seeds", [])) != manifest["seeds_sha256"]:
+        return None
+    return {k: v for k, v in manifest.items() if k in manifest.get("embedded_keys", ())}
+
+
 def _table_facts(tables_dir: Path, manifest: dict[str, Any]) -> pd.DataFrame:
     recorded = manifest.get("tables", {})
-    core = {k: v for k, v in manifest.items() if k in manifest.get("embedded_keys", ())}
+    core = embedded_core(manifest)
     rows = []
     for name in SPECS:
         path = tables_dir / f"{name}.parquet"
@@ -314,7 +327,7 @@ def _table_facts(tables_dir: Path, manifest: dict[str, Any]) -> pd.DataFrame:
                     n_rows_actual=n_rows,
                     sha256_ok=expected.get("sha256") == actual_sha,
                     n_rows_ok=expected.get("n_rows") == n_rows,
-                    embedded_manifest_ok=read_embedded_manifest(path) == core,
+                    embedded_manifest_ok=core is not None and read_embedded_manifest(path) == core,
                 )
             )
         )

@@ -13,6 +13,7 @@ from junitparser import JUnitXml
 
 from audit.cli import main
 from audit.store import read_embedded_manifest
+from audit.validate import seeds_digest
 from tests.conftest import SAMPLE_SHA256, run_args
 
 DATA = Path(__file__).parent / "data" / "seeds"
@@ -52,7 +53,9 @@ def test_bundled_seed_writes_tables_manifest_and_report(tmp_path: Path, seeds_di
     for name in ["seeds", "articles", "numbers", "links", "dates"]:
         path = tables / f"{name}.parquet"
         assert manifest["tables"][name]["n_rows"] == pq.read_metadata(path).num_rows
-        assert read_embedded_manifest(path)["seeds"] == manifest["seeds"]
+        embedded = read_embedded_manifest(path)
+        assert embedded["seeds_sha256"] == seeds_digest(manifest["seeds"]) and embedded["n_seeds"] == 1
+        assert "seeds" not in embedded  # the list is in manifest.json; each footer holds its digest
     article = pq.read_table(tables / "articles.parquet").to_pylist()[0]
     assert article["title"] == "Putin's Mobilization Backfires as 370,000 Flee Russia in Two Weeks"
     assert (article["byline"], article["publisher"], article["section"]) == ("Isabel van Brugen", "Newsweek", "Politics")

@@ -236,15 +236,19 @@ def test_changed_seed_file_fails_validate(copy: Path, how: str) -> None:
     assert code == 1 and ("seed-hash-matches", TEXT_SEED) in failed
 
 
-@pytest.mark.parametrize("how", ["row-deleted", "row-duplicated", "manifest-edited"])
+@pytest.mark.parametrize("how", ["row-deleted", "row-duplicated", "manifest-edited", "seed-list-edited"])
 def test_structural_edits_fail_validate(copy: Path, how: str) -> None:
-    """Deleting or duplicating a row, or editing manifest.json's recorded hash, fails validate with a table rule naming the table."""
+    """Deleting or duplicating a row, or editing manifest.json's recorded hash or seed list, fails validate with a table rule naming the table."""
+    manifest_path = copy / "tables" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
     if how == "manifest-edited":
-        manifest_path = copy / "tables" / "manifest.json"
-        manifest = json.loads(manifest_path.read_text())
         manifest["tables"]["numbers"]["sha256"] = "0" * 64
         manifest_path.write_text(json.dumps(manifest))
         expected = ("table-hash-matches-manifest", "numbers")
+    elif how == "seed-list-edited":  # the files embed the list's digest, so an edited list disagrees with them
+        manifest["seeds"][0]["size_bytes"] += 1
+        manifest_path.write_text(json.dumps(manifest))
+        expected = ("table-embedded-manifest-matches", "numbers")
     else:
         _rewrite(
             copy / "tables" / "numbers.parquet",

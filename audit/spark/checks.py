@@ -45,7 +45,7 @@ from audit.spark.datasets import count_rows, embedded_manifests, table_sha256
 from audit.spark.session import spark_session
 from audit.store import SPECS, arrow_schema, read_manifest
 from audit.suites import Suite, build_gx_suite, load_suites
-from audit.validate import EVIDENCE_LIMIT, LIVE_COLUMNS, SPAN_CHECKS, check_result
+from audit.validate import EVIDENCE_LIMIT, LIVE_COLUMNS, SPAN_CHECKS, check_result, embedded_core
 from audit.waivers import load_waivers
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -135,7 +135,7 @@ def read_spark_table(spark: SparkSession, tables_dir: Path, name: str) -> DataFr
 def table_facts(tables_dir: Path, manifest: dict[str, Any]) -> list[dict[str, Any]]:
     """The ``tables`` frame's rows: each table's digest, row count and embedded manifests against the manifest."""
     recorded = manifest.get("tables", {})
-    core = {k: v for k, v in manifest.items() if k in manifest.get("embedded_keys", ())}
+    core = embedded_core(manifest)
     rows = []
     for name in SPECS:
         path = tables_dir / f"{name}.parquet"
@@ -151,7 +151,7 @@ def table_facts(tables_dir: Path, manifest: dict[str, Any]) -> list[dict[str, An
             n_rows_actual=n_rows,
             sha256_ok=expected.get("sha256") == actual_sha,
             n_rows_ok=expected.get("n_rows") == n_rows,
-            embedded_manifest_ok=bool(embedded) and all(m == core for m in embedded),
+            embedded_manifest_ok=core is not None and bool(embedded) and all(m == core for m in embedded),
         )
         rows.append(dataclasses.asdict(facts))
     return rows

@@ -34,10 +34,10 @@ from audit.extract.numbers import load_policy
 from audit.fsio import atomic_dir
 from audit.ingest import IngestLimits, list_seed_files
 from audit.pipeline import (
-    RUN_KEYS,
     LinkChecker,
     RunConfig,
     ValidateConfig,
+    embedded_manifest,
     live_checker,
     manifest_core,
     write_manifest,
@@ -113,7 +113,7 @@ def write_tables_spark(
     try:
         rows, dropped = reject_duplicates(collect_seed_rows(envelope, len(files)))
         seeds = [{k: getattr(r, k) for k in _SEED_FIELDS} for r in rows]
-        embedded = {**{k: v for k, v in core.items() if k not in RUN_KEYS}, "seeds": seeds}
+        embedded = embedded_manifest(core, seeds)
         with atomic_dir(directory) as staging:
             _write_driver_table(spark, SPECS["seeds"], rows, embedded, staging)
             for name in _EXTRACTED_TABLES:
@@ -121,7 +121,7 @@ def write_tables_spark(
                 _write(frame, staging / f"{name}.parquet")
             checks = _live_checks(spark, staging, check_links) if check_links is not None else []
             _write_driver_table(spark, SPECS["link_checks"], checks, embedded, staging)
-            _write_manifest(staging, core, embedded, started)
+            _write_manifest(staging, core, embedded, seeds, started)
     finally:
         envelope.unpersist()
 
@@ -241,7 +241,9 @@ def _write(frame: DataFrame, path: Path) -> None:
     remove_checksums(path)
 
 
-def _write_manifest(staging: Path, core: dict[str, Any], embedded: dict[str, Any], started: float) -> None:
+def _write_manifest(
+    staging: Path, core: dict[str, Any], embedded: dict[str, Any], seeds: list[dict[str, Any]], started: float
+) -> None:
     tables = {
         spec.name: {
             "file": f"{spec.name}.parquet",
@@ -250,4 +252,4 @@ def _write_manifest(staging: Path, core: dict[str, Any], embedded: dict[str, Any
         }
         for spec in TABLES
     }
-    write_manifest(staging, core, embedded, tables, started)
+    write_manifest(staging, core, embedded, seeds, tables, started)
