@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import signal
 import threading
 import types
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from audit.store import SPECS, to_batch
 _EXTRACTED_TABLES = ("articles", "blocks", "numbers", "links", "dates", "texts")
 _PARALLEL_MIN = 64  # below this many seeds, starting processes costs more than it saves
 _CHUNK = 32
+_IN_FLIGHT = 3  # chunks submitted per worker ahead of the one being written
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -178,4 +180,15 @@ def process_all(
             yield process_chunk(root, chunk, limits, options)
         return
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        yield from pool.map(process_chunk, *zip(*[(root, c, limits, options) for c in chunks], strict=True))
+        # a few chunks in flight per worker, not all: results the writer has not taken yet wait in memory
+        pending: collections.deque[Future[Chunk]] = collections.deque()
+        try:
+            for chunk in chunks:
+                pending.append(pool.submit(process_chunk, root, chunk, limits, options))
+                if len(pending) >= _IN_FLIGHT * jobs:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:  # stopped early (an error, Ctrl-C): do not start the chunks still queued
+            for future in pending:
+                future.cancel()

@@ -65,7 +65,7 @@ LIVE_COLUMNS = (
     "soft_404",
 )
 EVIDENCE_LIMIT = 2_000  # findings per rule that carry their row; the rest carry ids only
-BATCH_BYTES = 48 << 20  # about this much table data (uncompressed) is validated at once: bounds memory
+BATCH_BYTES = 24 << 20  # about this much table data (uncompressed) is validated at once: bounds memory
 BATCH_ROWS = 500_000  # and at most this many rows, so GX's per-row work stays bounded too
 _BULKY = frozenset({"body", "body_spans", "record_sha256"})
 # GX names failing rows by this positional index: with the id as an index column instead, GX builds each
@@ -384,11 +384,14 @@ class _Validator:
             return tallies
         by_row = tuple(r for r in self.suite.rules if row_wise(r))
         across = tuple(r for r in self.suite.rules if not row_wise(r))
-        parts = []  # rules across rows see every row, with the columns (and evidence) a single pass has
+        # rules across rows see every row: their columns, and the computed ones evidence shows beside the
+        # stored row (the same evidence a single pass gives)
+        narrow = {*self._needed(across), *PROVENANCE_COLUMNS, *LIVE_COLUMNS}
+        parts = []
         for frame in frames.batches(self.suite.table, self._needed(self.suite.rules)):
             self._validate(frame, by_row, tallies)
             if across:
-                parts.append(frame)
+                parts.append(frame[[c for c in frame.columns if c in narrow]])
             del frame
         if across:
             self._validate(pd.concat(parts, ignore_index=True), across, tallies)
