@@ -145,8 +145,11 @@ def mention_spans_ok(table: pa.Table, seeds: Mapping[str, SeedFile]) -> list[boo
     out: list[bool | None] = []
     for batch in table.select(list(names)).to_batches(max_chunksize=_ROWS_AT_ONCE):
         cols = [batch.column(n).to_pylist() for n in names]
+        last: str | None = None
+        seed: SeedFile | None = None
         for sha, text_sha, start, end, text in zip(*cols, strict=True):
-            seed = seeds.get(sha)
+            if sha != last or seed is None:  # rows come in seed order: look each seed up once per run
+                seed, last = seeds.get(sha), sha
             out.append(seed is not None and seed.slice(text_sha, start, end) == text)
     return out
 

@@ -316,16 +316,14 @@ class CheckResult:
     n_checked: int
     findings: tuple[Finding, ...]
     error: str | None = None
+    # counted once (a report reads them on every page): findings not covered by a waiver, and covered
+    n_failed: int = field(init=False, repr=False, compare=False)
+    n_waived: int = field(init=False, repr=False, compare=False)
 
-    @property
-    def n_failed(self) -> int:
-        """Findings not covered by a waiver."""
-        return sum(1 for f in self.findings if f.waived_by is None)
-
-    @property
-    def n_waived(self) -> int:
-        """Findings covered by a valid waiver."""
-        return sum(1 for f in self.findings if f.waived_by is not None)
+    def __post_init__(self) -> None:
+        waived = sum(1 for f in self.findings if f.waived_by is not None)
+        object.__setattr__(self, "n_waived", waived)
+        object.__setattr__(self, "n_failed", len(self.findings) - waived)
 
     @property
     def passed(self) -> bool:
