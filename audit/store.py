@@ -31,6 +31,7 @@ from audit.linkcheck import LiveResult
 MANIFEST_KEY = b"audit.manifest"
 DIGEST_COLUMN = "record_sha256"
 ROW_GROUP_ROWS = 64_000
+ROW_GROUP_BYTES = 32 << 20  # or this much data, whichever comes first: an article's row holds its body
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +167,7 @@ def to_batch(spec: TableSpec, rows: Iterable[Any]) -> pa.RecordBatch:
 
 
 class TablesWriter:
-    """Streams record batches into one Parquet file per table, in row groups of bounded size."""
+    """Streams record batches into one Parquet file per table, in row groups of bounded rows and bytes."""
 
     # not a dataclass: owns open file handles and buffers
 
@@ -180,6 +181,7 @@ class TablesWriter:
         }
         self._pending: dict[str, list[pa.RecordBatch]] = {name: [] for name in self._schemas}
         self._pending_rows = dict.fromkeys(self._schemas, 0)
+        self._pending_bytes = dict.fromkeys(self._schemas, 0)
         self.n_rows = dict.fromkeys(self._schemas, 0)
 
     def write(self, table: str, batch: pa.RecordBatch) -> None:
@@ -188,8 +190,9 @@ class TablesWriter:
             return
         self._pending[table].append(batch)
         self._pending_rows[table] += batch.num_rows
+        self._pending_bytes[table] += batch.nbytes
         self.n_rows[table] += batch.num_rows
-        if self._pending_rows[table] >= self._rows:
+        if self._pending_rows[table] >= self._rows or self._pending_bytes[table] >= ROW_GROUP_BYTES:
             self._flush(table)
 
     def _flush(self, table: str) -> None:
@@ -197,7 +200,7 @@ class TablesWriter:
             self._writers[table].write_table(
                 pa.Table.from_batches(self._pending[table], self._schemas[table])
             )
-        self._pending[table], self._pending_rows[table] = [], 0
+        self._pending[table], self._pending_rows[table], self._pending_bytes[table] = [], 0, 0
 
     def close(self, manifest: dict[str, Any]) -> None:
         """Flush, store the manifest in every file's key-value metadata, and close the files."""
