@@ -12,7 +12,6 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 
 from audit import __version__
 from audit.errors import UsageError
@@ -25,9 +24,9 @@ from audit.process import Chunk, Processed, duplicate_of, process_all
 from audit.provenance import reread_seed
 from audit.records import CheckResult, SeedRow, Verdict
 from audit.report import PageLoader, SeedPage, write_report
-from audit.store import SPECS, TablesWriter, arrow_schema, read_manifest, read_table, to_batch
+from audit.store import SPECS, TablesWriter, read_manifest, read_table, to_batch
 from audit.suites import Suite, load_suites
-from audit.validate import load_frames, run_suites, seeds_digest
+from audit.validate import load_frames, rows_where, run_suites, seeds_digest
 from audit.waivers import apply_waivers, load_waivers
 
 Progress = Callable[[int, int], None]
@@ -162,10 +161,8 @@ def _rows_of_seeds(tables_dir: Path, name: str, shas: Sequence[str]) -> dict[str
     """A table's rows of these seeds, grouped by seed in table order (the file is scanned once, filtered)."""
     if not shas:
         return {}
-    dataset = ds.dataset(tables_dir / f"{name}.parquet", schema=arrow_schema(SPECS[name]))
-    table = dataset.to_table(filter=pc.field("seed_sha256").isin(pa.array(list(shas), pa.string())))
     grouped: dict[str, list[dict[str, Any]]] = {}
-    for row in table.to_pylist():
+    for row in rows_where(tables_dir, name, "seed_sha256", shas):
         grouped.setdefault(row["seed_sha256"], []).append(row)
     return grouped
 

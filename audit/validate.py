@@ -21,7 +21,6 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from audit.errors import ConfigError
@@ -167,19 +166,28 @@ class Frames(Mapping[str, pd.DataFrame]):
             yield frame if live is None else join_live_checks(frame, live)
 
     def stored_rows(self, name: str, id_column: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Whole stored rows of a table for these ids (read with the ids as a filter: memory stays small)."""
+        """Whole stored rows of a table for these ids (one pass over the file, a batch at a time)."""
         if name == "tables" or not ids:
             return {}
-        path = self._dir / f"{name}.parquet"
-        wanted = pc.field(id_column).isin(pa.array(list(ids), pa.string()))
-        table = ds.dataset(path, schema=arrow_schema(SPECS[name])).to_table(filter=wanted)
-        return {str(row[id_column]): row for row in table.to_pylist()}
+        rows = rows_where(self._dir, name, id_column, ids, self.batch_rows(name))
+        return {str(row[id_column]): row for row in rows}
 
     def __iter__(self) -> Iterator[str]:
         return iter(["tables", *SPECS])
 
     def __len__(self) -> int:
         return len(SPECS) + 1
+
+
+def rows_where(
+    directory: Path, name: str, column: str, values: Sequence[str], batch_rows: int = 50_000
+) -> list[dict[str, Any]]:
+    """The rows of a table whose column holds one of the values, in table order (the file read a batch at a time)."""
+    wanted = pa.array(list(values), pa.string())
+    found: list[dict[str, Any]] = []
+    for table in iter_table(directory, name, batch_rows):
+        found.extend(table.filter(pc.is_in(table[column], value_set=wanted)).to_pylist())
+    return found
 
 
 def iter_table(directory: Path, name: str, batch_rows: int) -> Iterator[pa.Table]:
@@ -355,8 +363,7 @@ def run_suites(frames: Mapping[str, pd.DataFrame], suites: Sequence[Suite]) -> t
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     results: list[CheckResult] = []
     for suite in suites:
-        asset = context.data_sources.add_pandas(name=f"audit-{suite.table}").add_dataframe_asset(suite.table)
-        validator = _Validator(asset.add_batch_definition_whole_dataframe("all"), suite)
+        validator = _Validator(context, suite)
         tallies = validator.run(frames)
         stored = _stored_rows(frames, suite, validator.id_column, tallies)
         results.extend(_check_result_of(rule, tallies[rule.rule_id], stored) for rule in suite.rules)
@@ -366,10 +373,10 @@ def run_suites(frames: Mapping[str, pd.DataFrame], suites: Sequence[Suite]) -> t
 class _Validator:
     """Runs one suite over a table's frames: all rules per batch, or cross-row rules once over all rows."""
 
-    # not a dataclass: holds a GX batch definition
+    # not a dataclass: holds the GX context
 
-    def __init__(self, batch_definition: Any, suite: Suite) -> None:
-        self.suite, self._definition = suite, batch_definition
+    def __init__(self, context: Any, suite: Suite) -> None:
+        self.suite, self._context, self._n = suite, context, 0
         self.id_column = "table" if suite.table == "tables" else SPECS[suite.table].id_column
 
     def run(self, frames: Mapping[str, pd.DataFrame]) -> dict[str, _Tally]:
@@ -415,8 +422,17 @@ class _Validator:
             "expectations": [e for e in self.suite.raw["expectations"] if e["meta"]["rule_id"] in wanted],
         }
         frame = prepared(frame, category_columns(self.suite.rules) - {self.id_column})
-        batch = self._definition.get_batch(batch_parameters={"dataframe": frame})
-        outcome = batch.validate(build_gx_suite(self.suite.path, raw), result_format=RESULT_FORMAT)
+        # a data source per batch, deleted after: GX's execution engine keeps every batch it has loaded
+        self._n += 1
+        name = f"audit-{self.suite.table}-{self._n}"
+        asset = self._context.data_sources.add_pandas(name=name).add_dataframe_asset(self.suite.table)
+        try:
+            batch = asset.add_batch_definition_whole_dataframe("all").get_batch(
+                batch_parameters={"dataframe": frame}
+            )
+            outcome = batch.validate(build_gx_suite(self.suite.path, raw), result_format=RESULT_FORMAT)
+        finally:
+            self._context.data_sources.delete(name)
         by_rule = {r.expectation_config.meta["rule_id"]: r for r in outcome.results}
         for rule in rules:
             _add(tallies[rule.rule_id], by_rule.get(rule.rule_id), frame, self.id_column)
