@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import sys
@@ -42,6 +43,8 @@ def bench(n: int, work: Path) -> dict[str, float]:
     ]
     m = run_measured(cmd, env=env)
     shutil.rmtree(seeds)
+    manifest = json.loads((work / f"tables_{n}" / "manifest.json").read_text(encoding="utf-8"))
+    extract_s = float(manifest["run"]["duration_s"])  # start to manifest: extraction and the tables
     return {
         "n": n,
         "audit_s": m.seconds,
@@ -50,6 +53,8 @@ def bench(n: int, work: Path) -> dict[str, float]:
         "peak_rss_mb": m.peak_rss_mb,
         "seeds_per_s": n / m.seconds,
         "exit": m.returncode,
+        "extract_s": extract_s,
+        "validate_report_s": m.seconds - extract_s,
     }
 
 
@@ -62,7 +67,9 @@ def main(sizes: list[int]) -> list[dict[str, float]]:
             r = rows[-1]
             print(
                 f"{r['n']:>7} seeds: audit {r['audit_s']:7.1f} s  floor {r['floor_s']:6.2f} s  "
-                f"x{r['ratio']:6.0f}  peak RSS {r['peak_rss_mb']:6.0f} MB  {r['seeds_per_s']:6.0f} seeds/s  exit {r['exit']}",
+                f"x{r['ratio']:6.0f}  peak RSS {r['peak_rss_mb']:6.0f} MB  {r['seeds_per_s']:6.0f} seeds/s  exit {r['exit']}"
+                f"  (extraction and tables {r['extract_s']:.1f} s, then validation and report "
+                f"{r['validate_report_s']:.1f} s)",
                 flush=True,
             )
     return rows
