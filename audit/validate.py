@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from audit.errors import ConfigError
@@ -195,9 +196,12 @@ def iter_table(directory: Path, name: str, batch_rows: int) -> Iterator[pa.Table
     path = directory / f"{name}.parquet"
     schema = arrow_schema(SPECS[name])
     try:
-        parquet = pq.ParquetFile(path)
+        if path.is_dir():  # a Parquet dataset (the Spark engine's tables): its part files in order
+            batches = ds.dataset(path, format="parquet", schema=schema).to_batches(batch_size=batch_rows)
+        else:
+            batches = pq.ParquetFile(path).iter_batches(batch_size=batch_rows)
         any_rows = False
-        for batch in parquet.iter_batches(batch_size=batch_rows):
+        for batch in batches:
             any_rows = True
             yield pa.Table.from_batches([batch]).cast(schema)
         if not any_rows:
