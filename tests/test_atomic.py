@@ -102,13 +102,13 @@ def _leftovers(out: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Seeds A (N_SEEDS), B (A plus N_MORE), 70 and one seed, and outputs of one complete run over A."""
+    """Seeds A (N_SEEDS), B (A plus N_MORE), 600 and one seed, and outputs of one complete run over A."""
     root = tmp_path_factory.mktemp("atomic")
     subprocess.run(
         [sys.executable, "-m", "benchmarks.generate", str(root / "a"), str(N_SEEDS)], env=_env(), check=True
     )
     generate(root / "b", N_SEEDS + N_MORE)
-    generate(root / "small", 70)  # past process.py's parallel threshold (64), quick to audit
+    generate(root / "medium", 600)  # each output's staging phase lasts long enough to be signalled in
     (root / "one").mkdir()
     (root / "one" / "seed.txt").write_text(
         "Council approves budget\n\nThe council approved 3 million pounds.\n"
@@ -122,7 +122,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "root": root,
         "a": root / "a",
         "b": root / "b",
-        "small": root / "small",
+        "medium": root / "medium",
         "one": root / "one",
         "out": out,
     }
@@ -204,8 +204,9 @@ def test_killed_runs_leave_previous_or_new_complete_outputs(world: dict[str, Pat
     print(outcomes)  # noqa: T201  (shown with -s: which kills hit before, during and after the swaps)
 
 
-def _signal_when_staging(seeds: Path, out: Path, sig: signal.Signals, phase: str) -> int:
-    """Start a run, send sig once its staging directory for phase (tables or reports) exists; return its exit code."""
+def _signal_when_staging(seeds: Path, out: Path, sig: signal.Signals, phase: str) -> tuple[int, bool]:
+    """Start a run, send sig once its staging directory for phase (tables or reports) exists; return its
+    exit code and whether the signal was sent (a run can finish a short phase between two looks)."""
     proc = subprocess.Popen(
         _command(seeds, out),
         env=_env(),
@@ -214,15 +215,17 @@ def _signal_when_staging(seeds: Path, out: Path, sig: signal.Signals, phase: str
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+    sent = False
     try:
         deadline = time.monotonic() + 150
         while proc.poll() is None and time.monotonic() < deadline:
             if any(p.name.startswith(f".{phase}.new-") for p in out.iterdir()):
-                time.sleep(0.3)  # inside the staging phase, not at its first instant
+                time.sleep(0.1)  # inside the staging phase, not at its first instant
                 proc.send_signal(sig)
+                sent = True
                 break
-            time.sleep(0.05)
-        return proc.wait(timeout=180)
+            time.sleep(0.02)
+        return proc.wait(timeout=180), sent
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -252,8 +255,8 @@ def test_interrupted_run_leaves_no_staging_directories(
     for name in ("tables", "reports"):
         (out / name).mkdir()
         (out / name / "previous.txt").write_text("previous")
-    code = _signal_when_staging(world["small"], out, sig, phase)
-    assert code != 0
+    code, sent = _signal_when_staging(world["medium"], out, sig, phase)
+    assert sent and code != 0
     assert (out / "reports" / "previous.txt").exists()
     assert _leftovers(out) == []
 
