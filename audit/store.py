@@ -226,10 +226,15 @@ def read_table(directory: Path, name: str) -> pa.Table:
             f"{path}: the table is missing. Run `python -m audit run` to write the tables."
         ) from None
     except (pa.ArrowException, OSError, ValueError) as exc:
-        raise ConfigError(
-            f"{path}: not a readable Parquet table of the expected schema ({exc}). "
-            "The file is truncated, corrupt or from another tool; rerun `python -m audit run` to rewrite it."
-        ) from None
+        raise unreadable_table(path, exc) from None
+
+
+def unreadable_table(path: Path, reason: object) -> ConfigError:
+    """The error for a table file that is truncated, corrupt or not of the table's schema."""
+    return ConfigError(
+        f"{path}: not a readable Parquet table of the expected schema ({reason}). "
+        "The file is truncated, corrupt or from another tool; rerun `python -m audit run` to rewrite it."
+    )
 
 
 def read_embedded_manifest(path: Path) -> dict[str, Any] | None:

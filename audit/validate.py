@@ -24,7 +24,6 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from audit.errors import ConfigError
 from audit.fsio import sha256_bytes, sha256_file
 from audit.provenance import (
     PROVENANCE_COLUMNS,
@@ -38,7 +37,14 @@ from audit.provenance import (
     provenance_columns,
 )
 from audit.records import CheckResult, Finding
-from audit.store import SPECS, arrow_schema, read_embedded_manifest, read_manifest, read_table
+from audit.store import (
+    SPECS,
+    arrow_schema,
+    read_embedded_manifest,
+    read_manifest,
+    read_table,
+    unreadable_table,
+)
 from audit.suites import Rule, Suite, build_gx_suite, rule_columns
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -207,10 +213,7 @@ def iter_table(directory: Path, name: str, batch_rows: int) -> Iterator[pa.Table
         if not any_rows:
             yield schema.empty_table()
     except (pa.ArrowException, OSError, ValueError) as exc:
-        raise ConfigError(
-            f"{path}: not a readable Parquet table of the expected schema ({exc}). "
-            "The file is truncated, corrupt or from another tool; rerun `python -m audit run` to rewrite it."
-        ) from None
+        raise unreadable_table(path, exc) from None
 
 
 def prepared(frame: pd.DataFrame, categories: Collection[str]) -> pd.DataFrame:
@@ -281,21 +284,17 @@ def load_frames(tables_dir: Path, seeds_root: Path) -> tuple[Frames, dict[str, A
 
 
 def _check_readable(tables_dir: Path, name: str) -> None:
-    """Read a table's footer and schema (not its rows), or raise ConfigError naming the file."""
+    """Read a table's schema (not its rows), or raise ConfigError naming the file."""
     path = tables_dir / f"{name}.parquet"
     if not path.exists():
         read_table(tables_dir, name)  # raises the missing-table error
     try:
         found = pq.read_schema(path)
-    except (pa.ArrowException, OSError, ValueError):
-        read_table(tables_dir, name)  # raises the unreadable-table error, with the reason
-        raise
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise unreadable_table(path, exc) from None
     expected = arrow_schema(SPECS[name])
     if found.names != expected.names:
-        raise ConfigError(
-            f"{path}: its columns {found.names} are not the {name} table's {expected.names}. "
-            "The file is from another tool or version; rerun `python -m audit run` to rewrite it."
-        )
+        raise unreadable_table(path, f"its columns {found.names} are not {expected.names}")
 
 
 def join_live_checks(links: pd.DataFrame, checks: pd.DataFrame) -> pd.DataFrame:
@@ -386,6 +385,8 @@ class _Validator:
     def __init__(self, context: Any, suite: Suite) -> None:
         self.suite, self._context, self._n = suite, context, 0
         self.id_column = "table" if suite.table == "tables" else SPECS[suite.table].id_column
+        self._categories = category_columns(suite.rules) - {self.id_column}
+        self._built: dict[frozenset[str], Any] = {}  # GX suites of a subset of the rules, built once
 
     def run(self, frames: Mapping[str, pd.DataFrame]) -> dict[str, _Tally]:
         """Every rule's tally over the whole table."""
@@ -424,12 +425,7 @@ class _Validator:
     def _validate(self, frame: pd.DataFrame, rules: Sequence[Rule], tallies: dict[str, _Tally]) -> None:
         if not rules:
             return
-        wanted = {r.rule_id for r in rules}
-        raw = {
-            **self.suite.raw,
-            "expectations": [e for e in self.suite.raw["expectations"] if e["meta"]["rule_id"] in wanted],
-        }
-        frame = prepared(frame, category_columns(self.suite.rules) - {self.id_column})
+        frame = prepared(frame, self._categories)
         # a data source per batch, deleted after: GX's execution engine keeps every batch it has loaded
         self._n += 1
         name = f"audit-{self.suite.table}-{self._n}"
@@ -438,12 +434,22 @@ class _Validator:
             batch = asset.add_batch_definition_whole_dataframe("all").get_batch(
                 batch_parameters={"dataframe": frame}
             )
-            outcome = batch.validate(build_gx_suite(self.suite.path, raw), result_format=RESULT_FORMAT)
+            outcome = batch.validate(self._gx_suite(rules), result_format=RESULT_FORMAT)
         finally:
             self._context.data_sources.delete(name)
         by_rule = {r.expectation_config.meta["rule_id"]: r for r in outcome.results}
         for rule in rules:
             _add(tallies[rule.rule_id], by_rule.get(rule.rule_id), frame, self.id_column)
+
+    def _gx_suite(self, rules: Sequence[Rule]) -> Any:
+        """The GX suite of these rules of the suite file (built once for every batch)."""
+        wanted = frozenset(r.rule_id for r in rules)
+        if wanted not in self._built:
+            expectations = [e for e in self.suite.raw["expectations"] if e["meta"]["rule_id"] in wanted]
+            self._built[wanted] = build_gx_suite(
+                self.suite.path, {**self.suite.raw, "expectations": expectations}
+            )
+        return self._built[wanted]
 
 
 def _counted(tally: _Tally, result: Any, n_rows: int) -> Mapping[str, Any] | None:

@@ -507,6 +507,10 @@ def _damage(tables: Path, how: str) -> str:
         path.write_bytes(bytes(data))
     elif how == "other-schema":
         pq.write_table(pa.table({"number_id": ["n-1"], "value": ["not a float"]}), path)
+    elif how == "other-types":  # the right columns, one of another type: found only when the rows are read
+        table = pq.read_table(path)
+        i = table.schema.get_field_index("value")
+        pq.write_table(table.set_column(i, "value", pa.array(["not a float"] * table.num_rows)), path)
     elif how == "missing":
         path.unlink()
     elif how == "manifest-missing":
@@ -526,6 +530,7 @@ def _damage(tables: Path, how: str) -> str:
         "not-parquet",
         "magic-flipped",
         "other-schema",
+        "other-types",
         "missing",
         "manifest-missing",
         "manifest-corrupt",
