@@ -21,7 +21,7 @@ from audit.fsio import atomic_dir, atomic_write_text, sha256_file
 from audit.ingest import IngestLimits, list_seed_files
 from audit.linkcheck import LiveOptions, check_links
 from audit.process import Chunk, Processed, duplicate_of, process_all
-from audit.provenance import reread_seed
+from audit.provenance import DerivedTexts, reread_seed
 from audit.records import CheckResult, SeedRow, Verdict
 from audit.report import PageLoader, SeedPage, write_report
 from audit.store import SPECS, TablesWriter, read_manifest, read_table, to_batch
@@ -80,7 +80,9 @@ def run_audit(config: RunConfig, progress: Progress | None = None) -> Verdict:
     processed = process_all(config.seeds_dir, files, config.limits, options, config.jobs)
     core = manifest_core(suites, config.policy_path, config.seeds_dir)
     checker = live_checker(config.live_links) if config.live_links is not None else None
-    write_tables(config.tables_dir, _with_progress(processed, len(files), progress), core, started, checker)
+    derived = write_tables(
+        config.tables_dir, _with_progress(processed, len(files), progress), core, started, checker
+    )
     return validate_tables(
         ValidateConfig(
             tables_dir=config.tables_dir,
@@ -92,13 +94,21 @@ def run_audit(config: RunConfig, progress: Progress | None = None) -> Verdict:
         ),
         suites=suites,
         waivers=waivers,
+        derived=derived,
     )
 
 
 def validate_tables(
-    config: ValidateConfig, suites: tuple[Suite, ...] | None = None, waivers: Any = None
+    config: ValidateConfig,
+    suites: tuple[Suite, ...] | None = None,
+    waivers: Any = None,
+    derived: DerivedTexts | None = None,
 ) -> Verdict:
-    """Re-read the seeds named by the tables' manifest, run the suites, apply waivers, write the report."""
+    """Re-read the seeds named by the tables' manifest, run the suites, apply waivers, write the report.
+
+    ``derived``: the texts the same run's extraction derived (``audit run``); without them, as in
+    ``audit validate``, each seed's texts are derived again.
+    """
     if config.engine == "spark":
         from audit import spark
 
@@ -107,7 +117,7 @@ def validate_tables(
     waivers = waivers if waivers is not None else load_waivers(config.waivers_path)
     manifest = read_manifest(config.tables_dir)
     seeds_dir = config.seeds_dir or Path(manifest["seeds_root"])
-    frames, manifest = load_frames(config.tables_dir, seeds_dir)
+    frames, manifest = load_frames(config.tables_dir, seeds_dir, derived)
     return finish_audit(config, suites, waivers, manifest, seeds_dir, run_suites(frames, suites))
 
 
@@ -190,11 +200,13 @@ def write_tables(
     core: dict[str, Any],
     started: float,
     check_links: LinkChecker | None = None,
-) -> None:
+) -> DerivedTexts:
     """Stream every seed's batches into the tables, then live link checks if asked, then the manifest.
 
     All or nothing: everything is written into a staging directory that replaces ``directory`` whole.
+    Returns the derived texts written (as many as memory allows), for the run's validation.
     """
+    derived = DerivedTexts()
     seen: dict[str, str] = {}
     seeds: list[dict[str, Any]] = []
     urls: set[str] = set()
@@ -205,7 +217,10 @@ def write_tables(
                 rows, dropped = _dedup(chunk.rows, seen)
                 writer.write("seeds", to_batch(SPECS["seeds"], rows))
                 for name, batch in chunk.batches.items():
-                    writer.write(name, _without_seeds(batch, dropped))
+                    kept = _without_seeds(batch, dropped)
+                    writer.write(name, kept)
+                    if name == "texts":
+                        derived.add(kept)
                 if check_links is not None and "links" in chunk.batches:
                     urls.update(_checkable_urls(_without_seeds(chunk.batches["links"], dropped)))
                 seeds.extend(
@@ -224,6 +239,7 @@ def write_tables(
             for name, n in writer.n_rows.items()
         }
         write_manifest(staging, core, embedded, seeds, tables, started)
+    return derived
 
 
 def embedded_manifest(core: dict[str, Any], seeds: list[dict[str, Any]]) -> dict[str, Any]:

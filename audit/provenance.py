@@ -23,6 +23,8 @@ from audit.store import DIGEST_COLUMN, record_digest
 PROVENANCE_COLUMNS = ("seed_ok", "span_ok", "record_ok")
 _ROWS_AT_ONCE = 20_000  # rows turned into Python objects at once when checking spans: bounds memory
 _ARTICLE_FIELDS = ("title", "byline", "publisher", "section", "published_text", "captured_text")
+_KEPT_TEXT_BYTES = 128 << 20  # derived texts a run keeps for its validation; past this, derived again
+SAMPLE_PREFIX = "0"  # seeds whose texts `audit run` derives again although it kept them (one in 16)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -63,8 +65,50 @@ class SeedFile:
             return None
 
 
-def reread_seed(root: Path, rel: str, expected_sha256: str | None) -> SeedFile:
-    """Read a seed file again and decode it the way ingest did; its texts are derived again when first used."""
+class DerivedTexts:
+    """The texts a run's extraction derived from each seed, by their sha256, kept for that run's validation.
+
+    ``audit run`` validates the tables it has just written: the derived texts its extraction made are what
+    the tables are checked against, so most are not derived from the seeds a second time (trafilatura is
+    most of an HTML run's cost). Each text is keyed by the sha256 computed here, from its bytes. A sample
+    (seeds whose digest starts with ``SAMPLE_PREFIX``, one in 16) is always derived again, so a
+    nondeterministic extractor or a text filed under the wrong seed still fails the run. Memory is bounded:
+    past ``limit`` bytes, a seed's texts are not kept and validation derives them again. ``audit validate``
+    keeps none and derives every text again.
+    """
+
+    # not a dataclass: accumulates texts batch by batch
+
+    def __init__(self, limit: int = _KEPT_TEXT_BYTES) -> None:
+        self._texts: dict[str, dict[str, bytes]] = {}
+        self._dropped: set[str] = set()
+        self._left = limit
+
+    def add(self, texts: pa.Table | pa.RecordBatch) -> None:
+        """Keep the texts of a ``texts`` table batch (columns seed_sha256 and text)."""
+        for seed, text in zip(
+            texts.column("seed_sha256").to_pylist(), texts.column("text").to_pylist(), strict=True
+        ):
+            if seed is None or text is None or seed in self._dropped or seed.startswith(SAMPLE_PREFIX):
+                continue
+            data = text.encode("utf-8")
+            if len(data) > self._left:
+                self._dropped.add(seed)  # all of a seed's texts or none: a partial set would fail its checks
+                self._texts.pop(seed, None)
+                continue
+            self._left -= len(data)
+            self._texts.setdefault(seed, {})[sha256_bytes(data)] = data
+
+    def of(self, seed_sha256: str) -> dict[str, bytes] | None:
+        """The seed's derived texts by sha256; None if they were not kept (derive them again)."""
+        return None if seed_sha256 in self._dropped else self._texts.get(seed_sha256)
+
+
+def reread_seed(
+    root: Path, rel: str, expected_sha256: str | None, derived: dict[str, bytes] | None = None
+) -> SeedFile:
+    """Read a seed file again and decode it the way ingest did; its texts are derived again when first used,
+    unless ``derived`` gives them (the texts this run's extraction derived from a seed with this digest)."""
     try:
         data = (root / rel).read_bytes()
     except OSError:
@@ -73,7 +117,7 @@ def reread_seed(root: Path, rel: str, expected_sha256: str | None) -> SeedFile:
     decoded = decode_seed(data, rel) if digest == expected_sha256 else None
     if not isinstance(decoded, Seed):
         return SeedFile(path=rel, sha256_now=digest, seed=None)
-    return SeedFile(path=rel, sha256_now=digest, seed=decoded)
+    return SeedFile(path=rel, sha256_now=digest, seed=decoded, _derived=derived)
 
 
 class SeedCache(Mapping[str, SeedFile]):
@@ -84,8 +128,10 @@ class SeedCache(Mapping[str, SeedFile]):
 
     # not a dataclass: an LRU cache around reread_seed
 
-    def __init__(self, root: Path, paths: Mapping[str, str], size: int = 2048) -> None:
-        self._root, self._paths, self._size = root, dict(paths), size
+    def __init__(
+        self, root: Path, paths: Mapping[str, str], size: int = 2048, derived: DerivedTexts | None = None
+    ) -> None:
+        self._root, self._paths, self._size, self._derived = root, dict(paths), size, derived
         self._files: OrderedDict[str, SeedFile] = OrderedDict()
         self._ok: dict[str, bool] = {}
 
@@ -95,7 +141,8 @@ class SeedCache(Mapping[str, SeedFile]):
             return self._files[sha]
         if sha not in self._paths:
             raise KeyError(sha)
-        found = reread_seed(self._root, self._paths[sha], sha)
+        kept = None if self._derived is None else self._derived.of(sha)
+        found = reread_seed(self._root, self._paths[sha], sha, kept)
         self._ok[sha] = found.sha256_now == sha
         self._files[sha] = found
         if len(self._files) > self._size:

@@ -28,6 +28,7 @@ from audit.fsio import sha256_bytes, sha256_file
 from audit.provenance import (
     PROVENANCE_COLUMNS,
     TABLE_FACT_COLUMNS,
+    DerivedTexts,
     SeedCache,
     SpanCheck,
     TableFacts,
@@ -83,6 +84,9 @@ RESULT_FORMAT: dict[str, Any] = {
     "exclude_unexpected_values": True,
     "partial_unexpected_count": 0,
 }
+# the first pass over a batch: counts only (about half of COMPLETE's cost); rules that fail run again with
+# RESULT_FORMAT, which names their rows
+COUNT_FORMAT: dict[str, Any] = {"result_format": "BASIC", "partial_unexpected_count": 0}
 # expectations judged row by row: their results over batches add up to the result over the table
 _ROW_WISE = frozenset(
     {
@@ -125,7 +129,12 @@ class Frames(Mapping[str, pd.DataFrame]):
     # not a dataclass: builds frames lazily from files
 
     def __init__(
-        self, tables_dir: Path, seeds_root: Path, manifest: dict[str, Any], batch_rows: int | None = None
+        self,
+        tables_dir: Path,
+        seeds_root: Path,
+        manifest: dict[str, Any],
+        batch_rows: int | None = None,
+        derived: DerivedTexts | None = None,
     ) -> None:
         self._dir, self._fixed_rows = tables_dir, batch_rows
         seeds = read_table(tables_dir, "seeds").select(["path", "seed_sha256"]).to_pylist()
@@ -133,7 +142,7 @@ class Frames(Mapping[str, pd.DataFrame]):
         for row in seeds:
             if row["seed_sha256"] is not None:
                 paths.setdefault(row["seed_sha256"], row["path"])
-        self._seeds = SeedCache(seeds_root, paths)
+        self._seeds = SeedCache(seeds_root, paths, derived=derived)
         self._facts = _table_facts(tables_dir, manifest)
         self._intact = dict(zip(self._facts["table"], self._facts["sha256_ok"], strict=True))
         self._rows = dict(zip(self._facts["table"], self._facts["n_rows_actual"], strict=True))
@@ -246,20 +255,21 @@ _CATEGORY_SAFE = _MEMBERSHIP | {
 
 
 def category_columns(rules: Sequence[Rule]) -> set[str]:
-    """Text columns worth holding as categories for these rules: few distinct values, used to select rows.
+    """Text columns worth holding as categories for these rules.
 
-    GX filters the whole frame once per rule with a row condition, and tests set membership; on categories
-    both are several times faster than on text. A column any rule compares by order or type stays text.
+    GX filters its frame once per metric of a rule with a row condition, tests set membership and nullity;
+    on categories all three are several times faster than on text. A column any rule compares by order or
+    type stays text, and so do the bulky ones (a category of whole article bodies costs more than it saves).
     """
-    wanted, keep = {"seed_sha256"}, set()
+    wanted, keep = {"seed_sha256"}, set(_BULKY)
     for rule in rules:
         condition = rule.kwargs.get("row_condition")
         wanted.update(rule_columns({"row_condition": condition}))
         keep.update(_ordered_condition_columns(condition))
         named = rule_columns({k: v for k, v in rule.kwargs.items() if k != "row_condition"})
-        if rule.expectation_type in _MEMBERSHIP:
+        if rule.expectation_type in _CATEGORY_SAFE:
             wanted.update(named)
-        elif rule.expectation_type not in _CATEGORY_SAFE:
+        else:
             keep.update(named)
     return wanted - keep
 
@@ -275,12 +285,14 @@ def _ordered_condition_columns(condition: Any) -> list[str]:
     return []
 
 
-def load_frames(tables_dir: Path, seeds_root: Path) -> tuple[Frames, dict[str, Any]]:
+def load_frames(
+    tables_dir: Path, seeds_root: Path, derived: DerivedTexts | None = None
+) -> tuple[Frames, dict[str, Any]]:
     """The tables as lazily built frames with provenance columns (re-reading the seeds), and the manifest."""
     manifest = read_manifest(tables_dir)
     for name in SPECS:
         _check_readable(tables_dir, name)  # fail early, with the file named, on a missing or corrupt table
-    return Frames(tables_dir, seeds_root, manifest), manifest
+    return Frames(tables_dir, seeds_root, manifest, derived=derived), manifest
 
 
 def _check_readable(tables_dir: Path, name: str) -> None:
@@ -423,9 +435,25 @@ class _Validator:
         return sorted(columns)
 
     def _validate(self, frame: pd.DataFrame, rules: Sequence[Rule], tallies: dict[str, _Tally]) -> None:
+        """Validate one batch: every rule with counts only, then the failing ones again naming their rows.
+
+        GX sees only the columns the rules name (it filters and fingerprints all it is given); findings
+        take their ids, seeds and evidence from the whole batch by position.
+        """
         if not rules:
             return
-        frame = prepared(frame, self._categories)
+        frame = frame.reset_index(drop=True)
+        view = prepared(frame[gx_columns(frame, rules)], self._categories)
+        first = self._outcomes(view, rules, COUNT_FORMAT)
+        failing = [rule for rule in rules if not _passed(first.get(rule.rule_id))]
+        named = self._outcomes(view, failing, RESULT_FORMAT) if failing else {}
+        for rule in rules:
+            _add(
+                tallies[rule.rule_id], named.get(rule.rule_id, first.get(rule.rule_id)), frame, self.id_column
+            )
+
+    def _outcomes(self, frame: pd.DataFrame, rules: Sequence[Rule], result_format: Any) -> dict[str, Any]:
+        """GX's result for each rule over the frame, keyed by rule_id."""
         # a data source per batch, deleted after: GX's execution engine keeps every batch it has loaded
         self._n += 1
         name = f"audit-{self.suite.table}-{self._n}"
@@ -434,12 +462,10 @@ class _Validator:
             batch = asset.add_batch_definition_whole_dataframe("all").get_batch(
                 batch_parameters={"dataframe": frame}
             )
-            outcome = batch.validate(self._gx_suite(rules), result_format=RESULT_FORMAT)
+            outcome = batch.validate(self._gx_suite(rules), result_format=result_format)
         finally:
             self._context.data_sources.delete(name)
-        by_rule = {r.expectation_config.meta["rule_id"]: r for r in outcome.results}
-        for rule in rules:
-            _add(tallies[rule.rule_id], by_rule.get(rule.rule_id), frame, self.id_column)
+        return {r.expectation_config.meta["rule_id"]: r for r in outcome.results}
 
     def _gx_suite(self, rules: Sequence[Rule]) -> Any:
         """The GX suite of these rules of the suite file (built once for every batch)."""
@@ -450,6 +476,23 @@ class _Validator:
                 self.suite.path, {**self.suite.raw, "expectations": expectations}
             )
         return self._built[wanted]
+
+
+def gx_columns(frame: pd.DataFrame, rules: Sequence[Rule]) -> list[str]:
+    """The frame's columns GX needs for these rules: those they name, or all of them for a table-level rule."""
+    if any(rule.expectation_type.startswith("expect_table_") for rule in rules):
+        return list(frame.columns)
+    named = {column for rule in rules for column in rule_columns(rule.kwargs)}
+    return [column for column in frame.columns if column in named]
+
+
+def _passed(result: Any) -> bool:
+    """Whether a GX result is a success that ran (no rows to name)."""
+    return (
+        result is not None
+        and bool(result.success)
+        and not (result.exception_info or {}).get("raised_exception")
+    )
 
 
 def _counted(tally: _Tally, result: Any, n_rows: int) -> Mapping[str, Any] | None:
@@ -482,13 +525,15 @@ def _add_rows(tally: _Tally, rows: pd.DataFrame, id_column: str) -> None:
         return
     ids = rows[id_column].astype(str).tolist()
     seeds = rows["seed_sha256"].tolist() if "seed_sha256" in rows else [None] * len(ids)
+    fresh: list[int] = []
     for n, (record_id, seed) in enumerate(zip(ids, seeds, strict=True)):
-        if record_id in tally.seeds:
-            continue
-        tally.ids.append(record_id)
-        tally.seeds[record_id] = seed if isinstance(seed, str) else None
-        if len(tally.rows) < EVIDENCE_LIMIT:
-            tally.rows[record_id] = {str(k): v for k, v in rows.iloc[n].items()}
+        if record_id not in tally.seeds:
+            tally.ids.append(record_id)
+            tally.seeds[record_id] = seed if isinstance(seed, str) else None
+            fresh.append(n)
+    kept = fresh[: max(0, EVIDENCE_LIMIT - len(tally.rows))]
+    for n, row in zip(kept, rows.iloc[kept].to_dict("records"), strict=True):
+        tally.rows[ids[n]] = {str(k): v for k, v in row.items()}
 
 
 def check_result(rule: Rule, result: Any, rows: pd.DataFrame, id_column: str) -> CheckResult:

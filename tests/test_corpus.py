@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from audit import provenance
 from audit.cli import main
-from tests.conftest import run_args
+from audit.fsio import sha256_bytes, sha256_file
+from audit.pipeline import ValidateConfig, validate_tables
+from tests.conftest import SUITES, run_args
 from tests.eval_corpus import body_scores, token_scores
 
 CORPUS = Path(__file__).parent / "data" / "corpus"
@@ -70,3 +75,66 @@ def test_token_scores() -> None:
     """Token precision and recall count repeated words as a multiset, case-insensitively."""
     assert token_scores("the cat the", "The cat sat") == (2 / 3, 2 / 3, 2 / 3)
     assert token_scores("", "anything") == (0.0, 0.0, 0.0)
+
+
+def _rules(report: Path) -> dict[str, Any]:
+    return {r["rule_id"]: r for r in json.loads((report / "results.json").read_text())["rules"]}
+
+
+def test_run_checks_the_texts_it_derived_and_validate_derives_them_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`run` checks its tables against the texts its own extraction derived (no second trafilatura pass for
+    these five pages, none of whose digests is in the re-derived sample); `validate` derives all five again
+    and reaches the same results, rule by rule, finding by finding."""
+    derived_again: list[str] = []
+    rederive = provenance._rederive
+
+    def counted(seed: Any) -> dict[str, bytes]:
+        derived_again.append(seed.seed_sha256)
+        return rederive(seed)
+
+    monkeypatch.setattr(provenance, "_rederive", counted)
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for page in CORPUS.glob("*.html.gz"):
+        shutil.copy(page, seeds / page.name)
+    assert not any(sha256_file(p).startswith(provenance.SAMPLE_PREFIX) for p in seeds.iterdir())
+    main(run_args(tmp_path, seeds, SUITES))
+    assert derived_again == []
+    again = tmp_path / "validated"
+    main(["validate", "--tables", str(tmp_path / "tables"), "--report", str(again), "--suites", str(SUITES)])
+    assert len(derived_again) == 5
+    assert _rules(tmp_path / "report") == _rules(again)
+
+
+def test_kept_texts_are_keyed_by_their_bytes_bounded_and_sampled() -> None:
+    """Texts are keyed by the sha256 of their bytes; a seed whose texts pass the memory limit keeps none
+    (validation derives them again), and a seed in the sample is never kept."""
+    one, two, sampled = "a" * 64, "b" * 64, provenance.SAMPLE_PREFIX + "c" * 63
+    batch = pa.table(
+        {"seed_sha256": [one, two, two, sampled], "text": ["first text", "second", "x" * 40, "sampled text"]}
+    )
+    kept = provenance.DerivedTexts(limit=30)
+    kept.add(batch)
+    assert kept.of(one) == {sha256_bytes(b"first text"): b"first text"}
+    assert kept.of(two) is None  # "second" fitted, the 40-byte text did not: none of the seed's texts kept
+    assert kept.of(sampled) is None
+    assert kept.of("f" * 64) is None
+
+
+def test_a_stored_text_unlike_the_one_the_run_derived_fails(corpus_run: tuple[Path, int], tmp_path: Path) -> None:
+    """The in-run check is not vacuous: a derived text that differs from what the run's extraction made (here,
+    one word changed in the kept copy) fails text-rederives-from-seed, and spans into it no longer match."""
+    tmp, _ = corpus_run
+    texts = pq.read_table(tmp / "tables" / "texts.parquet")
+    victim = texts.column("seed_sha256")[0].as_py()
+    changed = [t.replace(" the ", " a ", 1) if s == victim else t for s, t in
+               zip(texts.column("seed_sha256").to_pylist(), texts.column("text").to_pylist(), strict=True)]
+    kept = provenance.DerivedTexts()
+    kept.add(texts.set_column(texts.column_names.index("text"), "text", pa.array(changed)))
+    config = ValidateConfig(tables_dir=tmp / "tables", report_dir=tmp_path / "report", suites_dir=SUITES,
+                            waivers_path=None, seeds_dir=tmp / "seeds")
+    rules = {r.rule_id: r for r in validate_tables(config, derived=kept).results}
+    assert [f.seed_sha256 for f in rules["text-rederives-from-seed"].findings] == [victim]
+    assert not rules["article-span-matches-seed"].passed
