@@ -61,7 +61,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         default=None,
         metavar="N",
-        help="worker processes for extraction (default: one per CPU)",
+        help="worker processes for extraction and validation (default: one per CPU)",
     )
     run.add_argument(
         "--max-seed-bytes",
@@ -127,6 +127,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         metavar="DIR",
         help="where the seeds are now, if not where the manifest says",
+    )
+    validate.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="worker processes for validation (default: one per CPU)",
     )
     _common(validate)
     _engine(validate)
@@ -318,6 +325,7 @@ def _dispatch(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             seeds_dir=args.seeds,
             engine=args.engine,
             spark_master=args.spark_master,
+            jobs=args.jobs,
         )
     )
 

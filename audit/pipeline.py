@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -62,6 +63,7 @@ class ValidateConfig:
     today: dt.date | None = None
     engine: str = "pandas"
     spark_master: str | None = None
+    jobs: int | None = None  # worker processes for validation (None: one per CPU)
 
 
 def run_audit(config: RunConfig, progress: Progress | None = None) -> Verdict:
@@ -91,6 +93,7 @@ def run_audit(config: RunConfig, progress: Progress | None = None) -> Verdict:
             waivers_path=config.waivers_path,
             seeds_dir=config.seeds_dir,
             today=config.today,
+            jobs=config.jobs,
         ),
         suites=suites,
         waivers=waivers,
@@ -118,7 +121,8 @@ def validate_tables(
     manifest = read_manifest(config.tables_dir)
     seeds_dir = config.seeds_dir or Path(manifest["seeds_root"])
     frames, manifest = load_frames(config.tables_dir, seeds_dir, derived)
-    return finish_audit(config, suites, waivers, manifest, seeds_dir, run_suites(frames, suites))
+    results = run_suites(frames, suites, config.jobs or os.cpu_count())
+    return finish_audit(config, suites, waivers, manifest, seeds_dir, results)
 
 
 def finish_audit(

@@ -12,8 +12,10 @@ import dataclasses
 import datetime as dt
 import json
 import math
+import multiprocessing
 import os
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -149,6 +151,10 @@ class Frames(Mapping[str, pd.DataFrame]):
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return pd.concat(list(self.batches(name, None)), ignore_index=True)
+
+    def n_rows(self, name: str) -> int:
+        """How many rows a table holds (0 for the table of tables, which is tiny)."""
+        return 0 if name == "tables" else int(self._rows.get(name) or 0)
 
     def n_batches(self, name: str) -> int:
         """How many batches a table is validated in."""
@@ -373,20 +379,58 @@ class _Tally:
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # the frame's row, for evidence
 
 
-def run_suites(frames: Mapping[str, pd.DataFrame], suites: Sequence[Suite]) -> tuple[CheckResult, ...]:
-    """Validate each table with its suite; one CheckResult per expectation, keyed by rule_id."""
+def run_suites(
+    frames: Mapping[str, pd.DataFrame], suites: Sequence[Suite], jobs: int | None = None
+) -> tuple[CheckResult, ...]:
+    """Validate each table with its suite; one CheckResult per expectation, keyed by rule_id.
+
+    With ``jobs`` > 1 and tables read from files, suites run in that many worker processes (each table is
+    validated on its own, so they are independent); results come back in suite order either way.
+    """
+    jobs = jobs or 1
+    if jobs > 1 and isinstance(frames, Frames) and len(suites) > 1:
+        return _run_in_processes(frames, suites, jobs)
+    context = _gx_context()
+    return tuple(result for suite in suites for result in _run_suite(context, frames, suite))
+
+
+def _gx_context() -> Any:
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    results: list[CheckResult] = []
-    for suite in suites:
-        validator = _Validator(context, suite)
-        tallies = validator.run(frames)
-        stored = _stored_rows(frames, suite, validator.id_column, tallies)
-        results.extend(_check_result_of(rule, tallies[rule.rule_id], stored) for rule in suite.rules)
-    return tuple(results)
+    return context
+
+
+def _run_suite(context: Any, frames: Mapping[str, pd.DataFrame], suite: Suite) -> list[CheckResult]:
+    validator = _Validator(context, suite)
+    tallies = validator.run(frames)
+    stored = _stored_rows(frames, suite, validator.id_column, tallies)
+    return [_check_result_of(rule, tallies[rule.rule_id], stored) for rule in suite.rules]
+
+
+# what forked workers validate: set before the pool starts, so the frames and suites are not pickled
+_SHARED: dict[str, Any] = {}
+
+
+def _run_in_processes(frames: Frames, suites: Sequence[Suite], jobs: int) -> tuple[CheckResult, ...]:
+    """Each suite in a forked worker, the longest tables first so the workers finish together."""
+    order = sorted(range(len(suites)), key=lambda i: -frames.n_rows(suites[i].table))
+    _SHARED.update(frames=frames, suites=suites)
+    try:
+        fork = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=min(jobs, len(suites)), mp_context=fork) as pool:
+            done = dict(zip(order, pool.map(_suite_in_worker, order), strict=True))
+    finally:
+        _SHARED.clear()
+    return tuple(result for i in range(len(suites)) for result in done[i])
+
+
+def _suite_in_worker(index: int) -> list[CheckResult]:
+    if "context" not in _SHARED:
+        _SHARED["context"] = _gx_context()
+    return _run_suite(_SHARED["context"], _SHARED["frames"], _SHARED["suites"][index])
 
 
 class _Validator:

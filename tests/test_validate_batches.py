@@ -37,10 +37,10 @@ def audited(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _validate(tables: Path, batch_rows: int | None) -> tuple[CheckResult, ...]:
+def _validate(tables: Path, batch_rows: int | None, jobs: int = 1) -> tuple[CheckResult, ...]:
     manifest = read_manifest(tables)
     frames = Frames(tables, Path(manifest["seeds_root"]), manifest, batch_rows=batch_rows)
-    return run_suites(frames, load_suites(SUITES))
+    return run_suites(frames, load_suites(SUITES), jobs)
 
 
 def _summary(results: tuple[CheckResult, ...]) -> list[tuple[object, ...]]:
@@ -78,3 +78,12 @@ def test_a_duplicate_id_in_another_batch_is_found(audited: Path, tmp_path: Path)
         results = {r.rule_id: r for r in _validate(tables, batch_rows)}
         assert duplicate in {f.record_id for f in results["link-id-unique"].findings}, batch_rows
     assert _summary(_validate(tables, 2)) == _summary(_validate(tables, None))
+
+
+def test_suites_in_worker_processes_give_the_same_results_in_the_same_order(audited: Path) -> None:
+    """Validation in two worker processes (a suite each at a time) equals validation in this process."""
+    tables = audited / "tables"
+    serial, parallel = _validate(tables, 7, jobs=1), _validate(tables, 7, jobs=2)
+    assert [r.rule_id for r in parallel] == [r.rule_id for r in serial]
+    assert _summary(parallel) == _summary(serial)
+    assert [r.severity for r in parallel] == [r.severity for r in serial]
