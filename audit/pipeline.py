@@ -21,7 +21,7 @@ from audit.extract.numbers import load_policy
 from audit.fsio import atomic_dir, atomic_write_text, sha256_file
 from audit.ingest import IngestLimits, list_seed_files
 from audit.linkcheck import LiveOptions, check_links
-from audit.process import Chunk, Processed, duplicate_of, process_all
+from audit.process import Chunk, Processed, duplicate_of, processing
 from audit.provenance import DerivedTexts, reread_seed
 from audit.records import CheckResult, SeedRow, Verdict
 from audit.report import PageLoader, SeedPage, write_report
@@ -73,18 +73,19 @@ def run_audit(config: RunConfig, progress: Progress | None = None) -> Verdict:
 
         return spark.run_audit(config)
     started = time.time()
-    suites = load_suites(config.suites_dir)
-    waivers = load_waivers(config.waivers_path)
     options = ExtractOptions(policy=load_policy(config.policy_path))
     files = list_seed_files(config.seeds_dir)
     if not files:
         raise UsageError(f"{config.seeds_dir}: no seed files found. Put the captured pages to audit there.")
-    processed = process_all(config.seeds_dir, files, config.limits, options, config.jobs)
-    core = manifest_core(suites, config.policy_path, config.seeds_dir)
-    checker = live_checker(config.live_links) if config.live_links is not None else None
-    derived = write_tables(
-        config.tables_dir, _with_progress(processed, len(files), progress), core, started, checker
-    )
+    with processing(config.seeds_dir, files, config.limits, options, config.jobs) as processed:
+        # the workers are extracting already: loading the suites (which imports GX) overlaps with them
+        suites = load_suites(config.suites_dir)
+        waivers = load_waivers(config.waivers_path)
+        core = manifest_core(suites, config.policy_path, config.seeds_dir)
+        checker = live_checker(config.live_links) if config.live_links is not None else None
+        derived = write_tables(
+            config.tables_dir, _with_progress(processed, len(files), progress), core, started, checker
+        )
     return validate_tables(
         ValidateConfig(
             tables_dir=config.tables_dir,

@@ -169,26 +169,38 @@ def duplicate_of(processed: Processed, first_path: str) -> Processed:
     return Processed(row=rejected_row(rejection), batches={})
 
 
-def process_all(
+@contextlib.contextmanager
+def processing(
     root: Path, files: Sequence[str], limits: IngestLimits, options: ExtractOptions, jobs: int | None = None
-) -> Iterator[Chunk]:
-    """Process every seed in chunks, in the order given; in worker processes when there are many."""
+) -> Iterator[Iterator[Chunk]]:
+    """Start processing every seed in chunks, in worker processes when there are many; gives the chunks in
+    the order given.
+
+    The workers start at once, before the caller takes the first chunk: what the caller does meanwhile
+    (loading the suites, which imports Great Expectations) overlaps with extraction.
+    """
     jobs = jobs or os.cpu_count() or 1
     chunks = [files[i : i + _CHUNK] for i in range(0, len(files), _CHUNK)]
     if jobs == 1 or len(files) < _PARALLEL_MIN:
-        for chunk in chunks:
-            yield process_chunk(root, chunk, limits, options)
+        yield (process_chunk(root, chunk, limits, options) for chunk in chunks)
         return
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        # a few chunks in flight per worker, not all: results the writer has not taken yet wait in memory
-        pending: collections.deque[Future[Chunk]] = collections.deque()
-        try:
-            for chunk in chunks:
-                pending.append(pool.submit(process_chunk, root, chunk, limits, options))
-                if len(pending) >= _IN_FLIGHT * jobs:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
-        finally:  # stopped early (an error, Ctrl-C): do not start the chunks still queued
-            for future in pending:
-                future.cancel()
+    pool = ProcessPoolExecutor(max_workers=jobs)
+    # a few chunks in flight per worker, not all: results the writer has not taken yet wait in memory
+    pending: collections.deque[Future[Chunk]] = collections.deque()
+    todo = iter(chunks)
+
+    def submit() -> None:
+        while len(pending) < _IN_FLIGHT * jobs and (chunk := next(todo, None)) is not None:
+            pending.append(pool.submit(process_chunk, root, chunk, limits, options))
+
+    def results() -> Iterator[Chunk]:
+        while pending:
+            done = pending.popleft().result()
+            submit()
+            yield done
+
+    submit()
+    try:
+        yield results()
+    finally:  # stopped early (an error, Ctrl-C): do not start the chunks still queued
+        pool.shutdown(wait=True, cancel_futures=True)

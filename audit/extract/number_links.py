@@ -102,6 +102,10 @@ def _rel_err(got: float, want: float) -> float:
 def _link(facts: tuple[NumberFact, ...]) -> tuple[NumberFact, ...]:
     """Link each headline or lede figure to the same figure attributed later in the body."""
     out = list(facts)
+    same: dict[tuple[float, str], list[int]] = {}  # body figures by value and kind, in order
+    for j, other in enumerate(facts):
+        if other.value is not None and other.segment_kind == "body":
+            same.setdefault((other.value, other.kind), []).append(j)
     for i, fact in enumerate(facts):
         is_lede = "lede" in fact.contexts
         if (
@@ -110,13 +114,11 @@ def _link(facts: tuple[NumberFact, ...]) -> tuple[NumberFact, ...]:
             or not (fact.segment_kind == "title" or is_lede)
         ):
             continue
-        for j, other in enumerate(facts):
+        for j in same.get((fact.value, fact.kind), ()):
+            other = facts[j]
             if (
                 j == i
-                or other.segment_kind != "body"
                 or (other.start <= fact.start and fact.segment_kind != "title")
-                or other.value != fact.value
-                or other.kind != fact.kind
                 or other.attribution_kind not in _ATTRIBUTED | {"derived"}
                 or (is_lede and "lede" in other.contexts)
             ):

@@ -6,6 +6,7 @@ the policy's call (``audit.extract.number_policy``).
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
@@ -130,9 +131,10 @@ def detect_numbers(
         blocked = list(exclude) + _guarded(text, seg, atoms)
         atoms = [a for a in atoms if not _overlaps(a.start, a.end, blocked)]
         sentences = split_sentences(text, seg.start, seg.end)
+        starts = [a for a, _ in sentences]
         for start, end, value, vmax, kind, unit in _join_ranges(text, atoms):
             qualifier = _qualifier(text, start, seg.start)
-            s_start, s_end = next(((a, b) for a, b in sentences if a <= start < b), (seg.start, seg.end))
+            s_start, s_end = _sentence_of(sentences, starts, start, (seg.start, seg.end))
             contexts = frozenset(contexts_seg | _contexts(text, start, end, s_start, s_end, value))
             needs, rule = decide(policy, kind, contexts, value)
             facts.append(
@@ -156,9 +158,22 @@ def detect_numbers(
     return tuple(facts)
 
 
+def _sentence_of(
+    sentences: Sequence[tuple[int, int]], starts: Sequence[int], at: int, default: tuple[int, int]
+) -> tuple[int, int]:
+    """The sentence (in order, not overlapping) holding offset ``at``, or default; by bisection."""
+    i = bisect.bisect_right(starts, at) - 1
+    if i >= 0 and sentences[i][0] <= at < sentences[i][1]:
+        return sentences[i]
+    return default
+
+
 def _overlaps(start: int, end: int, ranges: Sequence[tuple[int, int]]) -> bool:
     """True when [start, end) overlaps any of the ranges."""
     return any(start < b and a < end for a, b in ranges)
+
+
+_DATE_REACH = 64  # characters past a numeral a date holding it can end (no date is 30 characters long)
 
 
 def _guarded(text: str, seg: Segment, atoms: list[_Atom]) -> list[tuple[int, int]]:
@@ -168,7 +183,9 @@ def _guarded(text: str, seg: Segment, atoms: list[_Atom]) -> list[tuple[int, int
     for a in atoms:  # a date holds digits, so look for one only around numerals (no date is 30 chars long)
         if a.end <= done or not any(c.isdigit() for c in text[a.start : a.end]):
             continue
-        for m in P.DATE.finditer(text, max(done, a.start - 30), seg.end):
+        # the window ends well past any date that starts before the numeral ends: searching to the end of
+        # the segment instead costs a scan of the rest of it per numeral (quadratic on long segments)
+        for m in P.DATE.finditer(text, max(done, a.start - 30), min(seg.end, a.end + _DATE_REACH)):
             if m.start() >= a.end:
                 break
             out.append(m.span())
