@@ -74,7 +74,7 @@ LIVE_COLUMNS = (
     "soft_404",
 )
 EVIDENCE_LIMIT = 2_000  # findings per rule that carry their row; the rest carry ids only
-BATCH_BYTES = 24 << 20  # about this much table data (uncompressed) is validated at once: bounds memory
+BATCH_BYTES = 12 << 20  # table data (uncompressed) validated at once, per worker: bounds memory
 BATCH_ROWS = 500_000  # and at most this many rows, so GX's per-row work stays bounded too
 _BULKY = frozenset({"body", "body_spans", "record_sha256"})
 # GX names failing rows by this positional index: with the id as an index column instead, GX builds each

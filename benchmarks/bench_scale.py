@@ -51,6 +51,7 @@ def bench(n: int, work: Path) -> dict[str, float]:
         "floor_s": floor,
         "ratio": m.seconds / floor,
         "peak_rss_mb": m.peak_rss_mb,
+        "peak_pss_mb": m.peak_pss_mb,
         "seeds_per_s": n / m.seconds,
         "exit": m.returncode,
         "extract_s": extract_s,
@@ -67,7 +68,8 @@ def main(sizes: list[int]) -> list[dict[str, float]]:
             r = rows[-1]
             print(
                 f"{r['n']:>7} seeds: audit {r['audit_s']:7.1f} s  floor {r['floor_s']:6.2f} s  "
-                f"x{r['ratio']:6.0f}  peak RSS {r['peak_rss_mb']:6.0f} MB  {r['seeds_per_s']:6.0f} seeds/s  exit {r['exit']}"
+                f"x{r['ratio']:6.0f}  peak RSS {r['peak_rss_mb']:6.0f} MB (PSS {r['peak_pss_mb']:.0f} MB)  "
+                f"{r['seeds_per_s']:6.0f} seeds/s  exit {r['exit']}"
                 f"  (extraction and tables {r['extract_s']:.1f} s, then validation and report "
                 f"{r['validate_report_s']:.1f} s)",
                 flush=True,

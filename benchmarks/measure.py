@@ -1,4 +1,9 @@
-"""Measuring tools: wall time and the peak resident memory of a whole process tree."""
+"""Measuring tools: wall time and the peak resident memory of a whole process tree.
+
+Two memory figures: the summed RSS of every process (what the targets are judged on; it counts a page a
+forked worker shares with its parent once per process) and the summed PSS (each shared page divided among
+the processes sharing it: the physical memory the tree really holds).
+"""
 
 from __future__ import annotations
 
@@ -19,42 +24,58 @@ class Measured:
     seconds: float
     peak_rss_mb: float
     returncode: int
+    peak_pss_mb: float = 0.0
 
 
-def _tree_rss(pid: int) -> int:
-    """Resident bytes of pid and all its descendants, read from /proc."""
+def _tree(pid: int) -> list[int]:
+    """pid and all its descendants, read from /proc."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             stat = (entry / "stat").read_text()
-            statm = (entry / "statm").read_text().split()
         except OSError:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
         children.setdefault(ppid, []).append(int(entry.name))
-        rss[int(entry.name)] = int(statm[1]) * _PAGE
-    total, stack = 0, [pid]
+    found, stack = [], [pid]
     while stack:
         p = stack.pop()
-        total += rss.get(p, 0)
+        found.append(p)
         stack.extend(children.get(p, []))
-    return total
+    return found
+
+
+def _memory(pid: int) -> tuple[int, int]:
+    """Resident and proportional set size of one process, in bytes (0, 0 if it has gone)."""
+    try:
+        rss = int((Path("/proc") / str(pid) / "statm").read_text().split()[1]) * _PAGE
+        rollup = (Path("/proc") / str(pid) / "smaps_rollup").read_text()
+    except OSError:
+        return 0, 0
+    pss = next((int(line.split()[1]) * 1024 for line in rollup.splitlines() if line.startswith("Pss:")), 0)
+    return rss, pss
+
+
+def _tree_memory(pid: int) -> tuple[int, int]:
+    """Summed RSS and summed PSS of pid and all its descendants."""
+    sizes = [_memory(p) for p in _tree(pid)]
+    return sum(r for r, _ in sizes), sum(p for _, p in sizes)
 
 
 def run_measured(cmd: list[str], *, env: dict[str, str] | None = None, interval: float = 0.05) -> Measured:
-    """Run a command; return its wall time and the peak summed RSS of its process tree."""
+    """Run a command; return its wall time and the peak summed RSS (and PSS) of its process tree."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0
+    peak, peak_pss = 0, 0
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, peak_pss
         while not done.is_set():
-            peak = max(peak, _tree_rss(proc.pid))
+            rss, pss = _tree_memory(proc.pid)
+            peak, peak_pss = max(peak, rss), max(peak_pss, pss)
             time.sleep(interval)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -65,7 +86,7 @@ def run_measured(cmd: list[str], *, env: dict[str, str] | None = None, interval:
     elapsed = time.perf_counter() - start
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: {err.decode()[-2000:]}")
-    return Measured(elapsed, peak / 2**20, proc.returncode)
+    return Measured(elapsed, peak / 2**20, proc.returncode, peak_pss / 2**20)
 
 
 def timed(fn: object, *args: object) -> float:
