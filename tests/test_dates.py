@@ -6,6 +6,7 @@ import datetime as dt
 import gzip
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 from audit.extract.dates import Clock, DateFact, find_dates, is_inferred, page_dates_from_html
 from audit.extract.segments import KINDS, Segment
+from tests.test_linkcheck import LoopbackServer
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data" / "dates"
@@ -355,3 +357,20 @@ def test_articles_dates_suite() -> None:
     assert failed["article-published-not-after-capture"] == [1]
     assert failed["article-updated-not-before-published"] == [1]
     assert failed["article-dates-consistent"] == [1]
+
+
+def test_a_page_that_looks_like_a_url_is_never_fetched() -> None:
+    """htmldate downloads a string that starts with "http" and holds no space, taking it for a URL; the page
+    text below (tabs and newlines, no spaces) names a loopback server, which must see no request."""
+    server = LoopbackServer()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        page = server.url("/page") + "\n<html><head><title>T</title></head><body><article><p>Text\twritten"
+        page += "\ton\t3\tMarch\t2021.</p></article></body></html>"
+        page_dates_from_html(page)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert server.hits == {}

@@ -80,10 +80,14 @@ def _htmldate(tree: Any, url: str | None, original: bool, max_date: dt.date) -> 
 
 
 def _parse(html: str) -> Any:
-    """The page as find_date parses a string (an lxml tree, or None): parsed once for both calls."""
+    """The page as find_date parses a string (an lxml tree, or None): parsed once for both calls.
+
+    htmldate downloads a string that starts with "http" and holds no space, taking it for a URL: a page
+    like that gets a leading space (which the parser ignores), so extraction never fetches anything.
+    """
     from htmldate.utils import load_html
 
-    return load_html(html)
+    return load_html(" " + html if html.startswith("http") and " " not in html else html)
 
 
 def page_dates_from_html(
