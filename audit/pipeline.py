@@ -147,6 +147,7 @@ def finish_audit(
             seeds,
             pages=seed_pages(config.tables_dir, seeds_dir, seeds),
             policy_path=config.suites_dir / policy if policy else None,
+            jobs=config.jobs,
         )
     return verdict
 

@@ -4,21 +4,29 @@ Every HTML file is self-contained (inline CSS, one inline script allowed by its 
 external anything) and readable without JavaScript: a highlight is a link to its record's card. Seed content
 only ever reaches the page through ``markupsafe.escape``. The report's size grows with the findings, not with
 the records: findings are paginated, and seed pages are written for seeds with findings plus a bounded number
-of others. This module sees records only (no GX, no pandas); ``pipeline`` hands it ``SeedPage`` values.
+of others. This module sees records only (no GX, no pandas); ``pipeline`` hands it ``SeedPage`` values
+(through a loader, which forked workers call for their share of the seed pages when there are many).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import itertools
 import json
+import multiprocessing
+import os
 import re
+import signal
+import threading
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +56,7 @@ _ENV = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    auto_reload=False,  # package templates do not change while a report is written: no stat per render
 )
 # C0 controls (but tab, newline, CR) and DEL, shown as their visible Unicode pictures
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -118,11 +127,38 @@ PageLoader = Callable[[Sequence[str]], Iterable[tuple[str, SeedPage | None]]]
 
 def record_from_row(kind: type[Any], row: Mapping[str, Any]) -> Any:
     """A record from its table row: span structs become Spans, lists tuples, extra columns are dropped."""
-    names = {f.name for f in dataclasses.fields(kind)}
+    names = _fields_of(kind).index
     return kind(**{k: _from_column(v) for k, v in row.items() if k in names})
 
 
+@dataclass(frozen=True, slots=True)
+class _FieldNames:
+    """A record class's field names: in order, by position, and as a card's <dt> opens each."""
+
+    names: tuple[str, ...]
+    index: Mapping[str, int]
+    heads: tuple[str, ...]  # '<dt>name</dt><dd>'
+
+
+def _fields_of(kind: type[Any]) -> _FieldNames:
+    """A record class's field names, looked up once per class (not per record or card)."""
+    found = _FIELD_NAMES.get(kind)
+    if found is None:
+        names = tuple(f.name for f in dataclasses.fields(kind))
+        heads = tuple(f"<dt>{escape(n)}</dt><dd>" for n in names)
+        found = _FIELD_NAMES[kind] = _FieldNames(names, {n: i for i, n in enumerate(names)}, heads)
+    return found
+
+
+_FIELD_NAMES: dict[type[Any], _FieldNames] = {}
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None), dt.date, dt.datetime})
+
+
 def _from_column(value: Any) -> Any:
+    if type(value) in _PLAIN:  # most cells: nothing to convert
+        return value
     if isinstance(value, Mapping) and set(value) == {"start", "end"}:
         return Span(start=value["start"], end=value["end"])
     if isinstance(value, list):
@@ -290,23 +326,65 @@ class Mark:
 
 def visible_text(data: bytes, encoding: str) -> str:
     """Bytes decoded as the seed was, with control characters shown as their Unicode pictures."""
+    return _pictures(data.decode(_codec(encoding), errors="replace"))
+
+
+@functools.cache
+def _codec(encoding: str) -> str:
+    """The encoding if Python decodes text with it, else UTF-8."""
     try:
-        text = data.decode(encoding, errors="replace")
+        b"".decode(encoding)
     except LookupError:
-        text = data.decode("utf-8", errors="replace")
-    return _CONTROLS.sub(
-        lambda m: chr(0x2400 + (ord(m.group()) & 0x1F)) if m.group() != "\x7f" else "\u2421", text
-    )
+        return "utf-8"
+    return encoding
+
+
+def _pictures(text: str) -> str:
+    return _CONTROLS.sub(_picture, text)
+
+
+def _picture(m: re.Match[str]) -> str:
+    return chr(0x2400 + (ord(m.group()) & 0x1F)) if m.group() != "\x7f" else "\u2421"
+
+
+def _visible_html(text: str) -> str:
+    return str(escape(_pictures(text)))
+
+
+# joins values for one pass of a per-character conversion; a noncharacter, so text almost never holds it
+_SEP = "\uffff"
+
+
+def _each(values: Sequence[str], convert: Callable[[str], str]) -> list[str]:
+    """convert (which maps each character alone and keeps _SEP) of each value, in one call if it can be."""
+    joined = _SEP.join(values)
+    if not values or joined.count(_SEP) != len(values) - 1:  # a value holds the separator itself
+        return [convert(v) for v in values]
+    return convert(joined).split(_SEP)
 
 
 def render_marked(data: bytes, encoding: str, start: int, end: int, marks: Iterable[Mark]) -> Markup:
     """Bytes [start, end) as escaped HTML, each mark a properly nested element (split where marks cross)."""
+    codec = _codec(encoding)
+    tags: list[str] = []
+    texts: list[str] = []
+    for before, a, b in _pieces(start, end, marks):
+        tags.append(before)
+        texts.append(data[a:b].decode(codec, errors="replace"))
+    html = _each(texts, _visible_html)
+    return Markup("".join(itertools.chain.from_iterable(zip(tags, html, strict=True))))
+
+
+def _pieces(start: int, end: int, marks: Iterable[Mark]) -> Iterator[tuple[str, int, int]]:
+    """(the tags that close and open before it, its start, its end) for each piece of [start, end).
+
+    Pieces are cut where a mark begins or ends; the last piece is empty and closes what is open.
+    """
     marks = sorted(
         (m for m in marks if m.start < m.end and m.start < end and m.end > start),
         key=lambda m: (m.start, m.layer, -m.end),
     )
     cuts = sorted({start, end, *(max(start, m.start) for m in marks), *(min(end, m.end) for m in marks)})
-    out: list[str] = []
     stack: list[Mark] = []
     active: list[Mark] = []
     opened: set[int] = set()
@@ -320,14 +398,13 @@ def render_marked(data: bytes, encoding: str, start: int, end: int, marks: Itera
         keep = 0
         while keep < min(len(stack), len(want)) and stack[keep] is want[keep]:
             keep += 1
-        out.extend(_close(m) for m in reversed(stack[keep:]))
+        tags = [_close(m) for m in reversed(stack[keep:])]
         for m in want[keep:]:
-            out.append(_open(m, first=id(m) not in opened))
+            tags.append(_open(m, first=id(m) not in opened))
             opened.add(id(m))
         stack = want
-        out.append(str(escape(visible_text(data[a:b], encoding))))
-    out.extend(_close(m) for m in reversed(stack))
-    return Markup("".join(out))
+        yield "".join(tags), a, b
+    yield "".join(_close(m) for m in reversed(stack)), end, end
 
 
 def _open(m: Mark, first: bool) -> str:
@@ -346,7 +423,10 @@ def _close(m: Mark) -> str:
 
 def _slug(text: str) -> str:
     """A string safe as an HTML id and a file name: letters, digits, dash, underscore."""
-    return re.sub(r"[^A-Za-z0-9_-]", "_", text)[:120]
+    return _UNSAFE.sub("_", text)[:120]
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
 # ---------------------------------------------------------------- what each value's colour means
@@ -445,6 +525,10 @@ class Card:
     passed: tuple[Outcome, ...]
     record: tuple[tuple[str, str], ...]
     doc: str | None = None  # the text_sha256 its span indexes; None for the seed's own bytes
+    # the same, as the card's HTML shows them (escaped once here, not per template loop step)
+    fields_html: Markup
+    passed_html: Markup
+    record_html: Markup
 
     @property
     def is_bad(self) -> bool:
@@ -452,27 +536,22 @@ class Card:
         return bool(self.failed) or self.css in _BAD
 
 
-def _outcomes(
-    table_rules: Sequence[CheckResult], findings: Sequence[Finding]
-) -> tuple[tuple[Outcome, ...], tuple[Outcome, ...]]:
-    hit = {f.rule_id: f for f in findings}
-    failed: list[Outcome] = []
-    passed: list[Outcome] = []
-    for r in table_rules:
-        f = hit.get(r.rule_id)
-        waived = f.waived_by.reason if f is not None and f.waived_by is not None else None
-        o = Outcome(
-            rule_id=r.rule_id,
-            severity=r.severity.value,
-            description=r.description,
-            failed=f is not None,
-            waived=waived,
-        )
-        (failed if f is not None else passed).append(o)
-    return tuple(failed), tuple(passed)
+def _outcome(rule: CheckResult, finding: Finding | None) -> Outcome:
+    """A rule's outcome on a record: failed if it has a finding there (perhaps waived), else passed."""
+    return Outcome(
+        rule_id=rule.rule_id,
+        severity=rule.severity.value,
+        description=rule.description,
+        failed=finding is not None,
+        waived=finding.waived_by.reason if finding is not None and finding.waived_by is not None else None,
+    )
 
 
 def _show(value: Any) -> str:
+    if type(value) is str:  # most fields: shown as they are
+        return value
+    if type(value) is int or type(value) is bool:
+        return str(value)
     if isinstance(value, Span):
         return f"[{value.start}, {value.end})"
     if isinstance(value, tuple):
@@ -484,14 +563,39 @@ def _show(value: Any) -> str:
     return "—" if value is None else str(value)
 
 
-def _fields(record: Any, names: Sequence[str]) -> tuple[tuple[str, str], ...]:
-    return tuple(
-        (n, _show(getattr(record, n))) for n in names if getattr(record, n, None) not in (None, (), "")
-    )
+@functools.lru_cache(maxsize=4096)
+def _passed_html(rule_ids: tuple[str, ...]) -> Markup:
+    """The rules a record passes, as its card lists them (the same few lists on every page)."""
+    return Markup(", ".join(f'<span class="out pass"><code>{escape(r)}</code></span>' for r in rule_ids))
 
 
-def _all_fields(record: Any) -> tuple[tuple[str, str], ...]:
-    return tuple((f.name, _show(getattr(record, f.name))) for f in dataclasses.fields(record))
+def _escaped(value: str) -> str:
+    return str(escape(value))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Shown:
+    """A record's fields as its card shows them: the names asked for that have a value, and all of them."""
+
+    fields: tuple[tuple[str, str], ...]
+    record: tuple[tuple[str, str], ...]
+    fields_html: Markup
+    record_html: Markup
+
+    @classmethod
+    def of(cls, record: Any, names: Sequence[str]) -> _Shown:
+        """Each field shown and escaped once, for both lists; names are fields of the record."""
+        f = _fields_of(type(record))
+        values = [getattr(record, n) for n in f.names]
+        shown = [v if type(v) is str else _show(v) for v in values]
+        escaped = _each(shown, _escaped)
+        picked = [f.index[n] for n in names if values[f.index[n]] not in (None, (), "")]
+        return cls(
+            fields=tuple((f.names[i], shown[i]) for i in picked),
+            record=tuple(zip(f.names, shown, strict=True)),
+            fields_html=Markup("".join([f"{f.heads[i]}{escaped[i]}</dd>" for i in picked])),
+            record_html=Markup("".join([f"{h}{v}</dd>" for h, v in zip(f.heads, escaped, strict=True)])),
+        )
 
 
 class _SeedView:
@@ -510,6 +614,7 @@ class _SeedView:
             self.by_record[f.record_id].append(f)
         self.articles = {a.article_id: a for a in page.articles}
         self.docs: dict[str | None, tuple[bytes, str]] = {}
+        self._clean: dict[str, tuple[tuple[Outcome, ...], Markup]] = {}  # table -> every rule passed
         if page.data is not None:
             self.docs[None] = (page.data, self.enc)
             self.docs.update({t.text_sha256: (t.text.encode("utf-8"), "utf-8") for t in page.texts})
@@ -529,7 +634,8 @@ class _SeedView:
     ) -> Card:
         """A card for one record, with its rule outcomes."""
         rid = getattr(record, f"{kind}_id")
-        failed, passed = _outcomes(self.rules.get(table, ()), self.by_record.get(rid, ()))
+        failed, passed, passed_html = self.outcomes(table, rid)
+        shown = _Shown.of(record, names)
         return Card(
             record_id=rid,
             slug=_slug(rid),
@@ -540,12 +646,28 @@ class _SeedView:
             start=start,
             end=end,
             context=context,
-            fields=_fields(record, names),
+            fields=shown.fields,
             failed=failed,
             passed=passed,
-            record=_all_fields(record),
+            record=shown.record,
             doc=getattr(record, "text_sha256", None),
+            fields_html=shown.fields_html,
+            passed_html=passed_html,
+            record_html=shown.record_html,
         )
+
+    def outcomes(self, table: str, rid: str) -> tuple[tuple[Outcome, ...], tuple[Outcome, ...], Markup]:
+        """The rules of its table a record fails and passes, in the rules' order, and the passed ones as HTML."""
+        if table not in self._clean:
+            clean = tuple(_outcome(r, None) for r in self.rules.get(table, ()))
+            self._clean[table] = (clean, _passed_html(tuple(o.rule_id for o in clean)))
+        clean, clean_html = self._clean[table]
+        hit = {f.rule_id: f for f in self.by_record.get(rid, ())}
+        failed = tuple(_outcome(r, hit[r.rule_id]) for r in self.rules.get(table, ()) if r.rule_id in hit)
+        if not failed:  # most records: the same outcomes as every clean record of the table
+            return (), clean, clean_html
+        passed = tuple(o for o in clean if o.rule_id not in hit)
+        return failed, passed, _passed_html(tuple(o.rule_id for o in passed))
 
     def snippet(self, record: Any, marks: Sequence[Mark]) -> Markup:
         """The value in its line of the text its span indexes, the value highlighted."""
@@ -760,8 +882,13 @@ def _mark_in(sentence: str, text: str) -> Markup:
     """The first occurrence of text in sentence highlighted (used when the seed bytes are not available)."""
     if text and text in sentence:
         before, _, after = sentence.partition(text)
-        return Markup('{}<span class="hl hl-num">{}</span>{}').format(before, text, after)
-    return Markup("{}").format(sentence)
+        return _highlighted(before, text, after)
+    return escape(sentence)
+
+
+def _highlighted(before: str, text: str, after: str) -> Markup:
+    """text highlighted between before and after, all escaped (as Markup.format would, but faster)."""
+    return Markup(f'{escape(before)}<span class="hl hl-num">{escape(text)}</span>{escape(after)}')
 
 
 def _context_range(data: bytes, start: int, end: int, encoding: str, reach: int = 160) -> tuple[int, int]:
@@ -956,15 +1083,13 @@ def evidence_html(finding: Finding) -> Markup:
     text, sentence = ev.get("text"), ev.get("sentence")
     if not isinstance(text, str):
         title = ev.get("title")
-        return Markup("{}").format(title if isinstance(title, str) else "")
+        return escape(title if isinstance(title, str) else "")
     if not isinstance(sentence, str):
-        return Markup('<span class="hl hl-num">{}</span>').format(text)
+        return _highlighted("", text, "")
     at = _char_offset(sentence, ev.get("sentence_span"), ev.get("span_start"), text)
     if at is None:
         return _mark_in(sentence, text)
-    return Markup('{}<span class="hl hl-num">{}</span>{}').format(
-        sentence[:at], text, sentence[at + len(text) :]
-    )
+    return _highlighted(sentence[:at], text, sentence[at + len(text) :])
 
 
 def _char_offset(sentence: str, sentence_span: Any, start: Any, text: str) -> int | None:
@@ -1054,6 +1179,7 @@ def _n_critical(findings: Sequence[Finding], critical: set[str]) -> int:
     return sum(1 for f in findings if f.waived_by is None and f.rule_id in critical)
 
 
+@functools.cache
 def _script(name: str) -> tuple[Markup, str]:
     """An inline script and the CSP source expression that allows exactly it."""
     source = _ENV.loader.get_source(_ENV, name)[0] if _ENV.loader else ""
@@ -1149,18 +1275,18 @@ def write_report(
     pages: PageLoader | None = None,
     policy_path: Path | None = None,
     limits: ReportLimits = ReportLimits(),
+    jobs: int | None = None,
 ) -> None:
-    """Write index.html, seeds/*.html, findings/*.html, results.json and junit.xml into directory, atomically each."""
+    """Write index.html, seeds/*.html, findings/*.html, results.json and junit.xml into directory, atomically each.
+
+    ``jobs``: worker processes for the seed pages when there are many (None: one per CPU).
+    """
     atomic_write_text(
         directory / "results.json", json.dumps(results_document(verdict), indent=2, sort_keys=True)
     )
     atomic_write(directory / "junit.xml", junit_xml(verdict, limits))
     run = _Run.from_verdict(verdict, seeds, limits)
-    written: set[str] = set()
-    for sha, page in pages(run.pages_wanted()) if pages is not None else ():
-        if page is not None:
-            atomic_write_text(directory / "seeds" / f"{sha}.html", render_seed_page(page, run))
-            written.add(sha)
+    written = write_seed_pages(directory, run, pages, jobs) if pages is not None else set()
     for r in run.results:
         for n, chunk in _chunks(r.findings, limits.findings_per_page):
             if len(r.findings) > limits.findings_inline:
@@ -1186,6 +1312,99 @@ def write_report(
     atomic_write_text(
         directory / "index.html", render_html(verdict, seeds, written, policy_path, limits, run)
     )
+
+
+# seed pages are rendered in forked workers only when there are more than PARALLEL_PAGES of them, at
+# least _PAGES_PER_WORKER each: every worker reads the tables once more, for its own seeds
+PARALLEL_PAGES = 32
+_PAGES_PER_WORKER = 16
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _PageJob:
+    """Where and how seed pages are written: what every worker shares."""
+
+    directory: Path
+    run: _Run
+    pages: PageLoader
+
+
+# the job forked workers do: set before the pool starts, so the run and the loader are not pickled
+_SHARED: dict[str, _PageJob] = {}
+
+
+def write_seed_pages(directory: Path, run: _Run, pages: PageLoader, jobs: int | None = None) -> set[str]:
+    """Render and write the page of each seed that gets one; return the seeds whose page was written.
+
+    Many pages are shared out between forked worker processes (the seeds dealt out in turn); each loads
+    its own seeds' pages and writes them. The files are the same, byte for byte, whatever the jobs.
+    """
+    job = _PageJob(directory=directory, run=run, pages=pages)
+    wanted = run.pages_wanted()
+    workers = min(jobs or os.cpu_count() or 1, len(wanted) // _PAGES_PER_WORKER)
+    if len(wanted) <= PARALLEL_PAGES or workers < 2:
+        return _write_pages(job, wanted)
+    _compile_templates()
+    _SHARED["job"] = job
+    try:
+        fork = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=fork, initializer=_restore_signals) as pool:
+            with _signals_held():  # the first submit forks every worker
+                done = [pool.submit(_write_shard, wanted[i::workers]) for i in range(workers)]
+            return set().union(*(d.result() for d in done))
+    finally:
+        _SHARED.clear()
+
+
+# handlers of the signals held while workers are forked (each worker puts them back first thing)
+_HELD: dict[signal.Signals, Any] = {}
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM held back while worker processes are forked, then raised again.
+
+    A signal handled during a fork runs its handler inside an at-fork callback (logging has one), which
+    prints the KeyboardInterrupt and drops it: the run would go on as if it had not been interrupted.
+    """
+    caught: list[int] = []
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(sig) is not None:  # None: a handler not set from Python, left alone
+                _HELD[sig] = signal.signal(sig, lambda n, _: caught.append(n))
+    try:
+        yield
+    finally:
+        _restore_signals()
+        for n in caught:
+            signal.raise_signal(n)
+
+
+def _restore_signals() -> None:
+    while _HELD:
+        sig, handler = _HELD.popitem()
+        signal.signal(sig, handler)
+
+
+def _compile_templates() -> None:
+    """Compile every template and hash the script now, once, for the forked workers to inherit."""
+    for name in _ENV.list_templates(extensions=["j2", "css"]):
+        _ENV.get_template(name)
+    _script("report.js")
+
+
+def _write_shard(shas: Sequence[str]) -> set[str]:
+    """In a forked worker: write these seeds' pages."""
+    return _write_pages(_SHARED["job"], shas)
+
+
+def _write_pages(job: _PageJob, shas: Sequence[str]) -> set[str]:
+    written: set[str] = set()
+    for sha, page in job.pages(shas):
+        if page is not None:
+            atomic_write_text(job.directory / "seeds" / f"{sha}.html", render_seed_page(page, job.run))
+            written.add(sha)
+    return written
 
 
 def _seed_rows(run: _Run) -> list[tuple[Mapping[str, Any], int]]:
