@@ -9,13 +9,14 @@ import signal
 import threading
 import types
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
 
 from audit.extract import ExtractOptions, extract_seed
+from audit.forking import forked_pool
 from audit.ingest import IngestLimits, ingest_seed
 from audit.records import Extraction, Rejection, RejectReason, SeedRow, SeedStatus
 from audit.store import SPECS, to_batch
@@ -184,23 +185,20 @@ def processing(
     if jobs == 1 or len(files) < _PARALLEL_MIN:
         yield (process_chunk(root, chunk, limits, options) for chunk in chunks)
         return
-    pool = ProcessPoolExecutor(max_workers=jobs)
     # a few chunks in flight per worker, not all: results the writer has not taken yet wait in memory
     pending: collections.deque[Future[Chunk]] = collections.deque()
     todo = iter(chunks)
+    with forked_pool(jobs) as pool:  # on leaving early (an error, Ctrl-C), chunks not started are cancelled
 
-    def submit() -> None:
-        while len(pending) < _IN_FLIGHT * jobs and (chunk := next(todo, None)) is not None:
-            pending.append(pool.submit(process_chunk, root, chunk, limits, options))
+        def submit() -> None:
+            while len(pending) < _IN_FLIGHT * jobs and (chunk := next(todo, None)) is not None:
+                pending.append(pool.submit(process_chunk, root, chunk, limits, options))
 
-    def results() -> Iterator[Chunk]:
-        while pending:
-            done = pending.popleft().result()
-            submit()
-            yield done
+        def results() -> Iterator[Chunk]:
+            while pending:
+                done = pending.popleft().result()
+                submit()
+                yield done
 
-    submit()
-    try:
+        submit()
         yield results()
-    finally:  # stopped early (an error, Ctrl-C): do not start the chunks still queued
-        pool.shutdown(wait=True, cancel_futures=True)

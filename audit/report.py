@@ -11,22 +11,17 @@ of others. This module sees records only (no GX, no pandas); ``pipeline`` hands 
 from __future__ import annotations
 
 import base64
-import contextlib
 import dataclasses
 import datetime as dt
 import functools
 import hashlib
 import itertools
 import json
-import multiprocessing
 import os
 import re
-import signal
-import threading
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +29,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
+from audit.forking import forked_pool
 from audit.fsio import atomic_write, atomic_write_text
 from audit.records import (
     Article,
@@ -1347,43 +1343,11 @@ def write_seed_pages(directory: Path, run: _Run, pages: PageLoader, jobs: int | 
     _compile_templates()
     _SHARED["job"] = job
     try:
-        fork = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(workers, mp_context=fork, initializer=_restore_signals) as pool:
-            with _signals_held():  # the first submit forks every worker
-                done = [pool.submit(_write_shard, wanted[i::workers]) for i in range(workers)]
+        with forked_pool(workers) as pool:
+            done = [pool.submit(_write_shard, wanted[i::workers]) for i in range(workers)]
             return set().union(*(d.result() for d in done))
     finally:
         _SHARED.clear()
-
-
-# handlers of the signals held while workers are forked (each worker puts them back first thing)
-_HELD: dict[signal.Signals, Any] = {}
-
-
-@contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """SIGINT and SIGTERM held back while worker processes are forked, then raised again.
-
-    A signal handled during a fork runs its handler inside an at-fork callback (logging has one), which
-    prints the KeyboardInterrupt and drops it: the run would go on as if it had not been interrupted.
-    """
-    caught: list[int] = []
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            if signal.getsignal(sig) is not None:  # None: a handler not set from Python, left alone
-                _HELD[sig] = signal.signal(sig, lambda n, _: caught.append(n))
-    try:
-        yield
-    finally:
-        _restore_signals()
-        for n in caught:
-            signal.raise_signal(n)
-
-
-def _restore_signals() -> None:
-    while _HELD:
-        sig, handler = _HELD.popitem()
-        signal.signal(sig, handler)
 
 
 def _compile_templates() -> None:

@@ -12,10 +12,8 @@ import dataclasses
 import datetime as dt
 import json
 import math
-import multiprocessing
 import os
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from audit.forking import forked_pool
 from audit.fsio import sha256_bytes, sha256_file
 from audit.provenance import (
     PROVENANCE_COLUMNS,
@@ -419,8 +418,7 @@ def _run_in_processes(frames: Frames, suites: Sequence[Suite], jobs: int) -> tup
     order = sorted(range(len(suites)), key=lambda i: -frames.n_rows(suites[i].table))
     _SHARED.update(frames=frames, suites=suites)
     try:
-        fork = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=min(jobs, len(suites)), mp_context=fork) as pool:
+        with forked_pool(min(jobs, len(suites))) as pool:
             done = dict(zip(order, pool.map(_suite_in_worker, order), strict=True))
     finally:
         _SHARED.clear()

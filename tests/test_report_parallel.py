@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from audit.cli import main
+from audit.forking import _signals_held
 from audit.pipeline import seed_pages
 from audit.records import CheckResult, Finding, Severity, Verdict
 from audit.report import (
@@ -20,7 +21,6 @@ from audit.report import (
     PageLoader,
     ReportLimits,
     SeedPage,
-    _signals_held,
     render_marked,
     write_report,
 )

@@ -1,0 +1,63 @@
+"""Pools of forked worker processes, started without losing a Ctrl-C.
+
+Workers are forked so they inherit what the parent has loaded (modules, compiled templates, the tables
+being validated) instead of having it pickled. A signal that arrives while a worker is being forked runs
+its handler inside an at-fork callback (logging has one), which prints the KeyboardInterrupt and drops
+it: the run would go on as if it had not been interrupted. So every worker is forked at once, with SIGINT
+and SIGTERM held back, and a signal caught meanwhile is raised again straight after.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import signal
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+# handlers of the signals held while workers are forked (each worker puts them back first thing)
+_HELD: dict[signal.Signals, Any] = {}
+
+
+@contextlib.contextmanager
+def forked_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+    """A pool of ``workers`` forked processes, all forked before it is returned; on leaving, work not yet
+    started is cancelled and the running work is waited for."""
+    fork = multiprocessing.get_context("fork")
+    pool = ProcessPoolExecutor(workers, mp_context=fork, initializer=_restore_signals)
+    try:
+        with _signals_held():
+            pool.submit(
+                _nothing
+            ).result()  # a pool whose workers are forked forks them all at the first submit
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _nothing() -> None:
+    return None
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM held back while worker processes are forked, then raised again."""
+    caught: list[int] = []
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(sig) is not None:  # None: a handler not set from Python, left alone
+                _HELD[sig] = signal.signal(sig, lambda n, _: caught.append(n))
+    try:
+        yield
+    finally:
+        _restore_signals()
+        for n in caught:
+            signal.raise_signal(n)
+
+
+def _restore_signals() -> None:
+    while _HELD:
+        sig, handler = _HELD.popitem()
+        signal.signal(sig, handler)
