@@ -7,6 +7,7 @@ counts, failing ids in order, their seeds and their evidence.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from audit.cli import main
+from audit.pipeline import PARALLEL_ROWS, worker_jobs
 from audit.records import CheckResult
 from audit.store import read_manifest
 from audit.suites import load_suites
@@ -87,3 +89,13 @@ def test_suites_in_worker_processes_give_the_same_results_in_the_same_order(audi
     assert [r.rule_id for r in parallel] == [r.rule_id for r in serial]
     assert _summary(parallel) == _summary(serial)
     assert [r.severity for r in parallel] == [r.severity for r in serial]
+
+
+def test_workers_after_extraction_are_one_for_big_tables_unless_asked() -> None:
+    """Validation and the report fork one worker per CPU for small runs; past PARALLEL_ROWS table rows they
+    stay in one process (each worker would hold the run's results again); an explicit --jobs is kept."""
+    small = {"tables": {"numbers": {"n_rows": 10}, "links": {"n_rows": 5}}}
+    big = {"tables": {"blocks": {"n_rows": PARALLEL_ROWS}, "numbers": {"n_rows": 1}}}
+    assert worker_jobs(None, small) == (os.cpu_count() or 1)
+    assert worker_jobs(None, big) == 1
+    assert worker_jobs(3, big) == 3
