@@ -76,16 +76,15 @@ def run_audit(config: RunConfig, progress: Progress | None = None) -> Verdict:
 
         return spark.run_audit(config)
     started = time.time()
+    suites = load_suites(config.suites_dir)
+    waivers = load_waivers(config.waivers_path)
     options = ExtractOptions(policy=load_policy(config.policy_path))
     files = list_seed_files(config.seeds_dir)
     if not files:
         raise UsageError(f"{config.seeds_dir}: no seed files found. Put the captured pages to audit there.")
+    core = manifest_core(suites, config.policy_path, config.seeds_dir)
+    checker = live_checker(config.live_links) if config.live_links is not None else None
     with processing(config.seeds_dir, files, config.limits, options, config.jobs) as processed:
-        # the workers are extracting already: loading the suites (which imports GX) overlaps with them
-        suites = load_suites(config.suites_dir)
-        waivers = load_waivers(config.waivers_path)
-        core = manifest_core(suites, config.policy_path, config.seeds_dir)
-        checker = live_checker(config.live_links) if config.live_links is not None else None
         derived = write_tables(
             config.tables_dir, _with_progress(processed, len(files), progress), core, started, checker
         )

@@ -174,12 +174,8 @@ def duplicate_of(processed: Processed, first_path: str) -> Processed:
 def processing(
     root: Path, files: Sequence[str], limits: IngestLimits, options: ExtractOptions, jobs: int | None = None
 ) -> Iterator[Iterator[Chunk]]:
-    """Start processing every seed in chunks, in worker processes when there are many; gives the chunks in
-    the order given.
-
-    The workers start at once, before the caller takes the first chunk: what the caller does meanwhile
-    (loading the suites, which imports Great Expectations) overlaps with extraction.
-    """
+    """Process every seed in chunks, in forked worker processes when there are many; gives the chunks in
+    the order given. On leaving early (an error, Ctrl-C), chunks not yet started are cancelled."""
     jobs = jobs or os.cpu_count() or 1
     chunks = [files[i : i + _CHUNK] for i in range(0, len(files), _CHUNK)]
     if jobs == 1 or len(files) < _PARALLEL_MIN:

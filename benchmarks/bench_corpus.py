@@ -139,8 +139,8 @@ def main(corpus: Path = CORPUS) -> dict[str, float]:
         f"  trafilatura alone, {JOBS} processes, whole command with start-up: {pooled:.1f} s, "
         f"ratio x{m.seconds / pooled:.2f}\n"
         f"  audit stages: start-up {stages['startup_s']:.1f} s (interpreter {stages['interpreter_s']:.1f} s, "
-        f"imports {stages['imports_s']:.1f} s, loading the suites, which imports Great Expectations while the "
-        f"workers extract, {stages['suites_load_s']:.1f} s), extraction and tables (the rest of it) "
+        f"imports {stages['imports_s']:.1f} s, loading the suites, which imports Great Expectations, "
+        f"{stages['suites_load_s']:.1f} s), extraction and tables "
         f"{stages['extraction_s']:.1f} s, validation {stages['validation_s']:.1f} s, report {stages['report_s']:.1f} s, "
         f"exit {stages['exit_s']:.1f} s; re-deriving texts with trafilatura, all stages: {stages['rederive_s']:.1f} s",
         flush=True,
