@@ -58,14 +58,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     run.add_argument(
         "--jobs",
-        type=int,
+        type=_positive,
         default=None,
         metavar="N",
-        help="worker processes for extraction and validation (default: one per CPU)",
+        help="worker processes for extraction, validation and the report (default: one per CPU)",
     )
     run.add_argument(
         "--max-seed-bytes",
-        type=int,
+        type=_positive,
         default=None,
         metavar="N",
         help="reject seeds larger than N bytes (default: 20 MiB)",
@@ -130,10 +130,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     validate.add_argument(
         "--jobs",
-        type=int,
+        type=_positive,
         default=None,
         metavar="N",
-        help="worker processes for validation (default: one per CPU)",
+        help="worker processes for validation and the report (default: one per CPU)",
     )
     _common(validate)
     _engine(validate)
@@ -147,6 +147,17 @@ _PUBLISH_EXIT_CODES = """exit codes:
   2  usage or configuration error: REPORT/results.json or TABLES/manifest.json missing or corrupt,
      bad release config, a --version already used for other tables
   3  internal error (a bug: rerun with --debug and report it)"""
+
+
+def _positive(text: str) -> int:
+    """A whole number of at least 1, for argparse (which reports the error and exits 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is less than 1")
+    return value
 
 
 def _publish_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

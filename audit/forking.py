@@ -28,10 +28,8 @@ def forked_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     fork = multiprocessing.get_context("fork")
     pool = ProcessPoolExecutor(workers, mp_context=fork, initializer=_restore_signals)
     try:
-        with _signals_held():
-            pool.submit(
-                _nothing
-            ).result()  # a pool whose workers are forked forks them all at the first submit
+        with _signals_held():  # a pool of forked workers forks them all at its first submit
+            pool.submit(_nothing).result()
         yield pool
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -69,6 +69,24 @@ def test_unknown_option_exits_2() -> None:
     assert main(["run", "--no-such-option"]) == 2
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "--jobs", "0"], "0 is less than 1"),
+        (["run", "--jobs", "-1"], "-1 is less than 1"),
+        (["run", "--max-seed-bytes", "-5"], "-5 is less than 1"),
+        (["validate", "--jobs", "two"], "'two' is not a whole number"),
+    ],
+)
+def test_counts_below_one_are_usage_errors(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--jobs and --max-seed-bytes take whole numbers of at least 1: anything else exits 2, saying why."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
 def test_internal_error_exits_3(
     tmp_path: Path, suites_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
