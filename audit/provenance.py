@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from audit.fsio import sha256_bytes
 from audit.ingest import decode_seed
@@ -21,9 +23,10 @@ from audit.records import Seed
 from audit.store import DIGEST_COLUMN, record_digest
 
 PROVENANCE_COLUMNS = ("seed_ok", "span_ok", "record_ok")
-_ROWS_AT_ONCE = 20_000  # rows turned into Python objects at once when checking spans: bounds memory
+_ROWS_AT_ONCE = 20_000  # mention rows checked at once: bounds memory
 _ARTICLE_FIELDS = ("title", "byline", "publisher", "section", "published_text", "captured_text")
 _KEPT_TEXT_BYTES = 128 << 20  # derived texts a run keeps for its validation; past this, derived again
+_COMPARE_BYTES = 4 << 20  # span bytes compared at once (a few index arrays of this many entries)
 SAMPLE_PREFIX = "0"  # seeds whose texts `audit run` derives again although it kept them (one in 16)
 
 
@@ -186,18 +189,153 @@ def record_ok(row: Mapping[str, Any]) -> bool:
     return bool(row.get(DIGEST_COLUMN) == record_digest(dict(row)))
 
 
-def mention_spans_ok(table: pa.Table, seeds: Mapping[str, SeedFile]) -> list[bool | None]:
-    """For each mention row: does its span reproduce its text? Column-wise, as mention tables are long."""
-    names = ("seed_sha256", "text_sha256", "span_start", "span_end", "text")
-    out: list[bool | None] = []
-    for batch in table.select(list(names)).to_batches(max_chunksize=_ROWS_AT_ONCE):
-        cols = [batch.column(n).to_pylist() for n in names]
-        last: str | None = None
-        seed: SeedFile | None = None
-        for sha, text_sha, start, end, text in zip(*cols, strict=True):
-            if sha != last or seed is None:  # rows come in seed order: look each seed up once per run
-                seed, last = seeds.get(sha), sha
-            out.append(seed is not None and seed.slice(text_sha, start, end) == text)
+def mention_spans_ok(table: pa.Table, seeds: Mapping[str, SeedFile]) -> np.ndarray:
+    """For each mention row: does its span reproduce its text? Column-wise, as mention tables are long.
+
+    A row's span is good when the bytes of its source (the seed, or the derived text ``text_sha256`` names)
+    in [span_start, span_end) decode to exactly its text. For UTF-8 sources that is byte equality with the
+    text's UTF-8 encoding, compared for all rows at once; other encodings are decoded row by row.
+    """
+    out = np.zeros(table.num_rows, dtype=bool)
+    done = 0
+    for batch in table.select(list(_MENTION_COLUMNS)).to_batches(max_chunksize=_ROWS_AT_ONCE):
+        out[done : done + batch.num_rows] = _batch_spans_ok(batch, seeds)
+        done += batch.num_rows
+    return out
+
+
+_MENTION_COLUMNS = ("seed_sha256", "text_sha256", "span_start", "span_end", "text")
+_NO_SOURCE, _BYTES, _DECODE = 0, 1, 2  # how a row's span is checked: fails, byte comparison, decoding
+
+
+@dataclass(slots=True)
+class _Sources:
+    """The distinct (seed, derived text) sources of a batch's rows, their bytes concatenated in one buffer."""
+
+    kind: list[int] = field(default_factory=list)
+    base: list[int] = field(default_factory=list)
+    size: list[int] = field(default_factory=list)
+    files: list[SeedFile | None] = field(default_factory=list)
+    parts: list[bytes] = field(default_factory=list)
+    filled: int = 0
+
+    def add(self, seed: SeedFile | None, text_sha256: str | None) -> None:
+        data = _source_bytes(seed, text_sha256)
+        kind = _NO_SOURCE if data is None else _BYTES if data else _DECODE
+        self.kind.append(kind)
+        self.files.append(seed)
+        self.base.append(self.filled)
+        self.size.append(len(data) if data else 0)
+        if data:
+            self.parts.append(data)
+            self.filled += len(data)
+
+
+def _source_bytes(seed: SeedFile | None, text_sha256: str | None) -> bytes | None:
+    """A span source's bytes when they are UTF-8; b"" when they must be decoded otherwise; None if absent."""
+    if seed is None or seed.seed is None:
+        return None
+    if text_sha256 is not None:
+        return seed.derived.get(text_sha256)  # derived texts are UTF-8
+    if seed.seed.encoding.replace("-sig", "") != "utf-8":
+        return b""
+    return seed.seed.data
+
+
+def _batch_spans_ok(batch: pa.RecordBatch, seeds: Mapping[str, SeedFile]) -> np.ndarray:
+    seed_codes, seed_names = _codes(batch.column(0))
+    text_codes, text_names = _codes(batch.column(1))
+    key = seed_codes.astype(np.int64) * (len(text_names) + 1) + text_codes + 1
+    keys, source_of = np.unique(key, return_inverse=True)
+    sources = _Sources()
+    for k in keys.tolist():
+        seed_code, text_code = divmod(k, len(text_names) + 1)
+        seed = seeds.get(seed_names[seed_code]) if seed_code >= 0 else None
+        sources.add(seed, text_names[text_code - 1] if text_code else None)
+    starts, ends = _ints(batch.column(2)), _ints(batch.column(3))
+    text = batch.column(4)
+    text_start, text_len, text_data = _string_parts(text)
+    kind = np.asarray(sources.kind, dtype=np.int8)[source_of]
+    by_bytes = (kind == _BYTES) & text.is_valid().to_numpy(zero_copy_only=False)
+    size = np.asarray(sources.size, dtype=np.int64)[source_of]
+    fits = by_bytes & (starts >= 0) & (starts <= ends) & (ends <= size) & (ends - starts == text_len)
+    out = np.zeros(batch.num_rows, dtype=bool)
+    base = np.asarray(sources.base, dtype=np.int64)[source_of]
+    out[fits] = _equal_ranges(
+        np.frombuffer(b"".join(sources.parts), dtype=np.uint8),
+        (base + starts)[fits],
+        text_data,
+        text_start[fits],
+        text_len[fits],
+    )
+    # other encodings, and rows without text: decoded and compared one by one
+    for i in np.flatnonzero((kind == _DECODE) | ((kind == _BYTES) & ~by_bytes)).tolist():
+        seed = sources.files[source_of[i]]
+        sha = text_names[text_codes[i]] if text_codes[i] >= 0 else None
+        found = None if seed is None else seed.slice(sha, int(starts[i]), int(ends[i]))
+        out[i] = seed is not None and found == text[i].as_py()
+    return out
+
+
+def _codes(column: pa.Array) -> tuple[np.ndarray, list[Any]]:
+    """Each value's index among the column's distinct values (-1 for null), and those values in order seen."""
+    encoded = pc.dictionary_encode(column)
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, encoded.dictionary.to_pylist()
+
+
+def _ints(column: pa.Array) -> np.ndarray:
+    """An integer column as int64, null as -1 (no span starts or ends there)."""
+    values: np.ndarray = column.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return values
+
+
+def _string_parts(text: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where each value of a string column starts in its data buffer, its length in bytes, and the buffer."""
+    width = np.int64 if pa.types.is_large_string(text.type) else np.int32
+    _, offsets_buffer, data_buffer = text.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=width)[text.offset : text.offset + len(text) + 1]
+    offsets = offsets.astype(np.int64)
+    data = np.zeros(0, np.uint8) if data_buffer is None else np.frombuffer(data_buffer, dtype=np.uint8)
+    return offsets[:-1], np.diff(offsets), data
+
+
+def _equal_ranges(
+    left: np.ndarray,
+    left_starts: np.ndarray,
+    right: np.ndarray,
+    right_starts: np.ndarray,
+    lengths: np.ndarray,
+) -> np.ndarray:
+    """For each i: left[left_starts[i]:+lengths[i]] == right[right_starts[i]:+lengths[i]], a few MB at a time."""
+    out = np.ones(len(lengths), dtype=bool)
+    ends = np.cumsum(lengths)
+    first = 0
+    while first < len(lengths):
+        limit = ends[first] - lengths[first] + _COMPARE_BYTES
+        last = max(first + 1, int(np.searchsorted(ends, limit, side="right")))
+        part = slice(first, last)
+        out[part] = _equal_part(left, left_starts[part], right, right_starts[part], lengths[part])
+        first = last
+    return out
+
+
+def _equal_part(
+    left: np.ndarray,
+    left_starts: np.ndarray,
+    right: np.ndarray,
+    right_starts: np.ndarray,
+    lengths: np.ndarray,
+) -> np.ndarray:
+    out = np.ones(len(lengths), dtype=bool)
+    some = lengths > 0  # empty ranges are equal
+    n = lengths[some]
+    if not len(n):
+        return out
+    firsts = np.cumsum(n) - n
+    within = np.arange(int(n.sum()), dtype=np.int64) - np.repeat(firsts, n)
+    same = left[np.repeat(left_starts[some], n) + within] == right[np.repeat(right_starts[some], n) + within]
+    out[some] = np.logical_and.reduceat(same, firsts)
     return out
 
 
@@ -220,42 +358,45 @@ def _derived_text_ok(seed: SeedFile, row: Mapping[str, Any]) -> bool:
 
 
 def _per_row(check: Callable[[SeedFile, Mapping[str, Any]], bool]) -> SpanCheck:
-    def run(table: pa.Table, seeds: Mapping[str, SeedFile]) -> list[bool | None]:
-        out: list[bool | None] = []
-        for row in _rows(table):
+    def run(table: pa.Table, seeds: Mapping[str, SeedFile]) -> np.ndarray:
+        out = np.zeros(table.num_rows, dtype=bool)
+        for i, row in enumerate(_rows(table)):
             seed = seeds.get(row["seed_sha256"])
-            out.append(seed is not None and seed.seed is not None and check(seed, row))
+            out[i] = seed is not None and seed.seed is not None and check(seed, row)
         return out
 
     return run
 
 
-SpanCheck = Callable[[pa.Table, Mapping[str, SeedFile]], list[bool | None]]
+SpanCheck = Callable[[pa.Table, Mapping[str, SeedFile]], np.ndarray]  # a bool per row
 article_spans_ok: SpanCheck = _per_row(_article_ok)
 derived_text_ok: SpanCheck = _per_row(_derived_text_ok)
 
 
 def provenance_columns(
     table: pa.Table, seeds: SeedCache, span_check: SpanCheck | None, *, rows_intact: bool
-) -> dict[str, list[bool | None]]:
+) -> dict[str, pa.BooleanArray]:
     """seed_ok, span_ok and record_ok for every row of a table.
 
-    span_ok is None for a table without spans. record_ok is recomputed row by row only when the file's
+    span_ok is null for a table without spans. record_ok is recomputed row by row only when the file's
     sha256 differs from the manifest's (``rows_intact`` False): an intact file has no edited row, and a
     changed one gets every edited row named.
     """
-    if "seed_sha256" not in table.column_names:  # run-time tables (link_checks) name no seed
-        shas: list[str | None] = [None] * table.num_rows
-    else:
-        shas = table.column("seed_sha256").to_pylist()
+    n = table.num_rows
     # spans first: that walk re-reads each seed once, in table order, and remembers its digest check
-    cols: dict[str, list[bool | None]] = {
-        "span_ok": [None] * len(shas) if span_check is None else span_check(table, seeds)
-    }
-    # an unreadable seed has no digest to check: None
-    cols["seed_ok"] = [None if s is None else seeds.is_ok(s) for s in shas]
-    cols["record_ok"] = [True] * len(shas) if rows_intact else [record_ok(r) for r in _rows(table)]
-    return cols
+    span_ok = pa.nulls(n, pa.bool_()) if span_check is None else pa.array(span_check(table, seeds))
+    if "seed_sha256" not in table.column_names:  # run-time tables (link_checks) name no seed
+        seed_ok = pa.nulls(n, pa.bool_())
+    else:
+        # each distinct seed looked up once; an unreadable seed has no digest to check: null
+        encoded = pc.dictionary_encode(table.column("seed_sha256").combine_chunks())
+        known = pa.array([seeds.is_ok(sha) for sha in encoded.dictionary.to_pylist()], pa.bool_())
+        seed_ok = known.take(encoded.indices)
+    if rows_intact:
+        record = pa.array(np.ones(n, dtype=bool))
+    else:
+        record = pa.array([record_ok(r) for r in _rows(table)], pa.bool_())
+    return {"span_ok": span_ok, "seed_ok": seed_ok, "record_ok": record}
 
 
 def _rows(table: pa.Table) -> Iterator[dict[str, Any]]:

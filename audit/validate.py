@@ -183,7 +183,7 @@ class Frames(Mapping[str, pd.DataFrame]):
                 table = table.select([c for c in table.column_names if c in wanted])
             frame: pd.DataFrame = table.to_pandas()
             for column, values in checks.items():
-                frame[column] = pd.array(values, dtype="boolean")
+                frame[column] = _boolean(values)
             yield frame if live is None else join_live_checks(frame, live)
 
     def stored_rows(self, name: str, id_column: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -198,6 +198,12 @@ class Frames(Mapping[str, pd.DataFrame]):
 
     def __len__(self) -> int:
         return len(SPECS) + 1
+
+
+def _boolean(values: pa.BooleanArray) -> pd.arrays.BooleanArray:
+    """An Arrow boolean column as pandas' nullable booleans."""
+    data = values.fill_null(False).to_numpy(zero_copy_only=False)
+    return pd.arrays.BooleanArray(data, values.is_null().to_numpy(zero_copy_only=False))
 
 
 def rows_where(

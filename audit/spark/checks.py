@@ -194,7 +194,7 @@ def _add_provenance(rows: pa.Table, name: str, seeds: SeedCache, intact: bool) -
     table = rows.select(arrow_schema(SPECS[name]).names)
     checks = provenance_columns(table, seeds, SPAN_CHECKS[name], rows_intact=intact)
     for column in PROVENANCE_COLUMNS:
-        rows = rows.append_column(column, pa.array(checks[column], pa.bool_()))
+        rows = rows.append_column(column, checks[column])
     return rows
 
 
