@@ -8,7 +8,7 @@ its content, so a value edited in the Parquet file is caught). The suites state 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from audit.fsio import sha256_bytes
 from audit.ingest import decode_seed
 from audit.records import Seed
-from audit.store import DIGEST_COLUMN, record_digest
+from audit.store import DIGEST_COLUMN, iter_table, record_digest
 
 PROVENANCE_COLUMNS = ("seed_ok", "span_ok", "record_ok")
 _ROWS_AT_ONCE = 20_000  # mention rows checked at once: bounds memory
@@ -134,7 +134,7 @@ class SeedCache(Mapping[str, SeedFile]):
     def __init__(
         self, root: Path, paths: Mapping[str, str], size: int = 2048, derived: DerivedTexts | None = None
     ) -> None:
-        self._root, self._paths, self._size, self._derived = root, dict(paths), size, derived
+        self._root, self._paths, self.size, self._derived = root, dict(paths), size, derived
         self._files: OrderedDict[str, SeedFile] = OrderedDict()
         self._ok: dict[str, bool] = {}
 
@@ -148,7 +148,7 @@ class SeedCache(Mapping[str, SeedFile]):
         found = reread_seed(self._root, self._paths[sha], sha, kept)
         self._ok[sha] = found.sha256_now == sha
         self._files[sha] = found
-        if len(self._files) > self._size:
+        if len(self._files) > self.size:
             self._files.popitem(last=False)
         return found
 
@@ -397,6 +397,108 @@ def provenance_columns(
     else:
         record = pa.array([record_ok(r) for r in _rows(table)], pa.bool_())
     return {"span_ok": span_ok, "seed_ok": seed_ok, "record_ok": record}
+
+
+SPAN_CHECKS: dict[str, SpanCheck | None] = {
+    "seeds": None,
+    "articles": article_spans_ok,
+    "blocks": mention_spans_ok,
+    "numbers": mention_spans_ok,
+    "links": mention_spans_ok,
+    "dates": mention_spans_ok,
+    "texts": derived_text_ok,
+    "link_checks": None,
+}
+# the columns a table's span check reads (None: every column)
+_CHECKED_COLUMNS: dict[str, tuple[str, ...] | None] = {
+    "seeds": ("seed_sha256",),
+    "articles": None,
+    "texts": ("seed_sha256", "text_sha256", "text"),
+    "link_checks": None,
+} | dict.fromkeys(("blocks", "numbers", "links", "dates"), _MENTION_COLUMNS)
+_READ_ROWS = 65_536
+
+
+def tables_provenance(
+    directory: Path,
+    names: Sequence[str],
+    seeds: SeedCache,
+    order: Mapping[str, int],
+    intact: Mapping[str, bool],
+) -> dict[str, dict[str, pa.ChunkedArray]]:
+    """seed_ok, span_ok and record_ok of every row of these tables, re-reading each seed once for them all.
+
+    Tables hold their rows in seed order (``order``: each seed's position). The walk checks the rows of
+    the next seeds (half as many as the cache holds) in every table in turn, so a seed re-read (and for HTML, its text derived
+    again) for one table is still cached for the others. Rows out of that order, or naming an unknown seed,
+    are checked all the same, at the cost of another read.
+    """
+    walks = {
+        name: _SeedOrdered(iter_table(directory, name, _READ_ROWS, _columns(name, intact[name])), order)
+        for name in names
+    }
+    found: dict[str, dict[str, list[pa.Array]]] = {n: {c: [] for c in PROVENANCE_COLUMNS} for n in names}
+    limit, window = 0, max(1, seeds.size // 2)
+    while not all(walk.done for walk in walks.values()):
+        limit += window
+        for name, walk in walks.items():
+            part = walk.before(limit)
+            if part is None:
+                continue
+            checks = provenance_columns(part, seeds, SPAN_CHECKS[name], rows_intact=intact[name])
+            for column, values in checks.items():
+                found[name][column].append(values)
+    return {
+        name: {c: pa.chunked_array(v, pa.bool_()) for c, v in columns.items()}
+        for name, columns in found.items()
+    }
+
+
+def _columns(name: str, intact: bool) -> list[str] | None:
+    """What the walk reads of a table: the checked columns, or every column when rows must be re-digested."""
+    columns = _CHECKED_COLUMNS.get(name)
+    return None if columns is None or not intact else list(columns)
+
+
+class _SeedOrdered:
+    """A table's batches, handed out up to a seed position (rows of an unknown seed go with the current ones)."""
+
+    # not a dataclass: a cursor over an iterator
+
+    def __init__(self, tables: Iterator[pa.Table], order: Mapping[str, int]) -> None:
+        self._tables, self._order = tables, order
+        self._held: pa.Table | None = None
+        self._at = np.zeros(0, dtype=np.int64)
+        self.done = False
+
+    def before(self, limit: int) -> pa.Table | None:
+        """The next rows whose seed lies before position ``limit``; None if there are none."""
+        parts: list[pa.Table] = []
+        while not self.done:
+            if self._held is None:
+                table = next(self._tables, None)
+                if table is None:
+                    self.done = True
+                    break
+                self._held, self._at = table, self._positions(table)
+            later = np.flatnonzero(self._at >= limit)
+            if len(later):
+                cut = int(later[0])
+                parts.append(self._held.slice(0, cut))
+                self._held, self._at = self._held.slice(cut), self._at[cut:]
+                break
+            parts.append(self._held)
+            self._held = None
+        rows = [part for part in parts if part.num_rows]
+        return pa.concat_tables(rows) if rows else None
+
+    def _positions(self, table: pa.Table) -> np.ndarray:
+        if "seed_sha256" not in table.column_names:
+            return np.full(table.num_rows, -1, dtype=np.int64)
+        codes, names = _codes(table.column("seed_sha256").combine_chunks())
+        known = np.asarray([self._order.get(sha, -1) for sha in names] + [-1], dtype=np.int64)
+        at: np.ndarray = known[codes]  # code -1 (null) takes the last entry: -1
+        return at
 
 
 def _rows(table: pa.Table) -> Iterator[dict[str, Any]]:

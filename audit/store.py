@@ -15,13 +15,14 @@ import json
 import operator
 import types
 import typing
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from audit import records
@@ -225,6 +226,31 @@ def read_table(directory: Path, name: str) -> pa.Table:
         raise ConfigError(
             f"{path}: the table is missing. Run `python -m audit run` to write the tables."
         ) from None
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise unreadable_table(path, exc) from None
+
+
+def iter_table(
+    directory: Path, name: str, batch_rows: int, columns: Sequence[str] | None = None
+) -> Iterator[pa.Table]:
+    """A table's rows (only the given columns, if any) in batches of at most batch_rows (always one, maybe
+    empty, for an empty table)."""
+    path = directory / f"{name}.parquet"
+    schema = arrow_schema(SPECS[name])
+    if columns is not None:
+        schema = pa.schema([schema.field(c) for c in columns])
+    try:
+        if path.is_dir():  # a Parquet dataset (the Spark engine's tables): its part files in order
+            dataset = ds.dataset(path, format="parquet", schema=arrow_schema(SPECS[name]))
+            batches = dataset.to_batches(batch_size=batch_rows, columns=columns)
+        else:
+            batches = pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=columns)
+        any_rows = False
+        for batch in batches:
+            any_rows = True
+            yield pa.Table.from_batches([batch]).cast(schema)
+        if not any_rows:
+            yield schema.empty_table()
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise unreadable_table(path, exc) from None
 

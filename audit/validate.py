@@ -21,7 +21,6 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from audit.forking import forked_pool
@@ -31,17 +30,14 @@ from audit.provenance import (
     TABLE_FACT_COLUMNS,
     DerivedTexts,
     SeedCache,
-    SpanCheck,
     TableFacts,
-    article_spans_ok,
-    derived_text_ok,
-    mention_spans_ok,
-    provenance_columns,
+    tables_provenance,
 )
 from audit.records import CheckResult, Finding
 from audit.store import (
     SPECS,
     arrow_schema,
+    iter_table,
     read_embedded_manifest,
     read_manifest,
     read_table,
@@ -51,16 +47,6 @@ from audit.suites import Rule, Suite, build_gx_suite, rule_columns
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
-SPAN_CHECKS: dict[str, SpanCheck | None] = {
-    "seeds": None,
-    "articles": article_spans_ok,
-    "blocks": mention_spans_ok,
-    "numbers": mention_spans_ok,
-    "links": mention_spans_ok,
-    "dates": mention_spans_ok,
-    "texts": derived_text_ok,
-    "link_checks": None,
-}
 # what a live check found replaces the links table's offline placeholders (status "not_checked")
 LIVE_COLUMNS = (
     "status",
@@ -144,6 +130,8 @@ class Frames(Mapping[str, pd.DataFrame]):
             if row["seed_sha256"] is not None:
                 paths.setdefault(row["seed_sha256"], row["path"])
         self._seeds = SeedCache(seeds_root, paths, derived=derived)
+        self._order = {sha: i for i, sha in enumerate(paths)}  # tables hold their rows in this order
+        self._proven: dict[str, dict[str, pa.ChunkedArray]] = {}
         self._facts = _table_facts(tables_dir, manifest)
         self._intact = dict(zip(self._facts["table"], self._facts["sha256_ok"], strict=True))
         self._rows = dict(zip(self._facts["table"], self._facts["n_rows_actual"], strict=True))
@@ -174,10 +162,11 @@ class Frames(Mapping[str, pd.DataFrame]):
             yield self._facts.copy()
             return
         live = read_table(self._dir, "link_checks").to_pandas() if name == "links" else None
+        self.prepare([name])
+        proven, done = self._proven[name], 0
         for table in iter_table(self._dir, name, self.batch_rows(name)):
-            checks = provenance_columns(
-                table, self._seeds, SPAN_CHECKS[name], rows_intact=bool(self._intact[name])
-            )
+            checks = {column: values.slice(done, table.num_rows) for column, values in proven.items()}
+            done += table.num_rows
             if columns is not None:
                 wanted = {*columns, "url"} if name == "links" else set(columns)  # live checks join on url
                 table = table.select([c for c in table.column_names if c in wanted])
@@ -185,6 +174,13 @@ class Frames(Mapping[str, pd.DataFrame]):
             for column, values in checks.items():
                 frame[column] = _boolean(values)
             yield frame if live is None else join_live_checks(frame, live)
+
+    def prepare(self, names: Collection[str]) -> None:
+        """Compute the provenance columns of these tables (not yet computed) in one walk over the seeds."""
+        todo = [name for name in SPECS if name in names and name not in self._proven]
+        if todo:
+            intact = {name: bool(self._intact[name]) for name in todo}
+            self._proven |= tables_provenance(self._dir, todo, self._seeds, self._order, intact)
 
     def stored_rows(self, name: str, id_column: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Whole stored rows of a table for these ids (one pass over the file, a batch at a time)."""
@@ -200,7 +196,7 @@ class Frames(Mapping[str, pd.DataFrame]):
         return len(SPECS) + 1
 
 
-def _boolean(values: pa.BooleanArray) -> pd.arrays.BooleanArray:
+def _boolean(values: pa.BooleanArray | pa.ChunkedArray) -> pd.arrays.BooleanArray:
     """An Arrow boolean column as pandas' nullable booleans."""
     data = values.fill_null(False).to_numpy(zero_copy_only=False)
     return pd.arrays.BooleanArray(data, values.is_null().to_numpy(zero_copy_only=False))
@@ -215,25 +211,6 @@ def rows_where(
     for table in iter_table(directory, name, batch_rows):
         found.extend(table.filter(pc.is_in(table[column], value_set=wanted)).to_pylist())
     return found
-
-
-def iter_table(directory: Path, name: str, batch_rows: int) -> Iterator[pa.Table]:
-    """A table's rows in batches of at most batch_rows (always one, maybe empty, for an empty table)."""
-    path = directory / f"{name}.parquet"
-    schema = arrow_schema(SPECS[name])
-    try:
-        if path.is_dir():  # a Parquet dataset (the Spark engine's tables): its part files in order
-            batches = ds.dataset(path, format="parquet", schema=schema).to_batches(batch_size=batch_rows)
-        else:
-            batches = pq.ParquetFile(path).iter_batches(batch_size=batch_rows)
-        any_rows = False
-        for batch in batches:
-            any_rows = True
-            yield pa.Table.from_batches([batch]).cast(schema)
-        if not any_rows:
-            yield schema.empty_table()
-    except (pa.ArrowException, OSError, ValueError) as exc:
-        raise unreadable_table(path, exc) from None
 
 
 def prepared(frame: pd.DataFrame, categories: Collection[str]) -> pd.DataFrame:
@@ -393,6 +370,8 @@ def run_suites(
     validated on its own, so they are independent); results come back in suite order either way.
     """
     jobs = jobs or 1
+    if isinstance(frames, Frames):  # before any worker starts: one walk over the seeds for every table
+        frames.prepare({suite.table for suite in suites})
     if jobs > 1 and isinstance(frames, Frames) and len(suites) > 1:
         return _run_in_processes(frames, suites, jobs)
     context = _gx_context()

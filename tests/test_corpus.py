@@ -140,3 +140,27 @@ def test_a_stored_text_unlike_the_one_the_run_derived_fails(corpus_run: tuple[Pa
     rules = {r.rule_id: r for r in validate_tables(config, derived=kept).results}
     assert [f.seed_sha256 for f in rules["text-rederives-from-seed"].findings] == [victim]
     assert not rules["article-span-matches-seed"].passed
+
+
+def test_each_page_is_derived_once_for_every_table(
+    corpus_run: tuple[Path, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Validation derives each page's text again once, not once per table, even when the seed cache holds
+    fewer pages than the run has (five pages, a cache of two; six tables point into the texts)."""
+    tmp, _ = corpus_run
+    derived: list[str] = []
+    rederive = provenance._rederive
+
+    def counted(seed: Any) -> dict[str, bytes]:
+        derived.append(seed.seed_sha256)
+        return rederive(seed)
+
+    monkeypatch.setattr(provenance, "_rederive", counted)
+    rows = pq.read_table(tmp / "tables" / "seeds.parquet").to_pylist()
+    paths = {r["seed_sha256"]: r["path"] for r in rows}
+    seeds = provenance.SeedCache(tmp / "seeds", paths, size=2)
+    names = ["articles", "blocks", "numbers", "links", "dates", "texts"]
+    order = {sha: i for i, sha in enumerate(paths)}
+    found = provenance.tables_provenance(tmp / "tables", names, seeds, order, dict.fromkeys(names, True))
+    assert sorted(derived) == sorted(paths)
+    assert all(all(found[name]["span_ok"].to_pylist()) for name in names)

@@ -35,6 +35,7 @@ from audit.errors import ConfigError
 from audit.pipeline import ValidateConfig, finish_audit
 from audit.provenance import (
     PROVENANCE_COLUMNS,
+    SPAN_CHECKS,
     TABLE_FACT_COLUMNS,
     SeedCache,
     TableFacts,
@@ -45,7 +46,7 @@ from audit.spark.datasets import count_rows, embedded_manifests, table_sha256
 from audit.spark.session import spark_session
 from audit.store import SPECS, arrow_schema, read_manifest
 from audit.suites import Suite, build_gx_suite, load_suites
-from audit.validate import EVIDENCE_LIMIT, LIVE_COLUMNS, SPAN_CHECKS, check_result, embedded_core
+from audit.validate import EVIDENCE_LIMIT, LIVE_COLUMNS, check_result, embedded_core
 from audit.waivers import load_waivers
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
