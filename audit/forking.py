@@ -10,12 +10,16 @@ and SIGTERM held back, and a signal caught meanwhile is raised again straight af
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import multiprocessing
 import signal
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
+
+import pyarrow as pa
 
 # handlers of the signals held while workers are forked (each worker puts them back first thing)
 _HELD: dict[signal.Signals, Any] = {}
@@ -26,6 +30,7 @@ def forked_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     """A pool of ``workers`` forked processes, all forked before it is returned; on leaving, work not yet
     started is cancelled and the running work is waited for."""
     fork = multiprocessing.get_context("fork")
+    release_memory()  # each worker starts from the parent's pages: fewer of them, less memory in all
     pool = ProcessPoolExecutor(workers, mp_context=fork, initializer=_restore_signals)
     try:
         with _signals_held():  # a pool of forked workers forks them all at its first submit
@@ -33,6 +38,15 @@ def forked_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
         yield pool
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def release_memory() -> None:
+    """Give memory freed but kept by the allocators back to the system: Arrow's pool, and C's heap."""
+    pa.default_memory_pool().release_unused()
+    libc = ctypes.util.find_library("c")
+    if libc is not None:
+        with contextlib.suppress(OSError, AttributeError):  # malloc_trim is glibc's: absent elsewhere
+            ctypes.CDLL(libc).malloc_trim(0)
 
 
 def _nothing() -> None:

@@ -158,6 +158,10 @@ class SeedCache(Mapping[str, SeedFile]):
     def __len__(self) -> int:
         return len(self._paths)
 
+    def forget(self) -> None:
+        """Drop the cached files (their digest checks are kept)."""
+        self._files.clear()
+
     def is_ok(self, sha: str) -> bool:
         """Whether the seed file with this recorded digest still hashes to it."""
         if sha not in self._ok:

@@ -181,6 +181,7 @@ class Frames(Mapping[str, pd.DataFrame]):
         if todo:
             intact = {name: bool(self._intact[name]) for name in todo}
             self._proven |= tables_provenance(self._dir, todo, self._seeds, self._order, intact)
+            self._seeds.forget()  # the seeds' bytes: the walk was their last reader
 
     def stored_rows(self, name: str, id_column: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Whole stored rows of a table for these ids (one pass over the file, a batch at a time)."""
