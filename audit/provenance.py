@@ -429,16 +429,21 @@ def tables_provenance(
     seeds: SeedCache,
     order: Mapping[str, int],
     intact: Mapping[str, bool],
+    batch_rows: Mapping[str, int] | None = None,
 ) -> dict[str, dict[str, pa.ChunkedArray]]:
     """seed_ok, span_ok and record_ok of every row of these tables, re-reading each seed once for them all.
 
     Tables hold their rows in seed order (``order``: each seed's position). The walk checks the rows of
     the next seeds (half as many as the cache holds) in every table in turn, so a seed re-read (and for HTML, its text derived
     again) for one table is still cached for the others. Rows out of that order, or naming an unknown seed,
-    are checked all the same, at the cost of another read.
+    are checked all the same, at the cost of another read. ``batch_rows``: rows read at once per table
+    (bounds memory: a batch of article rows holds their whole bodies).
     """
+    rows = batch_rows or {}
     walks = {
-        name: _SeedOrdered(iter_table(directory, name, _READ_ROWS, _columns(name, intact[name])), order)
+        name: _SeedOrdered(
+            iter_table(directory, name, rows.get(name, _READ_ROWS), _columns(name, intact[name])), order
+        )
         for name in names
     }
     found: dict[str, dict[str, list[pa.Array]]] = {n: {c: [] for c in PROVENANCE_COLUMNS} for n in names}

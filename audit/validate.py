@@ -180,7 +180,8 @@ class Frames(Mapping[str, pd.DataFrame]):
         todo = [name for name in SPECS if name in names and name not in self._proven]
         if todo:
             intact = {name: bool(self._intact[name]) for name in todo}
-            self._proven |= tables_provenance(self._dir, todo, self._seeds, self._order, intact)
+            rows = {name: self.batch_rows(name) for name in todo}
+            self._proven |= tables_provenance(self._dir, todo, self._seeds, self._order, intact, rows)
             self._seeds.forget()  # the seeds' bytes: the walk was their last reader
 
     def stored_rows(self, name: str, id_column: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
