@@ -135,6 +135,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="N",
         help="worker processes for validation and the report (default: one per CPU)",
     )
+    validate.add_argument(
+        "--reextract",
+        choices=["sample", "all", "none"],
+        default="sample",
+        help="seeds extracted again, whose stored rows must be rows extraction makes (catches an edited "
+        "value whose digests were recomputed): one in 16 (default), all, or none",
+    )
+    validate.add_argument(
+        "--policy",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the number policy the tables were made with, for --reextract (default: SUITES/number_policy.json)",
+    )
     _common(validate)
     _engine(validate)
     _publish_parser(sub)
@@ -307,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from audit.ingest import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S, IngestLimits
     from audit.pipeline import RunConfig, ValidateConfig, run_audit, validate_tables
+    from audit.reextract import Reextract
 
     waivers = args.waivers or _default_waivers(args.suites)
     if args.command == "run":
@@ -337,6 +352,8 @@ def _dispatch(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             engine=args.engine,
             spark_master=args.spark_master,
             jobs=args.jobs,
+            reextract=Reextract(args.reextract),
+            policy_path=args.policy or args.suites / "number_policy.json",
         )
     )
 

@@ -24,6 +24,7 @@ from audit.linkcheck import LiveOptions, check_links
 from audit.process import Chunk, Processed, duplicate_of, processing
 from audit.provenance import DerivedTexts, reread_seed
 from audit.records import CheckResult, SeedRow, Verdict
+from audit.reextract import Reextract, reextraction
 from audit.report import PageLoader, SeedPage, write_report
 from audit.store import SPECS, TablesWriter, read_manifest, read_table, to_batch
 from audit.suites import Suite, load_suites
@@ -64,6 +65,8 @@ class ValidateConfig:
     engine: str = "pandas"
     spark_master: str | None = None
     jobs: int | None = None  # worker processes for validation (None: one per CPU)
+    reextract: Reextract = Reextract.NONE  # seeds extracted again (`audit validate`: a sample)
+    policy_path: Path | None = None  # the number policy for re-extraction (None: SUITES/number_policy.json)
 
 
 PARALLEL_ROWS = 1_500_000  # table rows up to which validation and the report fork workers by default
@@ -124,6 +127,8 @@ def validate_tables(
     manifest = read_manifest(config.tables_dir)
     seeds_dir = config.seeds_dir or Path(manifest["seeds_root"])
     frames, manifest = load_frames(config.tables_dir, seeds_dir, derived)
+    policy = config.policy_path or config.suites_dir / "number_policy.json"
+    frames.reextract_with(reextraction(config.reextract, seeds_dir, frames.seed_paths, policy, manifest))
     results = run_suites(frames, suites, worker_jobs(config.jobs, manifest))
     return finish_audit(config, suites, waivers, manifest, seeds_dir, results)
 

@@ -22,7 +22,9 @@ from audit.ingest import decode_seed
 from audit.records import Seed
 from audit.store import DIGEST_COLUMN, iter_table, record_digest
 
-PROVENANCE_COLUMNS = ("seed_ok", "span_ok", "record_ok")
+PROVENANCE_COLUMNS = ("seed_ok", "span_ok", "record_ok", "reextracted_ok")
+# the record digests extraction makes again for (seed sha256, table); None: not extracted again
+Reextracted = Callable[[str, str], frozenset[str] | None]
 _ROWS_AT_ONCE = 20_000  # mention rows checked at once: bounds memory
 _ARTICLE_FIELDS = ("title", "byline", "publisher", "section", "published_text", "captured_text")
 _KEPT_TEXT_BYTES = 128 << 20  # derived texts a run keeps for its validation; past this, derived again
@@ -378,13 +380,19 @@ derived_text_ok: SpanCheck = _per_row(_derived_text_ok)
 
 
 def provenance_columns(
-    table: pa.Table, seeds: SeedCache, span_check: SpanCheck | None, *, rows_intact: bool
+    table: pa.Table,
+    seeds: SeedCache,
+    span_check: SpanCheck | None,
+    *,
+    rows_intact: bool,
+    expected: Callable[[str], frozenset[str] | None] | None = None,
 ) -> dict[str, pa.BooleanArray]:
-    """seed_ok, span_ok and record_ok for every row of a table.
+    """seed_ok, span_ok, record_ok and reextracted_ok for every row of a table.
 
     span_ok is null for a table without spans. record_ok is recomputed row by row only when the file's
     sha256 differs from the manifest's (``rows_intact`` False): an intact file has no edited row, and a
-    changed one gets every edited row named.
+    changed one gets every edited row named. reextracted_ok: whether the row's digest is one of those
+    ``expected`` gives for its seed (the seed extracted again); null where it gives None, or without it.
     """
     n = table.num_rows
     # spans first: that walk re-reads each seed once, in table order, and remembers its digest check
@@ -400,7 +408,30 @@ def provenance_columns(
         record = pa.array(np.ones(n, dtype=bool))
     else:
         record = pa.array([record_ok(r) for r in _rows(table)], pa.bool_())
-    return {"span_ok": span_ok, "seed_ok": seed_ok, "record_ok": record}
+    return {
+        "span_ok": span_ok,
+        "seed_ok": seed_ok,
+        "record_ok": record,
+        "reextracted_ok": _reextracted_ok(table, expected),
+    }
+
+
+def _reextracted_ok(
+    table: pa.Table, expected: Callable[[str], frozenset[str] | None] | None
+) -> pa.BooleanArray:
+    """Per row: is its digest among those its seed's re-extraction makes (null: seed not extracted again)."""
+    n = table.num_rows
+    if expected is None or n == 0 or "seed_sha256" not in table.column_names:
+        return pa.nulls(n, pa.bool_())
+    codes, shas = _codes(table.column("seed_sha256").combine_chunks())
+    wanted = [None if sha is None else expected(sha) for sha in shas]
+    out: list[bool | None] = [None] * n
+    chosen = np.flatnonzero(np.asarray([w is not None for w in wanted] + [False])[codes]).tolist()
+    if chosen:
+        digests = table.column(DIGEST_COLUMN).take(pa.array(chosen)).to_pylist()
+        for i, digest in zip(chosen, digests, strict=True):
+            out[i] = digest in (wanted[codes[i]] or ())
+    return pa.array(out, pa.bool_())
 
 
 SPAN_CHECKS: dict[str, SpanCheck | None] = {
@@ -430,6 +461,7 @@ def tables_provenance(
     order: Mapping[str, int],
     intact: Mapping[str, bool],
     batch_rows: Mapping[str, int] | None = None,
+    reextracted: Reextracted | None = None,
 ) -> dict[str, dict[str, pa.ChunkedArray]]:
     """seed_ok, span_ok and record_ok of every row of these tables, re-reading each seed once for them all.
 
@@ -442,7 +474,10 @@ def tables_provenance(
     rows = batch_rows or {}
     walks = {
         name: _SeedOrdered(
-            iter_table(directory, name, rows.get(name, _READ_ROWS), _columns(name, intact[name])), order
+            iter_table(
+                directory, name, rows.get(name, _READ_ROWS), _columns(name, intact[name], reextracted)
+            ),
+            order,
         )
         for name in names
     }
@@ -454,7 +489,10 @@ def tables_provenance(
             part = walk.before(limit)
             if part is None:
                 continue
-            checks = provenance_columns(part, seeds, SPAN_CHECKS[name], rows_intact=intact[name])
+            expected = None if reextracted is None else _for_table(reextracted, name)
+            checks = provenance_columns(
+                part, seeds, SPAN_CHECKS[name], rows_intact=intact[name], expected=expected
+            )
             for column, values in checks.items():
                 found[name][column].append(values)
     return {
@@ -463,10 +501,17 @@ def tables_provenance(
     }
 
 
-def _columns(name: str, intact: bool) -> list[str] | None:
-    """What the walk reads of a table: the checked columns, or every column when rows must be re-digested."""
+def _columns(name: str, intact: bool, reextracted: Reextracted | None) -> list[str] | None:
+    """What the walk reads of a table: the checked columns (with the digest, if rows are compared with a
+    re-extraction), or every column when rows must be re-digested."""
     columns = _CHECKED_COLUMNS.get(name)
-    return None if columns is None or not intact else list(columns)
+    if columns is None or not intact:
+        return None
+    return [*columns, DIGEST_COLUMN] if reextracted is not None else list(columns)
+
+
+def _for_table(reextracted: Reextracted, table: str) -> Callable[[str], frozenset[str] | None]:
+    return lambda sha: reextracted(sha, table)
 
 
 class _SeedOrdered:

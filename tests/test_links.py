@@ -23,6 +23,7 @@ from audit.extract.links import (
     unwrap_url,
 )
 from audit.extract.segments import Segment
+from audit.provenance import PROVENANCE_COLUMNS
 from audit.records import Link
 
 REPO = Path(__file__).resolve().parents[1]
@@ -265,7 +266,7 @@ def link_row(fact: LinkFact, n: int, **live: Any) -> dict[str, Any]:
 
 def _with_provenance(frame: Any) -> Any:
     """The columns validation adds by re-reading the seeds, here all true: these tests are about link facts."""
-    for column in ("seed_ok", "span_ok", "record_ok"):
+    for column in PROVENANCE_COLUMNS:
         frame[column] = True
     return frame
 

@@ -529,6 +529,7 @@ def test_numbers_suite_runs_in_gx(seed_facts: tuple[str, tuple[NumberFact, ...]]
                 "span_ok": True,
                 "seed_ok": True,
                 "record_ok": True,
+                "reextracted_ok": True,
             }
             for i, f in enumerate(facts)
         ]

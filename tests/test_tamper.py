@@ -2,7 +2,7 @@
 
 The run is made once over a text, an HTML and a JSON Lines seed, so every table has rows; each test then edits
 a private copy. A finding must name the edited record (by the table's id column) under a provenance rule: one
-whose column is seed_ok, span_ok or record_ok.
+whose column is seed_ok, span_ok, record_ok or reextracted_ok.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from audit import provenance
 from audit.cli import main
 from audit.fsio import sha256_file
 from audit.provenance import PROVENANCE_COLUMNS, SeedCache, provenance_columns
@@ -70,7 +71,7 @@ def copy(audited: Path, tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _validate(root: Path) -> tuple[int, set[tuple[str, str]]]:
+def _validate(root: Path, *extra: str) -> tuple[int, set[tuple[str, str]]]:
     code = main(
         [
             "validate",
@@ -82,6 +83,7 @@ def _validate(root: Path) -> tuple[int, set[tuple[str, str]]]:
             str(SUITES),
             "--seeds",
             str(root / "seeds"),
+            *extra,
         ]
     )
     doc = json.loads((root / "report" / "results.json").read_text())
@@ -167,6 +169,26 @@ def test_one_edited_value_fails_validate_naming_the_record(copy: Path, name: str
     assert named & PROVENANCE_RULES.get(name, set()), (name, record_id, sorted(named))
 
 
+def _forge(copy: Path, name: str, column: str, seed: Callable[[str], bool] = lambda _: True) -> str:
+    """Edit one derived value (no span reproduces it) of a row whose seed sha256 passes ``seed``, recompute
+    the row's digest and the manifest's table hash; return the edited row's id."""
+    path = copy / "tables" / f"{name}.parquet"
+    picked: dict[str, Any] = {}
+
+    def edit(rows: list[dict[str, Any]]) -> None:
+        i = next(k for k, r in enumerate(rows) if r[column] not in (None, "") and seed(r["seed_sha256"]))
+        rows[i][column] = _changed(rows[i][column])
+        rows[i][DIGEST_COLUMN] = record_digest(rows[i])
+        picked.update(rows[i])
+
+    _rewrite(path, edit)
+    manifest_path = copy / "tables" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["tables"][name]["sha256"] = sha256_file(path)
+    manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    return str(picked[SPECS[name].id_column])
+
+
 @pytest.mark.parametrize(
     ("name", "column"),
     [
@@ -180,25 +202,67 @@ def test_one_edited_value_fails_validate_naming_the_record(copy: Path, name: str
 )
 def test_forged_digests_are_still_caught_by_the_span(copy: Path, name: str, column: str) -> None:
     """A forger who edits a text value, recomputes its row digest and the manifest's table hash is still caught: the seed's bytes in its span disagree."""
-    path = copy / "tables" / f"{name}.parquet"
-    picked: dict[str, Any] = {}
-
-    def edit(rows: list[dict[str, Any]]) -> None:
-        i = next(k for k, r in enumerate(rows) if r[column])
-        rows[i][column] = _changed(rows[i][column])
-        rows[i][DIGEST_COLUMN] = record_digest(rows[i])
-        picked.update(rows[i])
-
-    _rewrite(path, edit)
-    manifest_path = copy / "tables" / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
-    manifest["tables"][name]["sha256"] = sha256_file(path)
-    manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True))
-    code, failed = _validate(copy)
+    record_id = _forge(copy, name, column)
+    code, failed = _validate(copy, "--reextract", "none")  # the span alone
     assert code == 1
-    record_id = str(picked[SPECS[name].id_column])
     named = {rule for rule, rid in failed if rid == record_id}
     assert named & PROVENANCE_RULES.get(name, set()), (name, record_id, sorted(failed))
+
+
+@pytest.mark.parametrize(
+    ("name", "column", "rule"),
+    [
+        ("links", "url", "link-matches-reextraction"),
+        ("numbers", "value", "number-matches-reextraction"),
+        ("dates", "resolved", "date-matches-reextraction"),
+        ("articles", "published_at", "article-matches-reextraction"),
+        ("blocks", "kind", "block-matches-reextraction"),
+        ("texts", "extractor_version", "text-matches-reextraction"),
+    ],
+)
+def test_forged_derived_values_are_caught_by_extracting_again(
+    copy: Path, name: str, column: str, rule: str
+) -> None:
+    """A value computed from a span's text (a link's URL, a number's value, a resolved date), edited with its
+    digests recomputed, passes every span and digest check; extracting its seed again names the row."""
+    record_id = _forge(copy, name, column)
+    code, failed = _validate(copy, "--reextract", "none")
+    assert not {r for r, rid in failed if rid == record_id} & PROVENANCE_RULES[name]  # the gap
+    code, failed = _validate(copy, "--reextract", "all")
+    assert code == 1
+    assert {r for r, rid in failed if rid == record_id} & PROVENANCE_RULES[name] == {rule}
+
+
+def test_the_default_sample_extracts_one_seed_in_16_again(copy: Path) -> None:
+    """By default only seeds whose sha256 starts with the sample prefix are extracted again: a forged block
+    kind of another seed passes, one of a sampled seed fails, and the rule checks the sampled seeds' rows."""
+    sampled = provenance.SAMPLE_PREFIX
+    blocks = pq.read_table(copy / "tables" / "blocks.parquet").column("seed_sha256").to_pylist()
+    assert any(s.startswith(sampled) for s in blocks) and not all(s.startswith(sampled) for s in blocks)
+    missed = _forge(copy, "blocks", "kind", lambda sha: not sha.startswith(sampled))
+    caught = _forge(copy, "blocks", "kind", lambda sha: sha.startswith(sampled))
+    _, failed = _validate(copy)
+    assert ("block-matches-reextraction", missed) not in failed
+    assert ("block-matches-reextraction", caught) in failed
+    doc = json.loads((copy / "report" / "results.json").read_text())
+    rule = next(r for r in doc["rules"] if r["rule_id"] == "block-matches-reextraction")
+    assert rule["n_checked"] == sum(s.startswith(sampled) for s in blocks)
+
+
+def test_reextraction_needs_the_policy_the_tables_were_made_with(
+    copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Another number policy would change every number row: validate stops with exit 2, naming the file
+    and the fix, before any check; with --reextract none it validates."""
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps(json.loads((SUITES / "number_policy.json").read_text()), indent=4))
+    args = ["validate", "--tables", str(copy / "tables"), "--report", str(copy / "report"), "--suites",
+            str(SUITES), "--seeds", str(copy / "seeds"), "--policy", str(policy)]  # fmt: skip
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert str(policy) in err and "--reextract none" in err and "Traceback" not in err
+    assert not (copy / "report" / "results.json").exists()
+    assert main([*args, "--reextract", "none"]) in (0, 1)
 
 
 @pytest.mark.parametrize("seed", [TEXT_SEED, HTML_SEED, JSONL_SEED])

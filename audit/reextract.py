@@ -1,0 +1,95 @@
+"""Records extracted again from their seeds at validation, to check values no span reproduces.
+
+A span check proves a row's ``text`` is in its seed; values computed from it (a link's ``url``, a number's
+``value``, a date's resolution) are only as trustworthy as the extraction that made them. ``audit validate``
+therefore extracts a sample of the seeds again (seeds whose sha256 starts with ``SAMPLE_PREFIX``, one in
+16; or all of them with ``--reextract all``) and checks that each stored row of those seeds is, digest for
+digest, a row the extraction makes: an edited value fails even when its ``record_sha256`` was recomputed.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+
+from audit.errors import ConfigError
+from audit.extract import ExtractOptions
+from audit.extract.number_policy import load_policy
+from audit.fsio import sha256_file
+from audit.ingest import IngestLimits
+from audit.process import process_seed
+from audit.provenance import SAMPLE_PREFIX
+from audit.records import RejectReason
+from audit.store import DIGEST_COLUMN
+
+REEXTRACTED_TABLES = ("articles", "blocks", "numbers", "links", "dates", "texts")
+# without a clock: a time limit would make the outcome depend on the machine's load
+_LIMITS = IngestLimits(timeout_s=None)
+
+
+class Reextract(StrEnum):
+    """Which seeds ``audit validate`` extracts again."""
+
+    SAMPLE = "sample"
+    ALL = "all"
+    NONE = "none"
+
+
+class Reextraction:
+    """Each chosen seed's records extracted again, as the digests of each table's rows, a few seeds kept."""
+
+    # not a dataclass: a cache around extraction
+
+    def __init__(
+        self, root: Path, paths: Mapping[str, str], options: ExtractOptions, every: bool, keep: int = 2048
+    ) -> None:
+        self._root, self._paths, self._options, self._every = root, dict(paths), options, every
+        self._keep = keep
+        self._done: OrderedDict[str, dict[str, frozenset[str]] | None] = OrderedDict()
+
+    def chosen(self, sha: str) -> bool:
+        """Whether this seed is extracted again."""
+        return self._every or sha.startswith(SAMPLE_PREFIX)
+
+    def digests(self, sha: str, table: str) -> frozenset[str] | None:
+        """The record digests extraction makes for this seed in this table; None if the seed is not chosen
+        (or not in the seeds table, which the seed checks report)."""
+        if table not in REEXTRACTED_TABLES or not self.chosen(sha) or sha not in self._paths:
+            return None
+        if sha not in self._done:
+            self._done[sha] = self._extract(sha)
+            if len(self._done) > self._keep:
+                self._done.popitem(last=False)
+        found = self._done[sha]
+        return None if found is None else found.get(table, frozenset())
+
+    def _extract(self, sha: str) -> dict[str, frozenset[str]] | None:
+        """The seed's rows' digests by table; None when it is too large to extract again here (the run may
+        have accepted it with a larger --max-seed-bytes, which the manifest does not record)."""
+        done = process_seed(self._root, self._paths[sha], _LIMITS, self._options)
+        if done.row.reason == RejectReason.TOO_LARGE:
+            return None
+        return {name: frozenset(b.column(DIGEST_COLUMN).to_pylist()) for name, b in done.batches.items()}
+
+
+def reextraction(
+    mode: Reextract, root: Path, paths: Mapping[str, str], policy_path: Path, manifest: Mapping[str, object]
+) -> Reextraction | None:
+    """The re-extraction ``mode`` asks for, with the number policy the tables were made with.
+
+    Raises ConfigError when the policy file is not the one the manifest names: rows extracted under
+    another policy would all differ.
+    """
+    if mode is Reextract.NONE:
+        return None
+    recorded = manifest.get("policy")
+    digest = sha256_file(policy_path) if policy_path.is_file() else None
+    if isinstance(recorded, Mapping) and digest not in recorded.values():
+        raise ConfigError(
+            f"{policy_path}: not the number policy the tables were made with (the manifest records "
+            f"{', '.join(f'{k} {v}' for k, v in recorded.items())}; this file's sha256 is {digest}). "
+            "Restore that policy file, or pass --reextract none to validate without extracting seeds again."
+        )
+    return Reextraction(root, paths, ExtractOptions(policy=load_policy(policy_path)), mode is Reextract.ALL)
