@@ -79,6 +79,8 @@ def frame_of(n_rows: int, tables: Path) -> pd.DataFrame:
     df["number_id"] = [f"n-{i:012x}" for i in range(len(df))]
     for column in ("seed_ok", "span_ok", "record_ok"):
         df[column] = pd.array([True] * len(df), dtype="boolean")
+    # as in `audit run`: no seed extracted again
+    df["reextracted_ok"] = pd.array([None] * len(df), dtype="boolean")
     return df
 
 
