@@ -128,7 +128,11 @@ def validate_tables(
     seeds_dir = config.seeds_dir or Path(manifest["seeds_root"])
     frames, manifest = load_frames(config.tables_dir, seeds_dir, derived)
     policy = config.policy_path or config.suites_dir / "number_policy.json"
-    frames.reextract_with(reextraction(config.reextract, seeds_dir, frames.seed_paths, policy, manifest))
+    # extraction workers hold little of the tables: one per CPU whatever their size
+    frames.reextract_with(
+        reextraction(config.reextract, seeds_dir, frames.seed_paths, policy, manifest),
+        config.jobs or os.cpu_count() or 1,
+    )
     results = run_suites(frames, suites, worker_jobs(config.jobs, manifest))
     return finish_audit(config, suites, waivers, manifest, seeds_dir, results)
 

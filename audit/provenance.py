@@ -462,6 +462,7 @@ def tables_provenance(
     intact: Mapping[str, bool],
     batch_rows: Mapping[str, int] | None = None,
     reextracted: Reextracted | None = None,
+    prefetch: Callable[[Sequence[str]], None] | None = None,
 ) -> dict[str, dict[str, pa.ChunkedArray]]:
     """seed_ok, span_ok and record_ok of every row of these tables, re-reading each seed once for them all.
 
@@ -469,7 +470,8 @@ def tables_provenance(
     the next seeds (half as many as the cache holds) in every table in turn, so a seed re-read (and for HTML, its text derived
     again) for one table is still cached for the others. Rows out of that order, or naming an unknown seed,
     are checked all the same, at the cost of another read. ``batch_rows``: rows read at once per table
-    (bounds memory: a batch of article rows holds their whole bodies).
+    (bounds memory: a batch of article rows holds their whole bodies). ``prefetch`` is given each window's
+    seeds before their rows are checked (re-extraction runs them in worker processes).
     """
     rows = batch_rows or {}
     walks = {
@@ -483,7 +485,10 @@ def tables_provenance(
     }
     found: dict[str, dict[str, list[pa.Array]]] = {n: {c: [] for c in PROVENANCE_COLUMNS} for n in names}
     limit, window = 0, max(1, seeds.size // 2)
+    ordered = list(order)
     while not all(walk.done for walk in walks.values()):
+        if prefetch is not None:  # the window's seeds to extract again, all at once
+            prefetch(ordered[limit : limit + window])
         limit += window
         for name, walk in walks.items():
             part = walk.before(limit)

@@ -9,14 +9,17 @@ digest, a row the extraction makes: an edited value fails even when its ``record
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from enum import StrEnum
 from pathlib import Path
 
 from audit.errors import ConfigError
 from audit.extract import ExtractOptions
 from audit.extract.number_policy import load_policy
+from audit.forking import forked_pool
 from audit.fsio import sha256_file
 from audit.ingest import IngestLimits
 from audit.process import process_seed
@@ -38,16 +41,21 @@ class Reextract(StrEnum):
 
 
 class Reextraction:
-    """Each chosen seed's records extracted again, as the digests of each table's rows, a few seeds kept."""
+    """Each chosen seed's records extracted again, as the digests of each table's rows, a few seeds kept.
 
-    # not a dataclass: a cache around extraction
+    ``prefetch`` extracts the chosen ones of the next seeds in worker processes while ``workers`` is open
+    (the provenance walk asks for the seeds of each window before checking their rows).
+    """
+
+    # not a dataclass: a cache around extraction, and its worker pool
 
     def __init__(
         self, root: Path, paths: Mapping[str, str], options: ExtractOptions, every: bool, keep: int = 2048
     ) -> None:
         self._root, self._paths, self._options, self._every = root, dict(paths), options, every
         self._keep = keep
-        self._done: OrderedDict[str, dict[str, frozenset[str]] | None] = OrderedDict()
+        self._done: OrderedDict[str, _Digests] = OrderedDict()
+        self._pool: ProcessPoolExecutor | None = None
 
     def chosen(self, sha: str) -> bool:
         """Whether this seed is extracted again."""
@@ -59,19 +67,54 @@ class Reextraction:
         if table not in REEXTRACTED_TABLES or not self.chosen(sha) or sha not in self._paths:
             return None
         if sha not in self._done:
-            self._done[sha] = self._extract(sha)
-            if len(self._done) > self._keep:
-                self._done.popitem(last=False)
+            self._keep_found(sha, _digests_of(self._root, self._paths[sha], self._options))
         found = self._done[sha]
         return None if found is None else found.get(table, frozenset())
 
-    def _extract(self, sha: str) -> dict[str, frozenset[str]] | None:
-        """The seed's rows' digests by table; None when it is too large to extract again here (the run may
-        have accepted it with a larger --max-seed-bytes, which the manifest does not record)."""
-        done = process_seed(self._root, self._paths[sha], _LIMITS, self._options)
-        if done.row.reason == RejectReason.TOO_LARGE:
-            return None
-        return {name: frozenset(b.column(DIGEST_COLUMN).to_pylist()) for name, b in done.batches.items()}
+    @contextlib.contextmanager
+    def workers(self, jobs: int) -> Iterator[None]:
+        """Extract prefetched seeds in ``jobs`` forked processes while the block runs (one: in this one)."""
+        if jobs < 2:
+            yield
+            return
+        with forked_pool(jobs) as pool:
+            self._pool = pool
+            try:
+                yield
+            finally:
+                self._pool = None
+
+    def prefetch(self, shas: Iterable[str]) -> None:
+        """Extract the chosen ones of these seeds now, in the workers if there are (at most ``keep``)."""
+        todo = [s for s in shas if s in self._paths and self.chosen(s) and s not in self._done]
+        todo = todo[: self._keep]
+        if self._pool is None or len(todo) < _PARALLEL_MIN:
+            return  # extracted one by one as their rows are checked
+        jobs = [(self._root, self._paths[sha], self._options) for sha in todo]
+        for sha, found in zip(todo, self._pool.map(_digests_job, jobs, chunksize=4), strict=True):
+            self._keep_found(sha, found)
+
+    def _keep_found(self, sha: str, found: _Digests) -> None:
+        self._done[sha] = found
+        if len(self._done) > self._keep:
+            self._done.popitem(last=False)
+
+
+_Digests = dict[str, frozenset[str]] | None
+_PARALLEL_MIN = 8  # fewer seeds than this are not worth a round trip to the workers
+
+
+def _digests_of(root: Path, rel: str, options: ExtractOptions) -> _Digests:
+    """A seed's rows' digests by table; None when it is too large to extract again here (the run may have
+    accepted it with a larger --max-seed-bytes, which the manifest does not record)."""
+    done = process_seed(root, rel, _LIMITS, options)
+    if done.row.reason == RejectReason.TOO_LARGE:
+        return None
+    return {name: frozenset(b.column(DIGEST_COLUMN).to_pylist()) for name, b in done.batches.items()}
+
+
+def _digests_job(job: tuple[Path, str, ExtractOptions]) -> _Digests:
+    return _digests_of(*job)
 
 
 def reextraction(

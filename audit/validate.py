@@ -8,6 +8,7 @@ The suites' tables with such rules (seeds, articles, links) are the short ones.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -135,6 +136,7 @@ class Frames(Mapping[str, pd.DataFrame]):
         self._proven: dict[str, dict[str, pa.ChunkedArray]] = {}
         self.seed_paths: Mapping[str, str] = paths
         self._reextraction: Reextraction | None = None
+        self._jobs = 1
         self._facts = _table_facts(tables_dir, manifest)
         self._intact = dict(zip(self._facts["table"], self._facts["sha256_ok"], strict=True))
         self._rows = dict(zip(self._facts["table"], self._facts["n_rows_actual"], strict=True))
@@ -178,9 +180,10 @@ class Frames(Mapping[str, pd.DataFrame]):
                 frame[column] = _boolean(values)
             yield frame if live is None else join_live_checks(frame, live)
 
-    def reextract_with(self, reextraction: Reextraction | None) -> None:
-        """Compare the rows of the seeds it chooses with their extraction made again (before any batch)."""
-        self._reextraction = reextraction
+    def reextract_with(self, reextraction: Reextraction | None, jobs: int = 1) -> None:
+        """Compare the rows of the seeds it chooses with their extraction made again (before any batch), in
+        ``jobs`` worker processes."""
+        self._reextraction, self._jobs = reextraction, jobs
 
     def prepare(self, names: Collection[str]) -> None:
         """Compute the provenance columns of these tables (not yet computed) in one walk over the seeds."""
@@ -188,10 +191,18 @@ class Frames(Mapping[str, pd.DataFrame]):
         if todo:
             intact = {name: bool(self._intact[name]) for name in todo}
             rows = {name: self.batch_rows(name) for name in todo}
-            again = None if self._reextraction is None else self._reextraction.digests
-            self._proven |= tables_provenance(
-                self._dir, todo, self._seeds, self._order, intact, rows, reextracted=again
-            )
+            again = self._reextraction
+            with again.workers(self._jobs) if again is not None else contextlib.nullcontext():
+                self._proven |= tables_provenance(
+                    self._dir,
+                    todo,
+                    self._seeds,
+                    self._order,
+                    intact,
+                    rows,
+                    reextracted=None if again is None else again.digests,
+                    prefetch=None if again is None else again.prefetch,
+                )
             self._seeds.forget()  # the seeds' bytes: the walk was their last reader
             release_memory()  # what the walk read, before the suites' batches
 

@@ -14,6 +14,8 @@ import pytest
 
 from audit import provenance
 from audit.cli import main
+from audit.extract import ExtractOptions
+from audit.extract.number_policy import load_policy
 from audit.fsio import sha256_bytes
 from audit.provenance import (
     SPAN_CHECKS,
@@ -24,6 +26,7 @@ from audit.provenance import (
     reread_seed,
     tables_provenance,
 )
+from audit.reextract import REEXTRACTED_TABLES, Reextraction
 from audit.store import SPECS
 from benchmarks.generate import variant
 from tests.conftest import SAMPLE, SUITES, run_args
@@ -172,3 +175,21 @@ def test_rows_out_of_seed_order_are_checked_all_the_same(generated: Path, tmp_pa
         c: v.to_pylist() for c, v in expected.items()
     }
     assert found["numbers"]["span_ok"].to_pylist().count(False) == 1
+
+
+def test_reextraction_in_workers_gives_what_one_process_gives(generated: Path) -> None:
+    """Prefetching twelve seeds in two worker processes fills the cache with the digests extracting them
+    here gives, and every stored row of every table is among them."""
+    tables, root = generated / "tables", generated / "seeds"
+    paths = _paths(tables)
+    options = ExtractOptions(policy=load_policy(SUITES / "number_policy.json"))
+    here = Reextraction(root, paths, options, every=True)
+    there = Reextraction(root, paths, options, every=True)
+    with there.workers(2):
+        there.prefetch(list(paths))
+        assert sorted(there._done) == sorted(paths)  # extracted by the workers, before any row asked
+    for name in REEXTRACTED_TABLES:
+        rows = pq.read_table(tables / f"{name}.parquet").select(["seed_sha256", "record_sha256"]).to_pylist()
+        for sha in paths:
+            assert there.digests(sha, name) == here.digests(sha, name)
+        assert all(r["record_sha256"] in (here.digests(r["seed_sha256"], name) or ()) for r in rows)
