@@ -128,11 +128,13 @@ def reextraction(
     if mode is Reextract.NONE:
         return None
     recorded = manifest.get("policy")
-    digest = sha256_file(policy_path) if policy_path.is_file() else None
+    fix = "Restore that policy file, or pass --reextract none to validate without extracting seeds again."
+    if not policy_path.is_file():
+        raise ConfigError(f"{policy_path}: no such number policy file, needed to extract seeds again. {fix}")
+    digest = sha256_file(policy_path)
     if isinstance(recorded, Mapping) and digest not in recorded.values():
         raise ConfigError(
             f"{policy_path}: not the number policy the tables were made with (the manifest records "
-            f"{', '.join(f'{k} {v}' for k, v in recorded.items())}; this file's sha256 is {digest}). "
-            "Restore that policy file, or pass --reextract none to validate without extracting seeds again."
+            f"{', '.join(f'{k} {v}' for k, v in recorded.items())}; this file's sha256 is {digest}). {fix}"
         )
     return Reextraction(root, paths, ExtractOptions(policy=load_policy(policy_path)), mode is Reextract.ALL)

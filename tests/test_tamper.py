@@ -263,6 +263,10 @@ def test_reextraction_needs_the_policy_the_tables_were_made_with(
     assert str(policy) in err and "--reextract none" in err and "Traceback" not in err
     assert not (copy / "report" / "results.json").exists()
     assert main([*args, "--reextract", "none"]) in (0, 1)
+    missing = [*args[:-1], str(tmp_path / "nowhere.json")]
+    assert main(missing) == 2
+    err = capsys.readouterr().err
+    assert "nowhere.json: no such number policy file" in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize("seed", [TEXT_SEED, HTML_SEED, JSONL_SEED])
