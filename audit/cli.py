@@ -108,8 +108,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     validate = sub.add_parser(
         "validate",
         help="re-audit existing tables against the seeds named in their manifest",
-        description="Re-read the seeds named in TABLES/manifest.json, recompute provenance, run the suites "
-        "on the existing tables and write the report. Catches tables edited after extraction.",
+        description="Re-read the seeds named in TABLES/manifest.json, recompute provenance, extract a sample "
+        "of the seeds again, run the suites on the existing tables and write the report. Catches tables "
+        "edited after extraction.",
         epilog="example:\n  python -m audit validate --tables build/tables --report reports/\n\n"
         + _EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -264,7 +265,7 @@ def _engine(p: argparse.ArgumentParser) -> None:
         choices=("pandas", "spark"),
         default="pandas",
         help="pandas: one machine (default); spark: extraction in Spark tasks, tables written and validated "
-        "by Spark (needs the [spark] extra and Java 17+; see docs/spark.md)",
+        "by Spark (needs the [spark] extra and Java 17+; see the README's Spark section)",
     )
     p.add_argument(
         "--spark-master",
