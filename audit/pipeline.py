@@ -85,7 +85,7 @@ def run_audit(config: RunConfig, progress: Progress | None = None) -> Verdict:
     files = list_seed_files(config.seeds_dir)
     if not files:
         raise UsageError(f"{config.seeds_dir}: no seed files found. Put the captured pages to audit there.")
-    core = manifest_core(suites, config.policy_path, config.seeds_dir)
+    core = manifest_core(suites, config.policy_path, config.seeds_dir, config.limits)
     checker = live_checker(config.live_links) if config.live_links is not None else None
     with processing(config.seeds_dir, files, config.limits, options, config.jobs) as processed:
         derived = write_tables(
@@ -212,13 +212,19 @@ def _rows_of_seeds(tables_dir: Path, name: str, shas: Sequence[str]) -> dict[str
 RUN_KEYS = ("seeds_root",)
 
 
-def manifest_core(suites: Iterable[Suite], policy_path: Path, seeds_dir: Path) -> dict[str, Any]:
-    """The deterministic part of the manifest, embedded in every Parquet file (seeds are added as they come)."""
+def manifest_core(
+    suites: Iterable[Suite], policy_path: Path, seeds_dir: Path, limits: IngestLimits
+) -> dict[str, Any]:
+    """The deterministic part of the manifest, embedded in every Parquet file (seeds are added as they come).
+
+    The size limit is recorded so that `validate` extracts seeds again under the limit that accepted them.
+    """
     return {
         "tool": {"name": "news-audit", "version": __version__},
         "suites": {s.path.name: s.sha256 for s in suites},
         "policy": {policy_path.name: sha256_file(policy_path)},
         "seeds_root": str(seeds_dir),
+        "limits": {"max_seed_bytes": limits.max_bytes},
     }
 
 

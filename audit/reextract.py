@@ -21,15 +21,13 @@ from audit.extract import ExtractOptions
 from audit.extract.number_policy import load_policy
 from audit.forking import forked_pool
 from audit.fsio import sha256_file
-from audit.ingest import IngestLimits
+from audit.ingest import DEFAULT_MAX_BYTES, IngestLimits
 from audit.process import process_seed
 from audit.provenance import SAMPLE_PREFIX
 from audit.records import RejectReason
 from audit.store import DIGEST_COLUMN
 
 REEXTRACTED_TABLES = ("articles", "blocks", "numbers", "links", "dates", "texts")
-# without a clock: a time limit would make the outcome depend on the machine's load
-_LIMITS = IngestLimits(timeout_s=None)
 
 
 class Reextract(StrEnum):
@@ -50,10 +48,18 @@ class Reextraction:
     # not a dataclass: a cache around extraction, and its worker pool
 
     def __init__(
-        self, root: Path, paths: Mapping[str, str], options: ExtractOptions, every: bool, keep: int = 2048
+        self,
+        root: Path,
+        paths: Mapping[str, str],
+        options: ExtractOptions,
+        every: bool,
+        keep: int = 2048,
+        max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self._root, self._paths, self._options, self._every = root, dict(paths), options, every
         self._keep = keep
+        # the run's size limit; no clock: a time limit would make the outcome depend on the machine's load
+        self._limits = IngestLimits(max_bytes=max_bytes, timeout_s=None)
         self._done: OrderedDict[str, _Digests] = OrderedDict()
         self._pool: ProcessPoolExecutor | None = None
 
@@ -67,7 +73,7 @@ class Reextraction:
         if table not in REEXTRACTED_TABLES or not self.chosen(sha) or sha not in self._paths:
             return None
         if sha not in self._done:
-            self._keep_found(sha, _digests_of(self._root, self._paths[sha], self._options))
+            self._keep_found(sha, _digests_of(self._root, self._paths[sha], self._limits, self._options))
         found = self._done[sha]
         return None if found is None else found.get(table, frozenset())
 
@@ -90,7 +96,7 @@ class Reextraction:
         todo = todo[: self._keep]
         if self._pool is None or len(todo) < _PARALLEL_MIN:
             return  # extracted one by one as their rows are checked
-        jobs = [(self._root, self._paths[sha], self._options) for sha in todo]
+        jobs = [(self._root, self._paths[sha], self._limits, self._options) for sha in todo]
         for sha, found in zip(todo, self._pool.map(_digests_job, jobs, chunksize=4), strict=True):
             self._keep_found(sha, found)
 
@@ -104,16 +110,16 @@ _Digests = dict[str, frozenset[str]] | None
 _PARALLEL_MIN = 8  # fewer seeds than this are not worth a round trip to the workers
 
 
-def _digests_of(root: Path, rel: str, options: ExtractOptions) -> _Digests:
-    """A seed's rows' digests by table; None when it is too large to extract again here (the run may have
-    accepted it with a larger --max-seed-bytes, which the manifest does not record)."""
-    done = process_seed(root, rel, _LIMITS, options)
+def _digests_of(root: Path, rel: str, limits: IngestLimits, options: ExtractOptions) -> _Digests:
+    """A seed's rows' digests by table; None when it is over the size limit (tables made before the
+    manifest recorded the run's limit may hold a seed accepted with a larger --max-seed-bytes)."""
+    done = process_seed(root, rel, limits, options)
     if done.row.reason == RejectReason.TOO_LARGE:
         return None
     return {name: frozenset(b.column(DIGEST_COLUMN).to_pylist()) for name, b in done.batches.items()}
 
 
-def _digests_job(job: tuple[Path, str, ExtractOptions]) -> _Digests:
+def _digests_job(job: tuple[Path, str, IngestLimits, ExtractOptions]) -> _Digests:
     return _digests_of(*job)
 
 
@@ -137,4 +143,8 @@ def reextraction(
             f"{policy_path}: not the number policy the tables were made with (the manifest records "
             f"{', '.join(f'{k} {v}' for k, v in recorded.items())}; this file's sha256 is {digest}). {fix}"
         )
-    return Reextraction(root, paths, ExtractOptions(policy=load_policy(policy_path)), mode is Reextract.ALL)
+    options = ExtractOptions(policy=load_policy(policy_path))
+    limits = manifest.get("limits")
+    size = limits.get("max_seed_bytes") if isinstance(limits, Mapping) else None
+    max_bytes = size if isinstance(size, int) and size > 0 else DEFAULT_MAX_BYTES
+    return Reextraction(root, paths, options, mode is Reextract.ALL, max_bytes=max_bytes)

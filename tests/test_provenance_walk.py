@@ -3,6 +3,7 @@ every table, giving exactly what checking row by row, table by table, gives."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from audit.cli import main
 from audit.extract import ExtractOptions
 from audit.extract.number_policy import load_policy
 from audit.fsio import sha256_bytes
+from audit.ingest import DEFAULT_MAX_BYTES
 from audit.provenance import (
     SPAN_CHECKS,
     SeedCache,
@@ -26,7 +28,7 @@ from audit.provenance import (
     reread_seed,
     tables_provenance,
 )
-from audit.reextract import REEXTRACTED_TABLES, Reextraction
+from audit.reextract import REEXTRACTED_TABLES, Reextract, Reextraction, reextraction
 from audit.store import SPECS
 from benchmarks.generate import variant
 from tests.conftest import SAMPLE, SUITES, run_args
@@ -193,3 +195,18 @@ def test_reextraction_in_workers_gives_what_one_process_gives(generated: Path) -
         for sha in paths:
             assert there.digests(sha, name) == here.digests(sha, name)
         assert all(r["record_sha256"] in (here.digests(r["seed_sha256"], name) or ()) for r in rows)
+
+
+def test_reextraction_uses_the_size_limit_the_run_recorded(generated: Path) -> None:
+    """The manifest records the run's --max-seed-bytes; re-extraction applies it (a seed over it is not
+    assessed, rather than failed), and the run recorded the default."""
+    tables, root = generated / "tables", generated / "seeds"
+    manifest = json.loads((tables / "manifest.json").read_text())
+    assert manifest["limits"] == {"max_seed_bytes": DEFAULT_MAX_BYTES}
+    paths = _paths(tables)
+    sha = next(iter(paths))
+    policy = SUITES / "number_policy.json"
+    as_run = reextraction(Reextract.ALL, root, paths, policy, manifest)
+    tiny = reextraction(Reextract.ALL, root, paths, policy, {**manifest, "limits": {"max_seed_bytes": 100}})
+    assert as_run is not None and as_run.digests(sha, "blocks")
+    assert tiny is not None and tiny.digests(sha, "blocks") is None

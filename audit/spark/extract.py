@@ -74,7 +74,7 @@ def run_audit_spark(config: RunConfig) -> Verdict:
     files = list_seed_files(config.seeds_dir)
     if not files:
         raise UsageError(f"{config.seeds_dir}: no seed files found. Put the captured pages to audit there.")
-    core = manifest_core(suites, config.policy_path, config.seeds_dir)
+    core = manifest_core(suites, config.policy_path, config.seeds_dir, config.limits)
     validate = ValidateConfig(
         tables_dir=config.tables_dir,
         report_dir=config.report_dir,
