@@ -63,6 +63,11 @@ class Reextraction:
         self._done: OrderedDict[str, _Digests] = OrderedDict()
         self._pool: ProcessPoolExecutor | None = None
 
+    def for_seeds(self, paths: Mapping[str, str]) -> Reextraction:
+        """The same re-extraction (policy, sample, size limit) for these seeds only, with nothing cached:
+        what a Spark task needs for its seed."""
+        return Reextraction(self._root, paths, self._options, self._every, self._keep, self._limits.max_bytes)
+
     def chosen(self, sha: str) -> bool:
         """Whether this seed is extracted again."""
         return self._every or sha.startswith(SAMPLE_PREFIX)

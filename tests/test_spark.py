@@ -84,7 +84,7 @@ def runs(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]
     for engine in ("pandas", "spark"):
         tables = out[engine] / "tables"
         out[f"{engine}-validate"] = _audit(
-            out[engine], "validate", "--tables", str(tables), "--engine", engine
+            out[engine], "validate", "--tables", str(tables), "--engine", engine, "--reextract", "all"
         )
     return out
 
@@ -163,6 +163,11 @@ def test_changed_seed_byte_is_caught_by_both_engines(runs: dict[str, Any]) -> No
     assert _projection(spark) == _projection(pandas)
     failed = {r["rule_id"]: r["failed_ids"] for r in spark["rules"]}
     assert "sample.txt" in failed["seed-hash-matches"]
+    # every seed extracted again, in Spark tasks as in the walk: the changed seed's rows are not its rows now
+    checked = {r["rule_id"]: r["n_checked"] for r in spark["rules"] if r["rule_id"].endswith("reextraction")}
+    assert checked == {r["rule_id"]: r["n_checked"] for r in pandas["rules"] if r["rule_id"] in checked}
+    assert len(checked) == 6 and checked["block-matches-reextraction"] > 0
+    assert failed["block-matches-reextraction"]
 
 
 def test_spark_engine_without_pyspark_is_a_usage_error(

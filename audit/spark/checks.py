@@ -42,6 +42,7 @@ from audit.provenance import (
     provenance_columns,
 )
 from audit.records import CheckResult, Verdict
+from audit.reextract import Reextraction, reextraction
 from audit.spark.datasets import count_rows, embedded_manifests, table_sha256
 from audit.spark.session import spark_session
 from audit.store import SPECS, arrow_schema, read_manifest
@@ -77,7 +78,9 @@ def validate_with(
     waivers = waivers if waivers is not None else load_waivers(config.waivers_path)
     manifest = read_manifest(config.tables_dir)
     seeds_dir = config.seeds_dir or Path(manifest["seeds_root"])
-    results = check_tables(spark, config.tables_dir, seeds_dir, suites, manifest)
+    policy = config.policy_path or config.suites_dir / "number_policy.json"
+    again = reextraction(config.reextract, seeds_dir.resolve(), {}, policy, manifest)
+    results = check_tables(spark, config.tables_dir, seeds_dir, suites, manifest, again)
     return finish_audit(config, suites, waivers, manifest, seeds_dir, results)
 
 
@@ -87,8 +90,10 @@ def check_tables(
     seeds_root: Path,
     suites: Sequence[Suite],
     manifest: dict[str, Any],
+    again: Reextraction | None = None,
 ) -> tuple[CheckResult, ...]:
-    """Every suite on its table as a Spark DataFrame with the provenance columns added in tasks."""
+    """Every suite on its table as a Spark DataFrame with the provenance columns added in tasks (``again``:
+    seeds extracted again in the tasks, as ``validate`` does)."""
     facts = table_facts(tables_dir, manifest)
     intact = {row["table"]: bool(row["sha256_ok"]) for row in facts}
     n_rows = {row["table"]: int(row["n_rows_actual"]) for row in facts}
@@ -99,7 +104,7 @@ def check_tables(
     paths, root = seed_paths(tables["seeds"]).persist(StorageLevel.MEMORY_AND_DISK), seeds_root.resolve()
     # GX runs a few Spark jobs per expectation: fewer, fuller partitions make each job cheaper
     frames = {
-        name: with_provenance(t, paths, name, root, intact[name]).coalesce(
+        name: with_provenance(t, paths, name, root, intact[name], again).coalesce(
             max(1, min(cores, math.ceil(n_rows[name] / _ROWS_PER_PARTITION)))
         )
         for name, t in tables.items()
@@ -165,13 +170,20 @@ def seed_paths(seeds: DataFrame) -> DataFrame:
     return named.groupBy("seed_sha256").agg(F.min("path").alias("path"))
 
 
-def with_provenance(frame: DataFrame, paths: DataFrame, name: str, root: Path, intact: bool) -> DataFrame:
-    """The table with seed_ok, span_ok and record_ok, computed per seed by the pandas engine's function."""
+def with_provenance(
+    frame: DataFrame,
+    paths: DataFrame,
+    name: str,
+    root: Path,
+    intact: bool,
+    again: Reextraction | None = None,
+) -> DataFrame:
+    """The table with the provenance columns, computed per seed by the pandas engine's function."""
     extra = [StructField(c, BooleanType(), True) for c in PROVENANCE_COLUMNS]
     out = StructType([*frame.schema.fields, *extra])
     if "seed_sha256" not in frame.columns:  # a run-time table (link_checks): no seed to re-read
         return frame.mapInArrow(functools.partial(_provenance_batches, name, root, intact), out)
-    group = functools.partial(_provenance_group, name, root, intact)
+    group = functools.partial(_provenance_group, name, root, intact, again)
     return frame.groupBy("seed_sha256").cogroup(paths.groupBy("seed_sha256")).applyInArrow(group, out)
 
 
@@ -184,19 +196,31 @@ def _provenance_batches(
         ).to_batches()
 
 
-def _provenance_group(name: str, root: Path, intact: bool, rows: pa.Table, found: pa.Table) -> pa.Table:
-    """In a task: one seed's rows of one table; the seed is re-read here (the pandas engine's SeedCache)."""
+def _provenance_group(
+    name: str, root: Path, intact: bool, again: Reextraction | None, rows: pa.Table, found: pa.Table
+) -> pa.Table:
+    """In a task: one seed's rows of one table; the seed is re-read here (the pandas engine's SeedCache),
+    and extracted again if ``again`` chooses it (once per table: tasks share nothing)."""
     shas, paths = found.column("seed_sha256").to_pylist(), found.column("path").to_pylist()
-    return _add_provenance(rows, name, SeedCache(root, dict(zip(shas, paths, strict=True))), intact)
+    named = dict(zip(shas, paths, strict=True))
+    expected = None if again is None else again.for_seeds(named)
+    return _add_provenance(rows, name, SeedCache(root, named), intact, expected)
 
 
-def _add_provenance(rows: pa.Table, name: str, seeds: SeedCache, intact: bool) -> pa.Table:
+def _add_provenance(
+    rows: pa.Table, name: str, seeds: SeedCache, intact: bool, again: Reextraction | None = None
+) -> pa.Table:
     # the stored columns in their order, as Spark gives them (record digests are over these values)
     table = rows.select(arrow_schema(SPECS[name]).names)
-    checks = provenance_columns(table, seeds, SPAN_CHECKS[name], rows_intact=intact)
+    expected = None if again is None else functools.partial(_digests, again, name)
+    checks = provenance_columns(table, seeds, SPAN_CHECKS[name], rows_intact=intact, expected=expected)
     for column in PROVENANCE_COLUMNS:
         rows = rows.append_column(column, checks[column])
     return rows
+
+
+def _digests(again: Reextraction, table: str, sha: str) -> frozenset[str] | None:
+    return again.digests(sha, table)
 
 
 def join_live_checks(links: DataFrame, checks: DataFrame) -> DataFrame:
