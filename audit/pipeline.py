@@ -24,7 +24,7 @@ from audit.linkcheck import LiveOptions, check_links
 from audit.process import Chunk, Processed, duplicate_of, processing
 from audit.provenance import DerivedTexts, reread_seed
 from audit.records import CheckResult, SeedRow, Verdict
-from audit.reextract import Reextract, reextraction
+from audit.reextract import Reextract, Reextraction, reextraction
 from audit.report import PageLoader, SeedPage, write_report
 from audit.store import SPECS, TablesWriter, read_manifest, read_table, to_batch
 from audit.suites import Suite, load_suites
@@ -127,14 +127,20 @@ def validate_tables(
     manifest = read_manifest(config.tables_dir)
     seeds_dir = config.seeds_dir or Path(manifest["seeds_root"])
     frames, manifest = load_frames(config.tables_dir, seeds_dir, derived)
-    policy = config.policy_path or config.suites_dir / "number_policy.json"
     # extraction workers hold little of the tables: one per CPU whatever their size
     frames.reextract_with(
-        reextraction(config.reextract, seeds_dir, frames.seed_paths, policy, manifest),
-        config.jobs or os.cpu_count() or 1,
+        reextraction_for(config, seeds_dir, frames.seed_paths, manifest), config.jobs or os.cpu_count() or 1
     )
     results = run_suites(frames, suites, worker_jobs(config.jobs, manifest))
     return finish_audit(config, suites, waivers, manifest, seeds_dir, results)
+
+
+def reextraction_for(
+    config: ValidateConfig, seeds_dir: Path, paths: Mapping[str, str], manifest: Mapping[str, Any]
+) -> Reextraction | None:
+    """The re-extraction ``config`` asks for, with its policy file (default: SUITES/number_policy.json)."""
+    policy = config.policy_path or config.suites_dir / "number_policy.json"
+    return reextraction(config.reextract, seeds_dir, paths, policy, manifest)
 
 
 def worker_jobs(jobs: int | None, manifest: Mapping[str, Any]) -> int:

@@ -313,35 +313,23 @@ def _equal_ranges(
     right_starts: np.ndarray,
     lengths: np.ndarray,
 ) -> np.ndarray:
-    """For each i: left[left_starts[i]:+lengths[i]] == right[right_starts[i]:+lengths[i]], a few MB at a time."""
+    """For each i: left[left_starts[i]:+lengths[i]] == right[right_starts[i]:+lengths[i]] (empty ranges are
+    equal), compared a few MB at a time."""
     out = np.ones(len(lengths), dtype=bool)
-    ends = np.cumsum(lengths)
+    rows = np.flatnonzero(lengths > 0)
+    ends = np.cumsum(lengths[rows])
     first = 0
-    while first < len(lengths):
-        limit = ends[first] - lengths[first] + _COMPARE_BYTES
+    while first < len(rows):
+        limit = ends[first] - lengths[rows[first]] + _COMPARE_BYTES
         last = max(first + 1, int(np.searchsorted(ends, limit, side="right")))
-        part = slice(first, last)
-        out[part] = _equal_part(left, left_starts[part], right, right_starts[part], lengths[part])
+        part, n = rows[first:last], lengths[rows[first:last]]
+        firsts = np.cumsum(n) - n
+        within = np.arange(int(n.sum()), dtype=np.int64) - np.repeat(firsts, n)
+        same = (
+            left[np.repeat(left_starts[part], n) + within] == right[np.repeat(right_starts[part], n) + within]
+        )
+        out[part] = np.logical_and.reduceat(same, firsts)
         first = last
-    return out
-
-
-def _equal_part(
-    left: np.ndarray,
-    left_starts: np.ndarray,
-    right: np.ndarray,
-    right_starts: np.ndarray,
-    lengths: np.ndarray,
-) -> np.ndarray:
-    out = np.ones(len(lengths), dtype=bool)
-    some = lengths > 0  # empty ranges are equal
-    n = lengths[some]
-    if not len(n):
-        return out
-    firsts = np.cumsum(n) - n
-    within = np.arange(int(n.sum()), dtype=np.int64) - np.repeat(firsts, n)
-    same = left[np.repeat(left_starts[some], n) + within] == right[np.repeat(right_starts[some], n) + within]
-    out[some] = np.logical_and.reduceat(same, firsts)
     return out
 
 

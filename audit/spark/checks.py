@@ -32,7 +32,7 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import BooleanType, StructField, StructType
 
 from audit.errors import ConfigError
-from audit.pipeline import ValidateConfig, finish_audit
+from audit.pipeline import ValidateConfig, finish_audit, reextraction_for
 from audit.provenance import (
     PROVENANCE_COLUMNS,
     SPAN_CHECKS,
@@ -42,7 +42,7 @@ from audit.provenance import (
     provenance_columns,
 )
 from audit.records import CheckResult, Verdict
-from audit.reextract import Reextraction, reextraction
+from audit.reextract import Reextraction
 from audit.spark.datasets import count_rows, embedded_manifests, table_sha256
 from audit.spark.session import spark_session
 from audit.store import SPECS, arrow_schema, read_manifest
@@ -78,8 +78,7 @@ def validate_with(
     waivers = waivers if waivers is not None else load_waivers(config.waivers_path)
     manifest = read_manifest(config.tables_dir)
     seeds_dir = config.seeds_dir or Path(manifest["seeds_root"])
-    policy = config.policy_path or config.suites_dir / "number_policy.json"
-    again = reextraction(config.reextract, seeds_dir.resolve(), {}, policy, manifest)
+    again = reextraction_for(config, seeds_dir.resolve(), {}, manifest)  # each task names its seed
     results = check_tables(spark, config.tables_dir, seeds_dir, suites, manifest, again)
     return finish_audit(config, suites, waivers, manifest, seeds_dir, results)
 
