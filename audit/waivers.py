@@ -42,7 +42,7 @@ def apply_waivers(
     results: Sequence[CheckResult], waivers: Sequence[Waiver], today: dt.date
 ) -> tuple[tuple[CheckResult, ...], tuple[LapsedWaiver, ...]]:
     """Mark findings covered by a valid waiver; list the waivers that did not apply and why."""
-    findings = {(f.rule_id, f.record_id): f for r in results for f in r.findings}
+    findings = {(f.rule_id, f.record_id): f for r in results for f in r.findings} if waivers else {}
     valid: dict[tuple[str, str], Waiver] = {}
     lapsed: list[LapsedWaiver] = []
     for waiver in waivers:
@@ -58,6 +58,8 @@ def apply_waivers(
                 dataclasses.replace(f, waived_by=valid.get((f.rule_id, f.record_id))) for f in r.findings
             ),
         )
+        if any(f.waived_by is not valid.get((f.rule_id, f.record_id)) for f in r.findings)
+        else r  # unchanged: not copied (at 100k seeds, most of 470k findings)
         for r in results
     )
     return waived, tuple(lapsed)

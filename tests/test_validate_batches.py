@@ -99,3 +99,29 @@ def test_workers_after_extraction_are_one_for_big_tables_unless_asked() -> None:
     assert worker_jobs(None, small) == (os.cpu_count() or 1)
     assert worker_jobs(None, big) == 1
     assert worker_jobs(3, big) == 3
+
+
+def test_gx_does_not_hash_the_batches_it_validates() -> None:
+    """GX's batch fingerprint (a hash of every row, read by nothing here) is off once the audit's context is
+    made; the same frame given to a fresh GX process's batch gets one, so the setting is what stops it."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import pandas as pd, great_expectations as gx\n"
+        "from audit.validate import _gx_context\n"
+        "context = _gx_context() if {audit} else gx.get_context(mode='ephemeral')\n"
+        "asset = context.data_sources.add_pandas(name='p').add_dataframe_asset('t')\n"
+        "batch = asset.add_batch_definition_whole_dataframe('all').get_batch(\n"
+        "    batch_parameters={{'dataframe': pd.DataFrame({{'a': [1, 2, 3]}})}})\n"
+        "print('pandas_data_fingerprint' in batch.batch_markers)\n"
+    )
+    env = {**os.environ, "GX_ANALYTICS_ENABLED": "false"}
+
+    def fingerprinted(audit: bool) -> str:
+        code = probe.format(audit=audit)
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+        return done.stdout.strip().splitlines()[-1]
+
+    assert fingerprinted(audit=False) == "True"
+    assert fingerprinted(audit=True) == "False"

@@ -53,6 +53,9 @@ class _Run:
     severity: Mapping[str, str]  # rule_id -> severity
     limits: ReportLimits
     sentence: str  # the verdict in one sentence (counted once: every page shows it)
+    counts: tuple[
+        tuple[str, str, Mapping[str, int]], ...
+    ]  # see seed_counts (counted once: several pages list it)
 
     @classmethod
     def from_verdict(cls, verdict: Verdict, seeds: Sequence[Mapping[str, Any]], limits: ReportLimits) -> _Run:
@@ -66,25 +69,22 @@ class _Run:
         for s in seeds:
             if s.get("seed_sha256"):
                 paths.setdefault(s["seed_sha256"], s["path"])
+        severity = {r.rule_id: r.severity.value for r in verdict.results}
         return cls(
             verdict=verdict,
             results=tuple(ordered_results(verdict)),
             seeds=seeds,
             paths=paths,
             by_seed=by_seed,
-            severity={r.rule_id: r.severity.value for r in verdict.results},
+            severity=severity,
             limits=limits,
             sentence=verdict_sentence(verdict),
+            counts=_seed_counts(by_seed, paths, severity),
         )
 
     def seed_counts(self) -> list[tuple[str, str, Mapping[str, int]]]:
         """(sha, path, unwaived findings by severity) for every seed with findings."""
-        out: list[tuple[str, str, Mapping[str, int]]] = []
-        for sha, fs in self.by_seed.items():
-            c = Counter(self.severity[f.rule_id] for f in fs if f.waived_by is None)
-            if c:
-                out.append((sha, self.paths.get(sha, sha[:12]), c))
-        return out
+        return list(self.counts)
 
     def pages_wanted(self) -> list[str]:
         """Seeds that get a page: those with the most critical findings (bounded), then a few without, by path."""
@@ -101,6 +101,17 @@ class _Run:
         others = sorted((s for s in self.paths if s not in self.by_seed), key=lambda s: self.paths[s])
         extracted = {s["seed_sha256"] for s in self.seeds if s.get("status") == "extracted"}
         return with_findings + [s for s in others if s in extracted][: self.limits.clean_seed_pages]
+
+
+def _seed_counts(
+    by_seed: Mapping[str, Sequence[Finding]], paths: Mapping[str, str], severity: Mapping[str, str]
+) -> tuple[tuple[str, str, Mapping[str, int]], ...]:
+    out: list[tuple[str, str, Mapping[str, int]]] = []
+    for sha, fs in by_seed.items():
+        c = Counter(severity[f.rule_id] for f in fs if f.waived_by is None)
+        if c:
+            out.append((sha, paths.get(sha, sha[:12]), c))
+    return tuple(out)
 
 
 def _n_critical(findings: Sequence[Finding], critical: set[str]) -> int:
