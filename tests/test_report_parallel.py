@@ -212,3 +212,21 @@ def test_a_signal_while_workers_are_forked_is_raised_once_they_are() -> None:
         signal.raise_signal(signal.SIGINT)
         reached = True
     assert reached and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def _freeze_count(_: int) -> int:
+    import gc
+
+    return gc.get_freeze_count()
+
+
+def test_workers_freeze_what_they_inherit_and_the_parent_does_not() -> None:
+    """A forked worker leaves the parent's objects out of its garbage collections; the parent's own
+    collector is not touched (it may run audit after audit)."""
+    import gc
+
+    from audit.forking import forked_pool
+
+    with forked_pool(2) as pool:
+        counts = list(pool.map(_freeze_count, range(4)))
+    assert min(counts) > 1_000 and gc.get_freeze_count() == 0
