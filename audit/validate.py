@@ -61,9 +61,9 @@ LIVE_COLUMNS = (
     "soft_404",
 )
 EVIDENCE_LIMIT = 2_000  # findings per rule that carry their row; the rest carry ids only
-# table data (uncompressed) validated at once, per worker: bounds memory. GX costs about 0.1 s per batch
-# whatever its size (building its graph of metrics), so small batches multiply that: at 100k seeds, 12 MB
-# made 166 batches and 37 s in GX, 48 MB 24 s, at the same peak memory (1.75 GB)
+# table data (uncompressed) validated at once, shared by the workers: bounds memory. GX costs about 0.1 s
+# per batch whatever its size (building its graph of metrics), so small batches multiply that: at 100k
+# seeds (one process), 12 MB made 166 batches and 37 s in GX, 48 MB 24 s, at the same peak memory
 BATCH_BYTES = 48 << 20
 BATCH_ROWS = 500_000  # and at most this many rows, so GX's per-row work stays bounded too
 _BULKY = frozenset({"body", "body_spans", "record_sha256"})
@@ -129,6 +129,7 @@ class Frames(Mapping[str, pd.DataFrame]):
         derived: DerivedTexts | None = None,
     ) -> None:
         self._dir, self._fixed_rows = tables_dir, batch_rows
+        self._batch_bytes = BATCH_BYTES
         seeds = read_table(tables_dir, "seeds").select(["path", "seed_sha256"]).to_pylist()
         paths: dict[str, str] = {}
         for row in seeds:
@@ -156,13 +157,17 @@ class Frames(Mapping[str, pd.DataFrame]):
         return 1 if name == "tables" else max(1, -(-int(self._rows[name]) // self.batch_rows(name)))
 
     def batch_rows(self, name: str) -> int:
-        """Rows per batch for a table: BATCH_BYTES of its data, by its average row size (at most BATCH_ROWS)."""
+        """Rows per batch for a table: its share of BATCH_BYTES, by its average row size (at most BATCH_ROWS)."""
         if self._fixed_rows:
             return self._fixed_rows
         meta = pq.read_metadata(self._dir / f"{name}.parquet")
         size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
         per_row = size / max(1, meta.num_rows)
-        return int(min(BATCH_ROWS, max(1_000, BATCH_BYTES // max(1.0, per_row))))
+        return int(min(BATCH_ROWS, max(1_000, self._batch_bytes // max(1.0, per_row))))
+
+    def share_batches(self, workers: int) -> None:
+        """Batches for ``workers`` processes validating at once: each gets its share of BATCH_BYTES."""
+        self._batch_bytes = BATCH_BYTES // max(1, workers)
 
     def batches(self, name: str, columns: Sequence[str] | None) -> Iterator[pd.DataFrame]:
         """The table's rows in batches (only the given columns, if any), with provenance columns computed."""
@@ -447,6 +452,7 @@ _SHARED: dict[str, Any] = {}
 def _run_in_processes(frames: Frames, suites: Sequence[Suite], jobs: int) -> tuple[CheckResult, ...]:
     """Each suite in a forked worker, the longest tables first so the workers finish together."""
     order = sorted(range(len(suites)), key=lambda i: -frames.n_rows(suites[i].table))
+    frames.share_batches(min(jobs, len(suites)))  # the walk is done: only the suites' batches are shared
     _SHARED.update(frames=frames, suites=suites)
     try:
         with forked_pool(min(jobs, len(suites))) as pool:

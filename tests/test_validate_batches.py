@@ -120,8 +120,20 @@ def test_gx_does_not_hash_the_batches_it_validates() -> None:
 
     def fingerprinted(audit: bool) -> str:
         code = probe.format(audit=audit)
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+        )
         return done.stdout.strip().splitlines()[-1]
 
     assert fingerprinted(audit=False) == "True"
     assert fingerprinted(audit=True) == "False"
+
+
+def test_workers_validating_at_once_share_the_batch_budget(audited: Path) -> None:
+    """Two workers each validate batches of half the rows one process would (memory stays bounded)."""
+    tables = audited / "tables"
+    manifest = read_manifest(tables)
+    frames = Frames(tables, Path(manifest["seeds_root"]), manifest)
+    alone = frames.batch_rows("articles")
+    frames.share_batches(2)
+    assert alone > 2_000 and abs(frames.batch_rows("articles") - alone // 2) <= 1
