@@ -53,9 +53,8 @@ class _Run:
     severity: Mapping[str, str]  # rule_id -> severity
     limits: ReportLimits
     sentence: str  # the verdict in one sentence (counted once: every page shows it)
-    counts: tuple[
-        tuple[str, str, Mapping[str, int]], ...
-    ]  # see seed_counts (counted once: several pages list it)
+    # seed_counts, counted once (the index and the seed list read it: at 100k seeds, 0.9 s a count)
+    counts: tuple[tuple[str, str, Mapping[str, int]], ...]
 
     @classmethod
     def from_verdict(cls, verdict: Verdict, seeds: Sequence[Mapping[str, Any]], limits: ReportLimits) -> _Run:
