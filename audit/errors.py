@@ -9,6 +9,7 @@ Four kinds of trouble, never mixed (see the README's exit codes)::
 
     AuditError
     ├── UsageError        bad flags or paths given on the command line
+    │   └── OutputError   an output directory cannot take the write: disk full, read-only, no permission
     └── ConfigError       a suite, schema, waiver or table file is malformed
         └── SuiteError    an expectation suite fails its schema or names an unknown expectation
 """
@@ -35,6 +36,10 @@ class AuditError(Exception):
 
 class UsageError(AuditError):
     """Raised when command-line arguments or paths cannot be used (missing seeds dir, bad option)."""
+
+
+class OutputError(UsageError):
+    """Raised when an output cannot be written (disk full, read-only, no permission); the previous one is intact."""
 
 
 class ConfigError(AuditError):

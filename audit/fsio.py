@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import shutil
@@ -10,9 +11,54 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from audit.errors import OutputError
+
 _CHUNK = 1 << 20
 # names in an output directory that are not ours and must survive a swap (e.g. reports/.gitkeep)
 _KEEP = (".gitkeep", ".gitignore")
+
+
+# errors that say the place cannot take the write, whatever was being written: the user frees space or
+# writes elsewhere. Permission errors count only for paths of the output itself (a seed may be unreadable).
+_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+_READ_ONLY = frozenset({errno.EROFS})
+_NOT_ALLOWED = frozenset({errno.EACCES, errno.EPERM})
+
+
+@contextlib.contextmanager
+def writing(target: Path, elsewhere: str) -> Iterator[None]:
+    """Turn an OSError that says target cannot be written into an OutputError naming target and the fix.
+
+    ``elsewhere`` tells how to write somewhere else, e.g. "choose another directory with --tables".
+    """
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno is None or not _cannot_write(exc, target):
+            raise
+        fix = "free some space there" if exc.errno in _FULL else "make it writable"
+        raise OutputError(
+            f"cannot write {target}: {os.strerror(exc.errno)}. Nothing was replaced: what was there "
+            f"before is intact. To fix, {fix}, or {elsewhere}."
+        ) from exc
+
+
+def _cannot_write(exc: OSError, target: Path) -> bool:
+    if exc.errno in _FULL or exc.errno in _READ_ONLY:
+        return True
+    if exc.errno not in _NOT_ALLOWED:
+        return False
+    # pyarrow's errors carry no file name; ours are the target's parent, or under the target or a
+    # staging, backup or temp name beside it (".tables.new-…", ".latest.json.….tmp")
+    if exc.filename is None:
+        return True
+    path = Path(os.fsdecode(exc.filename)).absolute()
+    if path == target.parent:
+        return True
+    if not path.is_relative_to(target.parent):
+        return False
+    top = path.relative_to(target.parent).parts[0]
+    return top == target.name or top.startswith(f".{target.name}.")
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -79,13 +125,20 @@ def _journal(target: Path) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_dir(target: Path) -> Iterator[Path]:
+def atomic_dir(target: Path, elsewhere: str) -> Iterator[Path]:
     """Yield a fresh temp directory; on success it replaces target whole, so readers never see a mix.
 
     The previous directory is renamed aside, the new one renamed in, the old one removed. A crash
     between the two renames leaves the old directory under a backup name; ``recover_dir`` restores it.
+    A full disk or a read-only place raises ``OutputError`` (see ``writing``), with target untouched.
     """
     target = target.resolve()
+    with writing(target, elsewhere), _swapped_in(target) as staging:
+        yield staging
+
+
+@contextlib.contextmanager
+def _swapped_in(target: Path) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     recover_dir(target)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.new-"))

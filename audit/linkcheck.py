@@ -402,7 +402,9 @@ def _write_cache(result: LiveResult, options: LiveOptions) -> None:
     path = _cache_path(result.url, options)
     if path is not None:
         fields = asdict(result) | {"from_cache": False}
-        atomic_write_text(path, json.dumps(fields, sort_keys=True, indent=1))
+        # a cache that cannot be written (full disk, no permission) only means the next run fetches again
+        with contextlib.suppress(OSError):
+            atomic_write_text(path, json.dumps(fields, sort_keys=True, indent=1))
 
 
 async def _check_all(urls: Sequence[str], options: LiveOptions) -> list[LiveResult]:

@@ -171,7 +171,7 @@ def finish_audit(
     verdict = Verdict(results=results, lapsed_waivers=lapsed, manifest=manifest)
     seeds = read_table(config.tables_dir, "seeds").to_pylist()
     policy = next(iter(manifest.get("policy", {})), None)
-    with atomic_dir(config.report_dir) as staging:
+    with atomic_dir(config.report_dir, "choose another directory with --report") as staging:
         write_report(
             staging,
             verdict,
@@ -253,7 +253,7 @@ def write_tables(
     seen: dict[str, str] = {}
     seeds: list[dict[str, Any]] = []
     urls: set[str] = set()
-    with atomic_dir(directory) as staging:
+    with atomic_dir(directory, "choose another directory with --tables") as staging:
         writer = TablesWriter(staging)
         try:
             for chunk in processed:

@@ -30,7 +30,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from audit.errors import ConfigError, UsageError
-from audit.fsio import atomic_dir, atomic_write, atomic_write_text, sha256_file
+from audit.fsio import atomic_dir, atomic_write, atomic_write_text, sha256_file, writing
 from audit.release_config import SCHEMAS_DIR, ReleaseConfig, load_release_config
 from audit.release_croissant import PARQUET, ReleasedFile, TableShape, croissant_document
 from audit.release_diff import (
@@ -93,7 +93,7 @@ def publish(config: PublishConfig) -> Release:
     name = release_name(root, digests, config.version, audit.run_at[:10])
     existed = (root / name).is_dir()
     previous = _recorded_previous(root / name) if existed else read_latest(root)
-    with atomic_dir(root / name) as staging:
+    with atomic_dir(root / name, "choose another folder with --to") as staging:
         files, diff = write_release(staging, audit, release_config, config.schemas_dir, name, previous)
     latest = read_latest(root)
     is_latest = not existed or latest in (None, name)
@@ -157,7 +157,8 @@ def write_latest(root: Path, name: str, audit: Audit) -> None:
         "verdict": audit.results["verdict"],
         "audited_at": audit.run_at,
     }
-    atomic_write_text(root / LATEST, _json(pointer))
+    with writing(root / LATEST, "choose another folder with --to"):
+        atomic_write_text(root / LATEST, _json(pointer))
 
 
 def _released_table_names(release: Path) -> set[str]:

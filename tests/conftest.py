@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,13 @@ def run_args(tmp_path: Path, seeds: Path, suites: Path, *extra: str) -> list[str
         "1",
         *extra,
     ]
+
+
+def namespace_unavailable(*unshare_flags: str, tools: tuple[str, ...] = ("unshare",)) -> str | None:
+    """Why a test cannot run in a private namespace (``unshare --net``, ``--mount``), or None if it can."""
+    if missing := [t for t in tools if shutil.which(t) is None]:
+        return f"needs {', '.join(missing)}"
+    if os.geteuid() != 0:
+        return "needs root to create a namespace"
+    probe = subprocess.run(["unshare", *unshare_flags, "true"], capture_output=True, check=False)
+    return None if probe.returncode == 0 else f"unshare failed: {probe.stderr.decode().strip()}"

@@ -295,7 +295,7 @@ def test_atomic_dir_failure_leaves_target_untouched(tmp_path: Path) -> None:
     target = tmp_path / "tables"
     target.mkdir()
     (target / "a.txt").write_text("previous")
-    with pytest.raises(RuntimeError), atomic_dir(target) as staging:
+    with pytest.raises(RuntimeError), atomic_dir(target, "choose another directory") as staging:
         (staging / "a.txt").write_text("new, half")
         raise RuntimeError("interrupted")
     assert (target / "a.txt").read_text() == "previous"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from audit.linkcheck import LiveOptions, LiveResult, check_links, is_public_address
+from tests.conftest import namespace_unavailable
 
 REPO = Path(__file__).resolve().parents[1]
 NETNS_SCRIPT = REPO / "tests" / "data" / "links" / "netns_guard.py"
@@ -319,19 +319,10 @@ HOSTS = """127.0.0.1 localhost
 """
 
 
-def _netns_unavailable() -> str | None:
-    if shutil.which("unshare") is None or shutil.which("ip") is None:
-        return "needs unshare(1) and ip(8)"
-    if os.geteuid() != 0:
-        return "needs root to create a network namespace"
-    probe = subprocess.run(["unshare", "--net", "--mount", "true"], capture_output=True, check=False)
-    return None if probe.returncode == 0 else f"unshare failed: {probe.stderr.decode().strip()}"
-
-
 @pytest.fixture(scope="module")
 def netns_facts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """Run tests/data/links/netns_guard.py in a loopback-only namespace and return its JSON."""
-    if reason := _netns_unavailable():
+    if reason := namespace_unavailable("--net", "--mount", tools=("unshare", "ip")):
         pytest.skip(reason)
     hosts = tmp_path_factory.mktemp("netns") / "hosts"
     hosts.write_text(HOSTS, encoding="utf-8")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,23 +11,16 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from tests.conftest import namespace_unavailable
+
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "tests" / "data" / "links" / "netns_audit.py"
-
-
-def _netns_unavailable() -> str | None:
-    if shutil.which("unshare") is None or shutil.which("ip") is None:
-        return "needs unshare(1) and ip(8)"
-    if os.geteuid() != 0:
-        return "needs root to create a network namespace"
-    probe = subprocess.run(["unshare", "--net", "--mount", "true"], capture_output=True, check=False)
-    return None if probe.returncode == 0 else f"unshare failed: {probe.stderr.decode().strip()}"
 
 
 @pytest.fixture(scope="module")
 def live_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Run the audit with --links live inside a loopback-only namespace; return its output directory."""
-    if reason := _netns_unavailable():
+    if reason := namespace_unavailable("--net", "--mount", tools=("unshare", "ip")):
         pytest.skip(reason)
     out = tmp_path_factory.mktemp("live")
     hosts = out / "hosts"
