@@ -21,6 +21,7 @@ from audit.extract.numbers import load_policy
 from audit.fsio import atomic_dir, atomic_write_text, sha256_file
 from audit.ingest import IngestLimits, list_seed_files
 from audit.linkcheck import LiveOptions, check_links
+from audit.places import check_apart
 from audit.process import Chunk, Processed, duplicate_of, processing
 from audit.provenance import DerivedTexts, reread_seed
 from audit.records import CheckResult, SeedRow, Verdict
@@ -74,6 +75,20 @@ PARALLEL_ROWS = 1_500_000  # table rows up to which validation and the report fo
 
 def run_audit(config: RunConfig, progress: Progress | None = None) -> Verdict:
     """Ingest and extract every seed, store the tables, validate them, write the report."""
+    check_apart(
+        {
+            "the seeds directory": config.seeds_dir,
+            "--suites": config.suites_dir,
+            "--waivers": config.waivers_path,
+            "--policy": config.policy_path,
+        },
+        {
+            "--tables": config.tables_dir,
+            "--report": config.report_dir,
+            "--link-cache": config.live_links.cache_dir if config.live_links else None,
+        },
+        file_by_file=frozenset({"--link-cache"}),
+    )
     if config.engine == "spark":
         from audit import spark
 
@@ -118,6 +133,16 @@ def validate_tables(
     ``derived``: the texts the same run's extraction derived (``audit run``); without them, as in
     ``audit validate``, each seed's texts are derived again.
     """
+    check_apart(
+        {
+            "--tables": config.tables_dir,
+            "--seeds": config.seeds_dir,
+            "--suites": config.suites_dir,
+            "--waivers": config.waivers_path,
+            "--policy": config.policy_path,
+        },
+        {"--report": config.report_dir},
+    )
     if config.engine == "spark":
         from audit import spark
 

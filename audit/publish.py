@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 
 from audit.errors import ConfigError, UsageError
 from audit.fsio import atomic_dir, atomic_write, atomic_write_text, sha256_file, writing
+from audit.places import check_apart
 from audit.release_config import SCHEMAS_DIR, ReleaseConfig, load_release_config
 from audit.release_croissant import PARQUET, ReleasedFile, TableShape, croissant_document
 from audit.release_diff import (
@@ -91,6 +92,7 @@ def publish(config: PublishConfig) -> Release:
     digests = {t.name: t.sha256 for t in audit.tables}
     root = config.release_root
     name = release_name(root, digests, config.version, audit.run_at[:10])
+    check_apart({"--tables": config.tables_dir, "--report": config.report_dir}, {"--to": root / name})
     existed = (root / name).is_dir()
     previous = _recorded_previous(root / name) if existed else read_latest(root)
     with atomic_dir(root / name, "choose another folder with --to") as staging:

@@ -361,6 +361,14 @@ def test_version_taken_by_other_tables_is_a_usage_error(
     assert "Choose another --version" in capsys.readouterr().err
 
 
+def test_a_release_inside_the_tables_is_refused(audited: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--to inside the tables directory would add the release to the tables it releases."""
+    before = sorted(p.name for p in (audited / "tables").iterdir())
+    assert _publish(audited, audited / "tables") == 2
+    assert "--to" in capsys.readouterr().err
+    assert sorted(p.name for p in (audited / "tables").iterdir()) == before
+
+
 def test_diff_keys_finds_added_removed_and_changed() -> None:
     """Records are matched by id; a changed digest under the same id is a change, not an add and a remove."""
     old = {"a": ("1",), "b": ("2",), "c": ("3",)}
