@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from audit.errors import OutputError
+from audit.errors import OutputError, UsageError
 
 _CHUNK = 1 << 20
 # names in an output directory that are not ours and must survive a swap (e.g. reports/.gitkeep)
@@ -168,3 +169,65 @@ def _fsync_tree(root: Path) -> None:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+
+
+# places this process holds, and whether exclusively: a command nested in another (``run`` validates
+# through ``validate``) takes what it needs from here instead of locking against itself
+_HELD: dict[Path, bool] = {}
+
+
+@contextlib.contextmanager
+def in_use(writes: Mapping[str, Path], reads: Mapping[str, Path] | None = None) -> Iterator[None]:
+    """Hold the places for one command: writes exclusively, reads shared, or raise UsageError at once.
+
+    Two audits writing the same directory at once would delete each other's staging directory (each
+    run's ``recover_dir`` clears what looks left over), and a run replacing tables that another run is
+    validating would give it a mix. The lock is ``flock`` on a ``.NAME.lock`` file beside each place,
+    released when the process ends however it ends. Keys name the places for the message ("--tables").
+    """
+    places = [(n, p.resolve(), True) for n, p in writes.items()]
+    places += [(n, p.resolve(), False) for n, p in (reads or {}).items()]
+    seen: dict[Path, str] = {}
+    for name, path, _ in places:
+        if path in seen:
+            raise UsageError(
+                f"{seen[path]} and {name} are the same directory ({path}). Choose another {name}."
+            )
+        seen[path] = name
+    with contextlib.ExitStack() as stack:
+        for name, path, exclusive in sorted(places, key=lambda place: str(place[1])):
+            if _HELD.get(path) in (True, exclusive):
+                continue
+            stack.enter_context(_locked(name, path, exclusive=exclusive))
+        yield
+
+
+@contextlib.contextmanager
+def _locked(name: str, path: Path, *, exclusive: bool) -> Iterator[None]:
+    lock = path.parent / f".{path.name}.lock"
+    try:
+        if exclusive:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        if exclusive:  # say why the place cannot be written, as writing into it would
+            with writing(path, f"choose another {name}"):
+                raise
+        yield  # missing or read-only: the command says what is missing, or reads it as it is
+        return
+    try:
+        try:
+            fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+            raise UsageError(
+                f"{name} {path}: another audit (process {holder}) is using it. Wait for it to finish, "
+                f"or choose another {name}."
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        _HELD[path] = exclusive
+        yield
+    finally:
+        _HELD.pop(path, None)
+        os.close(fd)

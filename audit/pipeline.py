@@ -18,7 +18,7 @@ from audit import __version__
 from audit.errors import UsageError
 from audit.extract import ExtractOptions
 from audit.extract.numbers import load_policy
-from audit.fsio import atomic_dir, atomic_write_text, sha256_file
+from audit.fsio import atomic_dir, atomic_write_text, in_use, sha256_file
 from audit.ingest import IngestLimits, list_seed_files
 from audit.linkcheck import LiveOptions, check_links
 from audit.places import check_apart
@@ -89,6 +89,11 @@ def run_audit(config: RunConfig, progress: Progress | None = None) -> Verdict:
         },
         file_by_file=frozenset({"--link-cache"}),
     )
+    with in_use({"--tables": config.tables_dir, "--report": config.report_dir}):
+        return _run_audit(config, progress)
+
+
+def _run_audit(config: RunConfig, progress: Progress | None) -> Verdict:
     if config.engine == "spark":
         from audit import spark
 
@@ -143,6 +148,16 @@ def validate_tables(
         },
         {"--report": config.report_dir},
     )
+    with in_use({"--report": config.report_dir}, {"--tables": config.tables_dir}):
+        return _validate_tables(config, suites, waivers, derived)
+
+
+def _validate_tables(
+    config: ValidateConfig,
+    suites: tuple[Suite, ...] | None,
+    waivers: Any,
+    derived: DerivedTexts | None,
+) -> Verdict:
     if config.engine == "spark":
         from audit import spark
 

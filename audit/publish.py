@@ -30,7 +30,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from audit.errors import ConfigError, UsageError
-from audit.fsio import atomic_dir, atomic_write, atomic_write_text, sha256_file, writing
+from audit.fsio import atomic_dir, atomic_write, atomic_write_text, in_use, sha256_file, writing
 from audit.places import check_apart
 from audit.release_config import SCHEMAS_DIR, ReleaseConfig, load_release_config
 from audit.release_croissant import PARQUET, ReleasedFile, TableShape, croissant_document
@@ -87,6 +87,13 @@ class Release:
 
 def publish(config: PublishConfig) -> Release:
     """Check the audit, then write the release atomically and point latest.json at it."""
+    with in_use(
+        {"--to": config.release_root}, {"--tables": config.tables_dir, "--report": config.report_dir}
+    ):
+        return _publish(config)
+
+
+def _publish(config: PublishConfig) -> Release:
     release_config = load_release_config(config.config_path, config.schemas_dir / "release.schema.json")
     audit = check_audit(config.tables_dir, config.report_dir, config.schemas_dir)
     digests = {t.name: t.sha256 for t in audit.tables}

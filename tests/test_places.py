@@ -4,7 +4,12 @@ read as seeds by the next run, is exit 2 before anything is read or written."""
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -12,14 +17,17 @@ import pytest
 from audit.cli import main
 from audit.errors import UsageError
 from audit.places import check_apart
-from tests.conftest import SAMPLE, SUITES
+from benchmarks.generate import generate
+from tests.conftest import ROOT, SAMPLE, SUITES, run_args
 
 CACHE = frozenset({"--link-cache"})
 
 
 def _files(root: Path) -> dict[str, str]:
     return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in root.rglob("*") if p.is_file()
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in root.rglob("*")
+        if p.is_file() and not p.name.endswith(".lock")
     }
 
 
@@ -69,9 +77,18 @@ def test_validate_refuses_a_report_over_the_tables(
     [
         ({"--tables": "build/tables", "--report": "reports"}, True),  # the defaults
         ({"--tables": "build/tables", "--report": "build/report"}, True),  # siblings
-        ({"--tables": "t", "--report": "r", "--link-cache": "t/cache"}, False),  # the swap would delete the cache
-        ({"--tables": "c/t", "--report": "r", "--link-cache": "c"}, True),  # the cache is written file by file
-        ({"--tables": "t", "--report": "r", "--link-cache": "seeds/cache"}, False),  # cache files read as seeds
+        (
+            {"--tables": "t", "--report": "r", "--link-cache": "t/cache"},
+            False,
+        ),  # the swap would delete the cache
+        (
+            {"--tables": "c/t", "--report": "r", "--link-cache": "c"},
+            True,
+        ),  # the cache is written file by file
+        (
+            {"--tables": "t", "--report": "r", "--link-cache": "seeds/cache"},
+            False,
+        ),  # cache files read as seeds
         ({"--tables": "expectations/t", "--report": "r"}, False),
         ({"--tables": "t", "--report": "r", "--link-cache": None}, True),
     ],
@@ -91,3 +108,84 @@ def test_a_symlink_to_the_seeds_is_the_seeds(tmp_path: Path) -> None:
     (tmp_path / "out").symlink_to(tmp_path / "seeds")
     with pytest.raises(UsageError, match="same directory"):
         check_apart({"the seeds directory": tmp_path / "seeds"}, {"--tables": tmp_path / "out"})
+
+
+# -- one command per place at a time -----------------------------------------------------------------------
+
+HOLDER = r"""
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX if sys.argv[2] == "write" else fcntl.LOCK_SH)
+os.pwrite(fd, str(os.getpid()).encode(), 0)
+print("held", flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.fixture
+def audited(tmp_path: Path, seeds_dir: Path) -> Path:
+    """tmp_path with seeds/, tables/ and report/ from one run of the bundled seed."""
+    assert main(run_args(tmp_path, seeds_dir, SUITES)) == 1
+    return tmp_path
+
+
+def _hold(lock: Path, mode: str) -> subprocess.Popen[str]:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(lock), mode], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    return holder
+
+
+@pytest.mark.parametrize(
+    ("mode", "command", "allowed"),
+    [
+        ("write", "run", False),
+        ("write", "validate", False),
+        ("read", "validate", True),
+        ("read", "run", False),
+    ],
+)
+def test_a_place_another_audit_holds_is_refused_at_once(
+    audited: Path, capsys: pytest.CaptureFixture[str], mode: str, command: str, allowed: bool
+) -> None:
+    """Another process holding the tables (writing them, or reading them) and what this command may do."""
+    before = _files(audited)
+    holder = _hold(audited / ".tables.lock", mode)
+    try:
+        argv = run_args(audited, audited / "seeds", SUITES)
+        code = main(argv if command == "run" else ["validate", *argv[2:]])
+    finally:
+        holder.kill()
+        holder.communicate()
+    err = capsys.readouterr().err
+    if allowed:  # two readers of the same tables
+        assert code == 1, err
+        return
+    assert code == 2
+    assert err == (
+        f"error: --tables {audited / 'tables'}: another audit (process {holder.pid}) is using it. "
+        "Wait for it to finish, or choose another --tables.\n"
+    )
+    assert _files(audited) == before
+    assert main(argv if command == "run" else ["validate", *argv[2:]]) == 1  # released with its process
+
+
+def test_two_runs_at_once_one_finishes_and_one_is_refused(tmp_path: Path) -> None:
+    """Before the lock, the second run's clean-up deleted the first run's staging directory (exit 3)."""
+    generate(tmp_path / "seeds", 150)
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "audit", *run_args(out, tmp_path / "seeds", SUITES)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GX_ANALYTICS_ENABLED": "false"}
+    first = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(out.glob(".tables.new-*")) and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert first.poll() is None, "the first run ended before its tables were staged"
+    second = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, check=False)
+    first_out, first_err = first.communicate(timeout=300)
+    assert (second.returncode, first.returncode) == (2, 1), (second.stderr, first_err)
+    assert f"another audit (process {first.pid}) is using it" in second.stderr
+    assert "audit FAILED" in first_out
+    manifest = json.loads((out / "tables" / "manifest.json").read_text())
+    assert len(manifest["seeds"]) == 150
