@@ -92,9 +92,25 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+def shown(text: str) -> str:
+    """Text that may hold a file name the OS gave as bytes, with each byte that is not UTF-8 as \\xNN.
+
+    Python decodes such names with "surrogateescape" (b"caf\\xe9" -> "caf\\udce9"); no UTF-8 file can
+    hold that, so reports and tables show "caf\\xe9" instead.
+    """
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate of another kind: \\udXXX
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write UTF-8 text atomically."""
-    atomic_write(path, text.encode("utf-8"))
+    """Write UTF-8 text atomically; a file name that is not UTF-8 in it is written as ``shown`` gives it."""
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        data = shown(text).encode("utf-8")
+    atomic_write(path, data)
 
 
 def recover_dir(target: Path) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from charset_normalizer import from_bytes
 
 from audit.errors import UsageError
-from audit.fsio import sha256_bytes, sha256_file
+from audit.fsio import sha256_bytes, sha256_file, shown
 from audit.records import Rejection, RejectReason, Seed
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -64,6 +64,9 @@ def list_seed_files(root: Path) -> list[str]:
 
 def ingest_seed(root: Path, rel: str, limits: IngestLimits = IngestLimits()) -> Seed | Rejection:
     """Read one seed file under root; return a Seed, or a Rejection saying why in plain words."""
+    if (name := shown(rel)) != rel:
+        detail = "the file name is not UTF-8 (shown with \\x escapes), which the tables cannot hold; rename the file"
+        return _unread(name, RejectReason.BAD_NAME, detail)
     path = root / rel
     try:
         resolved = path.resolve(strict=True)

@@ -31,6 +31,7 @@ class RejectReason(StrEnum):
     DUPLICATE = "duplicate"
     OUTSIDE_ROOT = "outside-root"
     TIMEOUT = "timeout"
+    BAD_NAME = "bad-name"
 
 
 class Severity(StrEnum):

@@ -367,6 +367,38 @@ def test_symlink_target_outside_is_never_read(tmp_path: Path) -> None:
         assert not p.is_file() or b"hunter2" not in p.read_bytes()
 
 
+def test_a_file_name_that_is_not_utf8_is_rejected_and_the_run_goes_on(tmp_path: Path) -> None:
+    """A name the OS gives as bytes that are not UTF-8 is one "bad-name" row, shown with \\x escapes.
+
+    Before, the run stopped with exit 3: Parquet strings are UTF-8, and the name could not be written.
+    """
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "good.txt").write_bytes((DATA / "good_en.txt").read_bytes())
+    with open(os.fsencode(seeds) + b"/caf\xe9-\xff.txt", "wb") as fh:
+        fh.write((DATA / "good_en.txt").read_bytes())
+    assert main(run_args(tmp_path, seeds, SUITES)) in (0, 1)
+    rows = {r["path"]: r for r in _rows(tmp_path / "tables", "seeds")}
+    assert rows["good.txt"]["status"] == "extracted"
+    bad = rows["caf\\xe9-\\xff.txt"]
+    assert (bad["status"], bad["reason"], bad["seed_sha256"]) == ("rejected", "bad-name", None)
+    assert "rename the file" in bad["detail"]
+    assert "caf\\xe9-\\xff.txt" in (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
+    assert main(["validate", *run_args(tmp_path, seeds, SUITES)[2:]]) in (0, 1)
+
+
+def test_a_seeds_directory_whose_name_is_not_utf8_is_audited(tmp_path: Path) -> None:
+    """Its name reaches the report (as \\xe9) and the manifest (as JSON escapes, so `validate` finds it)."""
+    seeds = Path(os.fsdecode(os.fsencode(tmp_path) + b"/dir\xe9"))
+    seeds.mkdir()
+    shutil.copy(SAMPLE, seeds / SAMPLE.name)
+    assert main(run_args(tmp_path, seeds, SUITES)) == 1  # the bundled seed's verdict
+    assert "dir\\xe9" in (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
+    assert main(["validate", "--tables", str(tmp_path / "tables"), "--report", str(tmp_path / "again"), "--suites", str(SUITES)]) == 1
+    results = json.loads((tmp_path / "again" / "results.json").read_text(encoding="utf-8"))
+    assert results["verdict"] == "failed"
+
+
 def test_seeds_dir_that_is_a_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A seeds path that is a file, not a directory, is a usage error that says so and writes nothing."""
     path = tmp_path / "seeds.txt"
