@@ -8,6 +8,7 @@ import fcntl
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -60,6 +61,29 @@ def _cannot_write(exc: OSError, target: Path) -> bool:
         return False
     top = path.relative_to(target.parent).parts[0]
     return top == target.name or top.startswith(f".{target.name}.")
+
+
+_KINDS = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFIFO: "a named pipe",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+}
+
+
+def not_a_file(mode: int) -> str | None:
+    """What a file mode is if it is not a regular file ("a named pipe"); None for a regular file."""
+    return None if stat.S_ISREG(mode) else _KINDS.get(stat.S_IFMT(mode), "not a file")
+
+
+def read_regular(path: Path) -> bytes:
+    """A regular file's bytes, or OSError: a plain read of a named pipe would wait for a writer forever."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # opening a pipe this way does not wait
+    with os.fdopen(fd, "rb") as fh:
+        if kind := not_a_file(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, f"not a regular file ({kind})", str(path))
+        return fh.read()
 
 
 def sha256_bytes(data: bytes) -> str:

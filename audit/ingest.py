@@ -14,7 +14,7 @@ from pathlib import Path
 from charset_normalizer import from_bytes
 
 from audit.errors import UsageError
-from audit.fsio import sha256_bytes, sha256_file, shown
+from audit.fsio import not_a_file, read_regular, sha256_bytes, sha256_file, shown
 from audit.records import Rejection, RejectReason, Seed
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -58,7 +58,8 @@ def list_seed_files(root: Path) -> list[str]:
         )
     if not root.is_dir():
         raise UsageError(f"{root}: is not a directory. Pass the directory that holds the seed files.")
-    found = (p for p in root.rglob("*") if p.is_file() or p.is_symlink())
+    # everything but directories: a named pipe, socket or device is listed too, and rejected by name
+    found = (p for p in root.rglob("*") if p.is_symlink() or not p.is_dir())
     return sorted(p.relative_to(root).as_posix() for p in found)
 
 
@@ -75,7 +76,10 @@ def ingest_seed(root: Path, rel: str, limits: IngestLimits = IngestLimits()) -> 
                 f"a symlink leading outside the seeds directory (to {resolved}); copy the file in instead"
             )
             return _unread(rel, RejectReason.OUTSIDE_ROOT, detail)
-        size = resolved.stat().st_size
+        status = resolved.stat()
+        if kind := not_a_file(status.st_mode):  # reading a named pipe would wait for a writer forever
+            return _unread(rel, RejectReason.UNREADABLE, f"not a regular file ({kind}); only files are read")
+        size = status.st_size
         if size > limits.max_bytes:
             return Rejection(
                 seed_sha256=sha256_file(resolved),
@@ -84,7 +88,7 @@ def ingest_seed(root: Path, rel: str, limits: IngestLimits = IngestLimits()) -> 
                 reason=RejectReason.TOO_LARGE,
                 detail=f"{size} bytes is over the {limits.max_bytes}-byte limit (raise --max-seed-bytes to accept it)",
             )
-        data = resolved.read_bytes()
+        data = read_regular(resolved)
     except (OSError, RuntimeError) as exc:
         # RuntimeError (a symlink loop on Python 3.11) has no strerror
         return _unread(

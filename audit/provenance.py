@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from audit.fsio import sha256_bytes
+from audit.fsio import read_regular, sha256_bytes
 from audit.ingest import decode_seed
 from audit.records import Seed
 from audit.store import DIGEST_COLUMN, iter_table, record_digest
@@ -115,7 +115,7 @@ def reread_seed(
     """Read a seed file again and decode it the way ingest did; its texts are derived again when first used,
     unless ``derived`` gives them (the texts this run's extraction derived from a seed with this digest)."""
     try:
-        data = (root / rel).read_bytes()
+        data = read_regular(root / rel)
     except OSError:
         return SeedFile(path=rel, sha256_now=None, seed=None)
     digest = sha256_bytes(data)

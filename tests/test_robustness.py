@@ -11,6 +11,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -169,12 +171,8 @@ CATALOGUE = [
     ),
     pytest.param("cp1252_fr.txt", "extracted", None, None, "cp1252", id="cp1252"),
     pytest.param("cp1251_ru.txt", "extracted", None, None, "cp1251", id="cp1251"),
-    pytest.param(
-        "shift_jis_ja.txt", "extracted", None, None, ("shift_jis", "cp932"), id="shift-jis"
-    ),
-    pytest.param(
-        "utf16_bom_en.txt", "extracted", None, None, ("utf-16", "utf-16-le"), id="utf-16"
-    ),
+    pytest.param("shift_jis_ja.txt", "extracted", None, None, ("shift_jis", "cp932"), id="shift-jis"),
+    pytest.param("utf16_bom_en.txt", "extracted", None, None, ("utf-16", "utf-16-le"), id="utf-16"),
     pytest.param(
         "jsonl_bad_line.jsonl",
         "rejected",
@@ -394,9 +392,70 @@ def test_a_seeds_directory_whose_name_is_not_utf8_is_audited(tmp_path: Path) -> 
     shutil.copy(SAMPLE, seeds / SAMPLE.name)
     assert main(run_args(tmp_path, seeds, SUITES)) == 1  # the bundled seed's verdict
     assert "dir\\xe9" in (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
-    assert main(["validate", "--tables", str(tmp_path / "tables"), "--report", str(tmp_path / "again"), "--suites", str(SUITES)]) == 1
+    assert (
+        main(
+            [
+                "validate",
+                "--tables",
+                str(tmp_path / "tables"),
+                "--report",
+                str(tmp_path / "again"),
+                "--suites",
+                str(SUITES),
+            ]
+        )
+        == 1
+    )
     results = json.loads((tmp_path / "again" / "results.json").read_text(encoding="utf-8"))
     assert results["verdict"] == "failed"
+
+
+def _audit_in_subprocess(tmp_path: Path, command: str, seeds: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m audit` in a subprocess with a time limit: a read that blocks fails the test, not the suite."""
+    argv = run_args(tmp_path, seeds, SUITES)
+    argv = argv if command == "run" else ["validate", *argv[2:], "--seeds", str(seeds)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GX_ANALYTICS_ENABLED": "false"}
+    return subprocess.run(
+        [sys.executable, "-m", "audit", *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+
+
+def test_named_pipes_and_links_to_them_are_rejected_not_read(tmp_path: Path) -> None:
+    """Reading a named pipe waits for a writer forever: before, one in the seeds directory was skipped
+    unlisted, and a symlink to one hung the run."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    shutil.copy(SAMPLE, seeds / SAMPLE.name)
+    os.mkfifo(seeds / "pipe.txt")
+    (seeds / "link.txt").symlink_to("pipe.txt")
+    proc = _audit_in_subprocess(tmp_path, "run", seeds)
+    assert proc.returncode == 1, proc.stderr
+    rows = {r["path"]: r for r in _rows(tmp_path / "tables", "seeds")}
+    for name in ("pipe.txt", "link.txt"):
+        assert (rows[name]["status"], rows[name]["reason"]) == ("rejected", "unreadable")
+        assert rows[name]["detail"] == "not a regular file (a named pipe); only files are read"
+
+
+def test_a_seed_replaced_by_a_named_pipe_fails_validation_without_hanging(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    shutil.copy(SAMPLE, seeds / SAMPLE.name)
+    assert main(run_args(tmp_path, seeds, SUITES)) == 1
+    (seeds / SAMPLE.name).unlink()
+    os.mkfifo(seeds / SAMPLE.name)
+    proc = _audit_in_subprocess(tmp_path, "validate", seeds)
+    assert proc.returncode == 1, proc.stderr
+    failed = {
+        r["rule_id"]
+        for r in json.loads((tmp_path / "report" / "results.json").read_text())["rules"]
+        if not r["passed"]
+    }
+    assert "seed-hash-matches" in failed
 
 
 def test_seeds_dir_that_is_a_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
