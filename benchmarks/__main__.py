@@ -1,4 +1,4 @@
-"""python -m benchmarks [scale|gx|corpus|links ...] [--sizes N ...]: figures with same-run baselines."""
+"""python -m benchmarks [scale|gx|corpus|links|shapes ...] [--sizes N ...]: figures with same-run baselines."""
 
 from __future__ import annotations
 
@@ -36,8 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "which",
         nargs="*",
-        default=["scale", "gx", "corpus", "links"],
-        choices=["scale", "gx", "corpus", "links"],
+        default=["scale", "gx", "corpus", "links", "shapes"],
+        choices=["scale", "gx", "corpus", "links", "shapes"],
     )
     parser.add_argument(
         "--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000], help="seed counts for scale"
@@ -56,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
             from benchmarks import bench_links
 
             bench_links.main()
+        elif which == "shapes":
+            from benchmarks import bench_shapes
+
+            bench_shapes.main()
     return 0
 
 

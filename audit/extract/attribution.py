@@ -268,6 +268,11 @@ class Cue:
     verb: str = ""
 
 
+# A "sentence" longer than this (a list of links, a page without full stops) is cut at spaces: cues read
+# back to the sentence's start, so one 100k-character run with a cue every few words was quadratic.
+MAX_SENTENCE = 4_000  # the corpus's longest is 3,731 (a Russian recipe the splitter cannot cut)
+
+
 def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Sentence ranges [start, end) of text[start:end], not splitting after common abbreviations."""
     out: list[tuple[int, int]] = []
@@ -277,10 +282,22 @@ def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
         w = word.group(1).lower().rstrip(".") if word else ""
         if text[m.start()] == "." and (w in P.ABBREVIATIONS or len(w) == 1):
             continue
-        out.append((s, m.start() + len(m.group(0).rstrip())))
+        out.extend(_bounded(text, s, m.start() + len(m.group(0).rstrip())))
         s = m.end()
     if s < end:
-        out.append((s, end))
+        out.extend(_bounded(text, s, end))
+    return out
+
+
+def _bounded(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """[start, end) as it is, or cut at the last space before each MAX_SENTENCE characters."""
+    out: list[tuple[int, int]] = []
+    while end - start > MAX_SENTENCE:
+        space = text.rfind(" ", start + MAX_SENTENCE // 2, start + MAX_SENTENCE)
+        cut, after = (space, space + 1) if space >= 0 else (start + MAX_SENTENCE, start + MAX_SENTENCE)
+        out.append((start, cut))
+        start = after
+    out.append((start, end))
     return out
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import re
+from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 MONTHS = {
@@ -282,11 +284,23 @@ def scan_segment(text: str, start: int, end: int, segment_kind: str, lower: str 
             if match is not None:
                 found.append(Match(match.kind, match.start, match.end, match.groups, segment_kind))
     found.sort(key=lambda m: (-(m.end - m.start), PRIORITY[m.kind], m.start))
+    return take_disjoint(found)
+
+
+def take_disjoint(candidates: Sequence[Match]) -> list[Match]:
+    """Each candidate in turn that overlaps none taken before it, in text order.
+
+    What is taken is disjoint, so kept in order: the one that could overlap a candidate is found by
+    bisection (a window of many paragraphs can hold thousands of dates; comparing with all was quadratic).
+    """
     taken: list[Match] = []
-    for candidate in found:
-        if all(candidate.end <= t.start or candidate.start >= t.end for t in taken):
-            taken.append(candidate)
-    return sorted(taken, key=lambda t: t.start)
+    starts: list[int] = []
+    for candidate in candidates:
+        at = bisect_left(starts, candidate.end)  # taken[at - 1] is the last to start before it ends
+        if at == 0 or taken[at - 1].end <= candidate.start:
+            taken.insert(at, candidate)
+            starts.insert(at, candidate.start)
+    return taken
 
 
 def has_trigger(chunk: str, triggers: tuple[str, ...]) -> bool:

@@ -166,16 +166,19 @@ def scan(text: str, segments: Sequence[Segment]) -> list[tuple[Match, Segment]]:
 def merge_windows(segments: Sequence[Segment], gap: int = 400) -> list[list[Segment]]:
     """Runs of segments (sorted by start) whose gaps are short, each run scanned as one window."""
     windows: list[list[Segment]] = []
+    end = 0  # the current window's furthest end, kept as it grows (a page can have 100k paragraphs)
     for seg in segments:
         if (
             windows
-            and seg.start - max(s.end for s in windows[-1]) <= gap
+            and seg.start - end <= gap
             and seg.kind not in LINE_KINDS
             and windows[-1][-1].kind not in LINE_KINDS
         ):
             windows[-1].append(seg)
+            end = max(end, seg.end)
         else:
             windows.append([seg])
+            end = seg.end
     return windows
 
 

@@ -362,16 +362,20 @@ def _is_domain_mention(candidate: str) -> bool:
 
 def _matches(text: str, start: int, end: int) -> Iterator[tuple[int, int, str]]:
     """(start, end, absolute URL) of every URL and bare domain in text[start:end]."""
-    claimed: list[tuple[int, int]] = []
+    # the URLs' spans, in order and disjoint: a bare domain inside one is looked up by bisection
+    starts: list[int] = []
+    stops: list[int] = []
     for m in _SCHEME_URL.finditer(text, start, end):
         stop = _trim(text, m.start(), m.end())
         if stop > m.start():
-            claimed.append((m.start(), stop))
+            starts.append(m.start())
+            stops.append(stop)
             yield m.start(), stop, text[m.start() : stop]
     for m in _BARE.finditer(text, start, end):
         stop = _trim(text, m.start(), m.end())
         found = text[m.start() : stop]
-        if any(a < stop and m.start() < b for a, b in claimed) or not _is_domain_mention(found):
+        last = bisect_left(starts, stop) - 1  # the last URL starting before this domain ends
+        if (last >= 0 and stops[last] > m.start()) or not _is_domain_mention(found):
             continue
         yield m.start(), stop, f"https://{found}" if re.search(r"[/?#]", found) else f"https://{found}/"
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from itertools import combinations
 
 from audit.extract.number_policy import NumberPolicy
 from audit.extract.numbers import NumberFact, evolve
 
 _ATTRIBUTED = frozenset({"explicit", "contextual", "self"})
+_LINKABLE = _ATTRIBUTED | {"derived"}
 _SUMMABLE = frozenset({"count", "money", "measure"})
 _MAX_CANDIDATES = 12
 _MAX_PARTS = 5
@@ -100,31 +102,37 @@ def _rel_err(got: float, want: float) -> float:
 
 
 def _link(facts: tuple[NumberFact, ...]) -> tuple[NumberFact, ...]:
-    """Link each headline or lede figure to the same figure attributed later in the body."""
+    """Link each headline or lede figure to the same figure attributed later in the body.
+
+    A headline figure links to the first such body figure; a lede figure to the first one after it
+    outside the lede, found by bisection (a lede of thousands of equal figures was quadratic).
+    """
     out = list(facts)
-    same: dict[tuple[float, str], list[int]] = {}  # body figures by value and kind, in order
+    first: dict[tuple[float, str], int] = {}  # attributed body figures by value and kind: the first
+    later: dict[tuple[float, str], tuple[list[int], list[int]]] = {}  # outside the lede: starts, indices
     for j, other in enumerate(facts):
-        if other.value is not None and other.segment_kind == "body":
-            same.setdefault((other.value, other.kind), []).append(j)
-    for i, fact in enumerate(facts):
-        is_lede = "lede" in fact.contexts
-        if (
-            fact.value is None
-            or not fact.requires_attribution
-            or not (fact.segment_kind == "title" or is_lede)
-        ):
+        if other.value is None or other.segment_kind != "body" or other.attribution_kind not in _LINKABLE:
             continue
-        for j in same.get((fact.value, fact.kind), ()):
-            other = facts[j]
-            if (
-                j == i
-                or (other.start <= fact.start and fact.segment_kind != "title")
-                or other.attribution_kind not in _ATTRIBUTED | {"derived"}
-                or (is_lede and "lede" in other.contexts)
-            ):
-                continue
+        key = (other.value, other.kind)
+        first.setdefault(key, j)
+        if "lede" not in other.contexts:
+            starts, indices = later.setdefault(key, ([], []))
+            starts.append(other.start)
+            indices.append(j)
+    for i, fact in enumerate(facts):
+        if fact.value is None or not fact.requires_attribution:
+            continue
+        key = (fact.value, fact.kind)
+        if fact.segment_kind == "title":
+            j = first.get(key, -1)
+        elif "lede" in fact.contexts:
+            starts, indices = later.get(key, ([], []))
+            at = bisect_right(starts, fact.start)
+            j = indices[at] if at < len(indices) else -1
+        else:
+            continue
+        if j >= 0:
             out[i] = _linked(out[i], j, out[j])
-            break
     return tuple(out)
 
 

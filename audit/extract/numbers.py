@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 
 from audit.extract import number_patterns as P
 from audit.extract.number_policy import NumberPolicy, decide, default_policy_path, load_policy
+from audit.extract.offsets import Ranges
 from audit.extract.segments import Segment
 
 __all__ = [
@@ -120,6 +121,7 @@ def detect_numbers(
     facts: list[NumberFact] = []
     lede_seen = False
     low = text.lower()
+    excluded = Ranges(exclude)
     for seg in main:
         contexts_seg = {seg.kind} if seg.kind in ("title", "caption") else set()
         if seg.kind == "body" and not lede_seen:
@@ -128,8 +130,10 @@ def detect_numbers(
         atoms = _atoms(text, low, seg, english)
         if not atoms:
             continue
-        blocked = list(exclude) + _guarded(text, seg, atoms)
-        atoms = [a for a in atoms if not _overlaps(a.start, a.end, blocked)]
+        guarded = Ranges(_guarded(text, seg, atoms))
+        atoms = [
+            a for a in atoms if not (excluded.overlaps(a.start, a.end) or guarded.overlaps(a.start, a.end))
+        ]
         sentences = split_sentences(text, seg.start, seg.end)
         starts = [a for a, _ in sentences]
         for start, end, value, vmax, kind, unit in _join_ranges(text, atoms):
@@ -166,11 +170,6 @@ def _sentence_of(
     if i >= 0 and sentences[i][0] <= at < sentences[i][1]:
         return sentences[i]
     return default
-
-
-def _overlaps(start: int, end: int, ranges: Sequence[tuple[int, int]]) -> bool:
-    """True when [start, end) overlaps any of the ranges."""
-    return any(start < b and a < end for a, b in ranges)
 
 
 _DATE_REACH = 64  # characters past a numeral a date holding it can end (no date is 30 characters long)

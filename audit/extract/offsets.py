@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from bisect import bisect_left
+from collections.abc import Iterable
 
 from audit.records import Span
 
@@ -66,3 +68,23 @@ def span_id(prefix: str, seed_sha256: str, text_sha256: str | None, span: Span) 
     """
     key = f"{seed_sha256}\x1f{text_sha256}\x1f{span.start}\x1f{span.end}"
     return f"{prefix}-{hashlib.sha256(key.encode('utf-8')).hexdigest()[:16]}"
+
+
+class Ranges:
+    """Character ranges [a, b), overlapping or not, that answer "does [start, end) overlap one?" by bisection.
+
+    A page can have tens of thousands of links and dates; testing each number against all of them was
+    quadratic.
+    """
+
+    __slots__ = ("_reach", "_starts")
+
+    def __init__(self, ranges: Iterable[tuple[int, int]]) -> None:
+        ordered = sorted(ranges)
+        self._starts = [a for a, _ in ordered]
+        self._reach = list(itertools.accumulate((b for _, b in ordered), max))  # furthest end so far
+
+    def overlaps(self, start: int, end: int) -> bool:
+        """True when [start, end) overlaps any range: one starts before ``end`` and ends after ``start``."""
+        last = bisect_left(self._starts, end) - 1
+        return last >= 0 and self._reach[last] > start
