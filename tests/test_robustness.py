@@ -190,6 +190,14 @@ CATALOGUE = [
         id="jsonl-no-body",
     ),
     pytest.param(
+        "jsonl_lone_surrogate.jsonl",
+        "rejected",
+        "no-article",
+        r"line 2: title: holds \\ud83d, half of a surrogate pair",
+        "utf-8",
+        id="jsonl-lone-surrogate",
+    ),
+    pytest.param(
         "zz_duplicate_of_good_en.txt",
         "rejected",
         "duplicate",

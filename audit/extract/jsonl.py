@@ -45,11 +45,33 @@ def _parse_line(raw: bytes, n: int) -> dict[str, Any] | str:
         record = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         return f"line {n} is not valid JSON: {exc}"
+    if (bad := _not_text(record)) is not None:
+        return (
+            f"line {n}: {bad[0]}: holds {bad[1]}, half of a surrogate pair: not text any UTF-8 file can "
+            "hold (a character cut in two?); fix the line"
+        )
     error = jsonschema.exceptions.best_match(_validator().iter_errors(record))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "the object"
         return f"line {n}: {where}: {error.message} (see schemas/jsonl_article.schema.json)"
     return dict(record)
+
+
+def _not_text(value: object, path: str = "the object") -> tuple[str, str] | None:
+    """Where a string in the parsed line holds a lone surrogate (JSON allows "\\ud800"), and its escape."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return path, value[exc.start].encode("unicode_escape").decode("ascii")
+        return None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        if (
+            found := _not_text(key, path) or _not_text(item, f"{path}/{key}".removeprefix("the object/"))
+        ) is not None:
+            return found
+    return None
 
 
 def _document(record: dict[str, Any], seed_start: int, seed_end: int) -> Document:
