@@ -21,7 +21,7 @@ from audit.extract.numbers import load_policy
 from audit.fsio import atomic_dir, atomic_write_text, in_use, sha256_file
 from audit.ingest import IngestLimits, list_seed_files
 from audit.linkcheck import LiveOptions, check_links
-from audit.places import check_apart
+from audit.places import check_apart, check_replaceable
 from audit.process import Chunk, Processed, duplicate_of, processing
 from audit.provenance import DerivedTexts, reread_seed
 from audit.records import CheckResult, SeedRow, Verdict
@@ -89,6 +89,8 @@ def run_audit(config: RunConfig, progress: Progress | None = None) -> Verdict:
         },
         file_by_file=frozenset({"--link-cache"}),
     )
+    check_replaceable("--tables", config.tables_dir, "manifest.json")
+    check_replaceable("--report", config.report_dir, "results.json")
     with in_use({"--tables": config.tables_dir, "--report": config.report_dir}):
         return _run_audit(config, progress)
 
@@ -148,6 +150,7 @@ def validate_tables(
         },
         {"--report": config.report_dir},
     )
+    check_replaceable("--report", config.report_dir, "results.json")
     with in_use({"--report": config.report_dir}, {"--tables": config.tables_dir}):
         return _validate_tables(config, suites, waivers, derived)
 

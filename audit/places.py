@@ -2,7 +2,8 @@
 
 An output directory is replaced whole (``fsio.atomic_dir``), so one that holds the seeds, the suites or
 another output would delete them; one inside the seeds directory would be read as seeds by the next run.
-Both are refused before anything is read or written.
+Both are refused before anything is read or written, as is an output directory that holds files no
+audit wrote (``--report docs`` would delete docs/).
 """
 
 from __future__ import annotations
@@ -53,3 +54,28 @@ def _overlap(out_name: str, out: Path, name: str, place: Path, *, whole: bool, r
             f"own outputs as its input. Choose a {out_name} outside it."
         )
     return None
+
+
+# names that may sit in an output directory the audit did not write (reports/.gitkeep in a repository)
+_FOREIGN_OK = frozenset({".gitkeep", ".gitignore"})
+
+
+def check_replaceable(name: str, path: Path, written_by_audit: str) -> None:
+    """Raise UsageError unless path is absent, an empty directory, or one an earlier run wrote.
+
+    ``written_by_audit`` is the file every such directory holds ("manifest.json" for tables).
+    """
+    if not path.exists() and not path.is_symlink():
+        return
+    if not path.is_dir():
+        raise UsageError(
+            f"{name} {path}: is a file, and the audit writes a directory there. Choose another {name}."
+        )
+    if (path / written_by_audit).is_file():
+        return
+    foreign = sorted(p.name for p in path.iterdir() if p.name not in _FOREIGN_OK)
+    if foreign:
+        raise UsageError(
+            f"{name} {path}: holds files no audit wrote (e.g. {foreign[0]}), and the audit replaces {name} "
+            f"whole on each run: they would be deleted. Choose a new or empty directory, or one an earlier run wrote."
+        )

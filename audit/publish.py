@@ -87,6 +87,9 @@ class Release:
 
 def publish(config: PublishConfig) -> Release:
     """Check the audit, then write the release atomically and point latest.json at it."""
+    root = config.release_root
+    if root.exists() and not root.is_dir():
+        raise UsageError(f"--to {root}: is a file, and releases go in a folder there. Choose another --to.")
     with in_use(
         {"--to": config.release_root}, {"--tables": config.tables_dir, "--report": config.report_dir}
     ):

@@ -252,9 +252,10 @@ def test_interrupted_run_leaves_no_staging_directories(
     """A run stopped by SIGINT or SIGTERM (signals a process can handle) while it writes removes its staging directory and keeps the previous outputs."""
     out = world["root"] / f"staging-{sig.name}-{phase}"
     out.mkdir()
-    for name in ("tables", "reports"):
+    for name, marker in (("tables", "manifest.json"), ("reports", "results.json")):
         (out / name).mkdir()
         (out / name / "previous.txt").write_text("previous")
+        (out / name / marker).write_text("{}")  # what makes them outputs an earlier run wrote
     code, sent = _signal_when_staging(world["medium"], out, sig, phase)
     assert sent and code != 0
     assert (out / "reports" / "previous.txt").exists()

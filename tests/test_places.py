@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -108,6 +109,46 @@ def test_a_symlink_to_the_seeds_is_the_seeds(tmp_path: Path) -> None:
     (tmp_path / "out").symlink_to(tmp_path / "seeds")
     with pytest.raises(UsageError, match="same directory"):
         check_apart({"the seeds directory": tmp_path / "seeds"}, {"--tables": tmp_path / "out"})
+
+
+@pytest.mark.parametrize(
+    ("flag", "setup", "words"),
+    [
+        ("--report", lambda p: p.write_text("my notes"), "is a file"),
+        (
+            "--report",
+            lambda p: (p.mkdir(), (p / "README.md").write_text("docs")),
+            "holds files no audit wrote",
+        ),
+        ("--tables", lambda p: (p.mkdir(), (p / "data.csv").write_text("a,b")), "holds files no audit wrote"),
+    ],
+)
+def test_an_output_over_files_no_audit_wrote_is_refused(
+    tmp_path: Path, seeds_dir: Path, capsys: pytest.CaptureFixture[str], flag: str, setup: Any, words: str
+) -> None:
+    """`--report docs` replaced docs/ whole, and `--report notes.txt` replaced the file with a directory."""
+    target = tmp_path / "target"
+    setup(target)
+    before = _files(tmp_path)
+    argv = run_args(tmp_path, seeds_dir, SUITES)
+    argv[argv.index(flag) + 1] = str(target)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {flag} {target}: {words}") and err.count("\n") == 1
+    assert _files(tmp_path) == before
+
+
+@pytest.mark.parametrize("content", [[], [".gitkeep"], [".gitkeep", ".gitignore"]])
+def test_an_empty_output_directory_or_one_an_earlier_run_wrote_is_used(
+    tmp_path: Path, seeds_dir: Path, content: list[str]
+) -> None:
+    report = tmp_path / "report"
+    report.mkdir()
+    for name in content:
+        (report / name).write_text("")
+    assert main(run_args(tmp_path, seeds_dir, SUITES)) == 1
+    assert sorted(p.name for p in report.iterdir() if p.name.startswith(".")) == sorted(content)
+    assert main(run_args(tmp_path, seeds_dir, SUITES)) == 1  # the second run replaces the first run's
 
 
 # -- one command per place at a time -----------------------------------------------------------------------

@@ -369,6 +369,14 @@ def test_a_release_inside_the_tables_is_refused(audited: Path, capsys: pytest.Ca
     assert sorted(p.name for p in (audited / "tables").iterdir()) == before
 
 
+def test_releases_to_a_file_is_a_usage_error(audited: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--to naming a file was an internal error (FileExistsError)."""
+    (audited / "notes.txt").write_text("mine")
+    assert _publish(audited, audited / "notes.txt") == 2
+    assert "is a file" in capsys.readouterr().err
+    assert (audited / "notes.txt").read_text() == "mine"
+
+
 def test_diff_keys_finds_added_removed_and_changed() -> None:
     """Records are matched by id; a changed digest under the same id is a change, not an add and a remove."""
     old = {"a": ("1",), "b": ("2",), "c": ("3",)}
