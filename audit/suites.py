@@ -76,6 +76,10 @@ def load_json(path: Path, what: str) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SuiteError(f"{path}: the {what} file does not exist.") from None
+    except IsADirectoryError:
+        raise SuiteError(f"{path}: is a directory. Point it at the {what} file.") from None
+    except OSError as exc:
+        raise SuiteError(f"{path}: cannot read the {what} file ({exc.strerror or exc}).") from None
     except UnicodeDecodeError as exc:
         raise SuiteError(
             f"{path}: not UTF-8 text (byte {exc.start}). Save the {what} as UTF-8 JSON."

@@ -44,20 +44,28 @@ def test_misspelt_suite_exits_2_without_traceback(
 ) -> None:
     """A misspelt expectation type is a configuration error: exit 2 and one clear line."""
     path = suites_dir / "articles.json"
-    path.write_text(path.read_text().replace("expect_column_values_to_not_be_null", "expect_column_values_to_not_be_nul", 1))
+    path.write_text(
+        path.read_text().replace(
+            "expect_column_values_to_not_be_null", "expect_column_values_to_not_be_nul", 1
+        )
+    )
     assert main(run_args(tmp_path, _one_seed(tmp_path, "good.txt"), suites_dir)) == 2
     err = capsys.readouterr().err
     assert 'is unknown. Did you mean "expect_column_values_to_not_be_null"?' in err
     assert "Traceback" not in err
 
 
-def test_missing_seeds_dir_exits_2(tmp_path: Path, suites_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_seeds_dir_exits_2(
+    tmp_path: Path, suites_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A seeds directory that does not exist is a usage error."""
     assert main(run_args(tmp_path, tmp_path / "nope", suites_dir)) == 2
     assert "does not exist" in capsys.readouterr().err
 
 
-def test_empty_seeds_dir_exits_2(tmp_path: Path, suites_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_empty_seeds_dir_exits_2(
+    tmp_path: Path, suites_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A seeds directory with no files is a usage error, not an empty pass."""
     (tmp_path / "empty").mkdir()
     assert main(run_args(tmp_path, tmp_path / "empty", suites_dir)) == 2
@@ -76,6 +84,9 @@ def test_unknown_option_exits_2() -> None:
         (["run", "--jobs", "-1"], "-1 is less than 1"),
         (["run", "--max-seed-bytes", "-5"], "-5 is less than 1"),
         (["validate", "--jobs", "two"], "'two' is not a whole number"),
+        (["run", "--seed-timeout", "-1"], "-1 is not 0 or more seconds"),  # was exit 3 (setitimer)
+        (["run", "--seed-timeout", "nan"], "nan is not 0 or more seconds"),
+        (["run", "--seed-timeout", "soon"], "'soon' is not a number of seconds"),
     ],
 )
 def test_counts_below_one_are_usage_errors(
@@ -85,6 +96,18 @@ def test_counts_below_one_are_usage_errors(
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_a_waivers_path_that_is_a_directory_exits_2(
+    tmp_path: Path, suites_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It was an internal error (IsADirectoryError)."""
+    (tmp_path / "waivers.d").mkdir()
+    argv = run_args(
+        tmp_path, _one_seed(tmp_path, "good.txt"), suites_dir, "--waivers", str(tmp_path / "waivers.d")
+    )
+    assert main(argv) == 2
+    assert "waivers.d: is a directory. Point it at the waivers file." in capsys.readouterr().err
 
 
 def test_internal_error_exits_3(
