@@ -168,7 +168,7 @@ def _validate_tables(
     suites = suites if suites is not None else load_suites(config.suites_dir)
     waivers = waivers if waivers is not None else load_waivers(config.waivers_path)
     manifest = read_manifest(config.tables_dir)
-    seeds_dir = config.seeds_dir or Path(manifest["seeds_root"])
+    seeds_dir = seeds_root(config, manifest)
     frames, manifest = load_frames(config.tables_dir, seeds_dir, derived)
     # extraction workers hold little of the tables: one per CPU whatever their size
     frames.reextract_with(
@@ -176,6 +176,25 @@ def _validate_tables(
     )
     results = run_suites(frames, suites, worker_jobs(config.jobs, manifest))
     return finish_audit(config, suites, waivers, manifest, seeds_dir, results)
+
+
+def seeds_root(config: ValidateConfig, manifest: Mapping[str, Any]) -> Path:
+    """The directory the tables' seeds are read from again: --seeds, or the one the run recorded.
+
+    A missing one is a usage error, not a verdict: a mistyped --seeds would otherwise fail every seed
+    as deleted. (One seed deleted from an existing directory is tampering: it fails seed-hash-matches.)
+    """
+    if config.seeds_dir is not None:
+        if not config.seeds_dir.is_dir():
+            raise UsageError(f"--seeds {config.seeds_dir}: no such directory. Pass the directory the run read.")
+        return config.seeds_dir
+    recorded = Path(manifest["seeds_root"])
+    if not recorded.is_dir():
+        raise UsageError(
+            f"{recorded}: the seeds directory recorded in the tables' manifest is gone. If the seeds moved, "
+            "pass --seeds DIR."
+        )
+    return recorded
 
 
 def reextraction_for(

@@ -110,6 +110,21 @@ def test_a_waivers_path_that_is_a_directory_exits_2(
     assert "waivers.d: is a directory. Point it at the waivers file." in capsys.readouterr().err
 
 
+def test_validate_without_its_seeds_directory_exits_2(
+    tmp_path: Path, suites_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A mistyped --seeds, or seeds moved away, used to fail every seed as deleted (exit 1)."""
+    seeds = _one_seed(tmp_path, "good.txt")
+    assert main(run_args(tmp_path, seeds, suites_dir)) in (0, 1)
+    validate = ["validate", *run_args(tmp_path, seeds, suites_dir)[2:]]
+    assert main([*validate, "--seeds", str(tmp_path / "nope")]) == 2
+    assert "--seeds" in capsys.readouterr().err
+    seeds.rename(tmp_path / "moved")
+    assert main(validate) == 2
+    assert "If the seeds moved, pass --seeds DIR." in capsys.readouterr().err
+    assert main([*validate, "--seeds", str(tmp_path / "moved")]) in (0, 1)
+
+
 def test_internal_error_exits_3(
     tmp_path: Path, suites_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

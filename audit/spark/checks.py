@@ -32,7 +32,7 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import BooleanType, StructField, StructType
 
 from audit.errors import ConfigError
-from audit.pipeline import ValidateConfig, finish_audit, reextraction_for
+from audit.pipeline import ValidateConfig, finish_audit, reextraction_for, seeds_root
 from audit.provenance import (
     PROVENANCE_COLUMNS,
     SPAN_CHECKS,
@@ -77,7 +77,7 @@ def validate_with(
     suites = suites if suites is not None else load_suites(config.suites_dir)
     waivers = waivers if waivers is not None else load_waivers(config.waivers_path)
     manifest = read_manifest(config.tables_dir)
-    seeds_dir = config.seeds_dir or Path(manifest["seeds_root"])
+    seeds_dir = seeds_root(config, manifest)
     again = reextraction_for(config, seeds_dir.resolve(), {}, manifest)  # each task names its seed
     results = check_tables(spark, config.tables_dir, seeds_dir, suites, manifest, again)
     return finish_audit(config, suites, waivers, manifest, seeds_dir, results)
