@@ -186,7 +186,9 @@ def seeds_root(config: ValidateConfig, manifest: Mapping[str, Any]) -> Path:
     """
     if config.seeds_dir is not None:
         if not config.seeds_dir.is_dir():
-            raise UsageError(f"--seeds {config.seeds_dir}: no such directory. Pass the directory the run read.")
+            raise UsageError(
+                f"--seeds {config.seeds_dir}: no such directory. Pass the directory the run read."
+            )
         return config.seeds_dir
     recorded = Path(manifest["seeds_root"])
     if not recorded.is_dir():
