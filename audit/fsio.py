@@ -17,7 +17,7 @@ from audit.errors import OutputError, UsageError
 
 _CHUNK = 1 << 20
 # names in an output directory that are not ours and must survive a swap (e.g. reports/.gitkeep)
-_KEEP = (".gitkeep", ".gitignore")
+KEPT = frozenset({".gitkeep", ".gitignore"})
 
 
 # errors that say the place cannot take the write, whatever was being written: the user frees space or
@@ -186,7 +186,7 @@ def _swapped_in(target: Path) -> Iterator[Path]:
     try:
         yield staging
         _fsync_tree(staging)
-        for name in _KEEP:
+        for name in sorted(KEPT):
             if (target / name).exists() and not (staging / name).exists():
                 shutil.copy2(target / name, staging / name)
         backup = target.parent / f".{target.name}.old-{os.getpid()}"

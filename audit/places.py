@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from audit.errors import UsageError
+from audit.fsio import KEPT
 
 
 def check_apart(
@@ -56,10 +57,6 @@ def _overlap(out_name: str, out: Path, name: str, place: Path, *, whole: bool, r
     return None
 
 
-# names that may sit in an output directory the audit did not write (reports/.gitkeep in a repository)
-_FOREIGN_OK = frozenset({".gitkeep", ".gitignore"})
-
-
 def check_replaceable(name: str, path: Path, written_by_audit: str) -> None:
     """Raise UsageError unless path is absent, an empty directory, or one an earlier run wrote.
 
@@ -73,7 +70,7 @@ def check_replaceable(name: str, path: Path, written_by_audit: str) -> None:
         )
     if (path / written_by_audit).is_file():
         return
-    foreign = sorted(p.name for p in path.iterdir() if p.name not in _FOREIGN_OK)
+    foreign = sorted(p.name for p in path.iterdir() if p.name not in KEPT)
     if foreign:
         raise UsageError(
             f"{name} {path}: holds files no audit wrote (e.g. {foreign[0]}), and the audit replaces {name} "

@@ -22,6 +22,7 @@ import tldextract
 from rfc3986 import exceptions as rfc_exceptions
 from rfc3986 import validators
 
+from audit.extract.offsets import Ranges
 from audit.extract.segments import Segment
 
 __all__ = [
@@ -362,20 +363,17 @@ def _is_domain_mention(candidate: str) -> bool:
 
 def _matches(text: str, start: int, end: int) -> Iterator[tuple[int, int, str]]:
     """(start, end, absolute URL) of every URL and bare domain in text[start:end]."""
-    # the URLs' spans, in order and disjoint: a bare domain inside one is looked up by bisection
-    starts: list[int] = []
-    stops: list[int] = []
+    urls: list[tuple[int, int]] = []
     for m in _SCHEME_URL.finditer(text, start, end):
         stop = _trim(text, m.start(), m.end())
         if stop > m.start():
-            starts.append(m.start())
-            stops.append(stop)
+            urls.append((m.start(), stop))
             yield m.start(), stop, text[m.start() : stop]
+    claimed = Ranges(urls)  # a bare domain inside a URL is part of it
     for m in _BARE.finditer(text, start, end):
         stop = _trim(text, m.start(), m.end())
         found = text[m.start() : stop]
-        last = bisect_left(starts, stop) - 1  # the last URL starting before this domain ends
-        if (last >= 0 and stops[last] > m.start()) or not _is_domain_mention(found):
+        if claimed.overlaps(m.start(), stop) or not _is_domain_mention(found):
             continue
         yield m.start(), stop, f"https://{found}" if re.search(r"[/?#]", found) else f"https://{found}/"
 
