@@ -230,3 +230,18 @@ def test_two_runs_at_once_one_finishes_and_one_is_refused(tmp_path: Path) -> Non
     assert "audit FAILED" in first_out
     manifest = json.loads((out / "tables" / "manifest.json").read_text())
     assert len(manifest["seeds"]) == 150
+
+
+def test_publish_refuses_a_releases_folder_another_audit_holds(
+    audited: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    holder = _hold(audited / ".releases.lock", "write")
+    try:
+        argv = ["publish", "--tables", str(audited / "tables"), "--report", str(audited / "report")]
+        code = main([*argv, "--to", str(audited / "releases")])
+    finally:
+        holder.kill()
+        holder.communicate()
+    assert code == 2
+    assert f"another audit (process {holder.pid}) is using it" in capsys.readouterr().err
+    assert not (audited / "releases").exists()
