@@ -223,17 +223,11 @@ def in_use(writes: Mapping[str, Path], reads: Mapping[str, Path] | None = None) 
     Two audits writing the same directory at once would delete each other's staging directory (each
     run's ``recover_dir`` clears what looks left over), and a run replacing tables that another run is
     validating would give it a mix. The lock is ``flock`` on a ``.NAME.lock`` file beside each place,
-    released when the process ends however it ends. Keys name the places for the message ("--tables").
+    released when the process ends however it ends. Keys name the places for the message ("--tables");
+    the places are distinct (callers refuse overlaps first: ``places.check_apart``).
     """
     places = [(n, p.resolve(), True) for n, p in writes.items()]
     places += [(n, p.resolve(), False) for n, p in (reads or {}).items()]
-    seen: dict[Path, str] = {}
-    for name, path, _ in places:
-        if path in seen:
-            raise UsageError(
-                f"{seen[path]} and {name} are the same directory ({path}). Choose another {name}."
-            )
-        seen[path] = name
     with contextlib.ExitStack() as stack:
         for name, path, exclusive in sorted(places, key=lambda place: str(place[1])):
             if _HELD.get(path) in (True, exclusive):

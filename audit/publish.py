@@ -90,9 +90,9 @@ def publish(config: PublishConfig) -> Release:
     root = config.release_root
     if root.exists() and not root.is_dir():
         raise UsageError(f"--to {root}: is a file, and releases go in a folder there. Choose another --to.")
-    with in_use(
-        {"--to": config.release_root}, {"--tables": config.tables_dir, "--report": config.report_dir}
-    ):
+    inputs = {"--tables": config.tables_dir, "--report": config.report_dir}
+    check_apart(inputs, {"--to": root}, file_by_file=frozenset({"--to"}))  # releases are added one by one
+    with in_use({"--to": root}, inputs):
         return _publish(config)
 
 

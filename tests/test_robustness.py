@@ -29,6 +29,7 @@ from markupsafe import escape
 from audit.cli import main
 from audit.extract import ExtractOptions
 from audit.extract.numbers import load_policy
+from audit.fsio import shown
 from audit.ingest import IngestLimits
 from audit.process import process_seed
 from audit.provenance import article_spans_ok, derived_text_ok, mention_spans_ok, record_ok, reread_seed
@@ -391,6 +392,12 @@ def test_a_file_name_that_is_not_utf8_is_rejected_and_the_run_goes_on(tmp_path: 
     assert "rename the file" in bad["detail"]
     assert "caf\\xe9-\\xff.txt" in (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
     assert main(["validate", *run_args(tmp_path, seeds, SUITES)[2:]]) in (0, 1)
+
+
+def test_names_are_shown_with_escapes_for_what_is_not_utf8() -> None:
+    assert shown("caf\udce9-\udcff.txt") == "caf\\xe9-\\xff.txt"  # bytes the OS gave undecoded
+    assert shown("x\ud800y") == "x\\ud800y"  # a lone surrogate of another kind
+    assert shown("café ☕.txt") == "café ☕.txt"
 
 
 def test_a_seeds_directory_whose_name_is_not_utf8_is_audited(tmp_path: Path) -> None:

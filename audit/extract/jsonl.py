@@ -67,9 +67,8 @@ def _not_text(value: object, path: str = "the object") -> tuple[str, str] | None
         return None
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     for key, item in items:
-        if (
-            found := _not_text(key, path) or _not_text(item, f"{path}/{key}".removeprefix("the object/"))
-        ) is not None:
+        found = _not_text(key, path) or _not_text(item, f"{path}/{key}".removeprefix("the object/"))
+        if found:
             return found
     return None
 
