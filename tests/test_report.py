@@ -284,7 +284,7 @@ def test_seed_pages_are_bounded(tmp_path: Path) -> None:
     write_report(tmp_path, v, v.manifest["seeds"], pages=load, limits=ReportLimits(clean_seed_pages=4))
     assert len(asked) == 3 + 4 and len(list((tmp_path / "seeds").iterdir())) == 7
     assert (
-        "Pages were written for 7 seed(s): every seed with findings (3) and 4 without (at most 4)"
+        "Pages were written for 7 seeds: every seed with findings (3) and 4 without (at most 4)"
         in " ".join((tmp_path / "index.html").read_text().split())
     )
     assert "a&lt;b" in (tmp_path / "seeds" / f"{asked[0]}.html").read_text()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -84,8 +85,10 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 class Visit:
     """One page load with every request, console message, page error and dialog recorded."""
 
-    def __init__(self, browser: Any, url: str, js: bool = True, width: int = 1300) -> None:
-        self.context = browser.new_context(java_script_enabled=js, viewport={"width": width, "height": 900})
+    def __init__(self, browser: Any, url: str, js: bool = True, width: int = 1300, height: int = 900) -> None:
+        self.context = browser.new_context(
+            java_script_enabled=js, viewport={"width": width, "height": height}
+        )
         self.page = self.context.new_page()
         self.requests: list[str] = []
         self.errors: list[str] = []
@@ -131,7 +134,7 @@ def test_index_shows_verdict_and_hashes_offline(browser: Any, report: Path) -> N
     assert page.get_by_text("Not publishable", exact=True).is_visible()
     assert page.locator("#verdict").inner_text() == "Not publishable"
     assert page.get_by_text(SAMPLE_SHA256).first.is_visible()
-    assert page.locator("svg.chart").count() == 2
+    assert page.locator("ol.bars").count() == 2
     assert page.evaluate(INJECTED)["scripts"] == 1
     _shot(page, "index.png")
     v.assert_clean()
@@ -217,5 +220,81 @@ def test_large_report_opens_fast(browser: Any, tmp_path: Path) -> None:
     v.page.goto((tmp_path / "findings" / "big-10.html").as_uri())
     assert v.page.get_by_text("findings 4,501–5,000 of 5,000").is_visible()
     _shot(v.page, "findings-page.png")
+    v.assert_clean()
+    v.close()
+
+
+def _on_first_screen(locator: Any, height: int) -> bool:
+    """Whether the element is drawn, whole, within the first viewport of the page (no scrolling)."""
+    box = locator.bounding_box()
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= height
+
+
+def _overflow(page: Any) -> int:
+    """How many pixels the page is wider than its viewport (0: it never scrolls sideways)."""
+    return int(page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth"))
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (390, 844)])
+def test_first_screen_shows_the_verdict_and_the_first_blocking_finding(
+    browser: Any, report: Path, width: int, height: int
+) -> None:
+    """On a desktop and on a phone, the first screen holds the verdict and the first blocking finding: its sentence with the value highlighted, its seed path and byte span."""
+    v = Visit(browser, (report / "index.html").as_uri(), width=width, height=height)
+    page = v.page
+    assert _on_first_screen(page.locator("#verdict"), height)
+    finding = page.locator(".blocking figure.finding").first
+    value = finding.locator("blockquote .hl-num")
+    assert value.inner_text().strip() and _on_first_screen(value, height)
+    where = finding.locator("figcaption")
+    assert _on_first_screen(where, height)
+    assert re.search(r"\.(txt|html) · bytes \[\d+, \d+\) · record n-", where.inner_text())
+    assert page.locator(".blocking h3").first.inner_text().startswith("CRITICAL")
+    assert _overflow(page) == 0
+    _shot(page, f"index-first-screen-{width}.png")
+    page.screenshot(path=str(SHOTS / f"index-first-screen-{width}-viewport.png"))
+    v.assert_clean()
+    v.close()
+
+
+def test_nothing_scrolls_sideways_on_a_phone(browser: Any, report: Path, tmp_path: Path) -> None:
+    """At 390 px wide, the index, every seed page and a findings page fit the width: wide tables stack or scroll inside themselves."""
+    verdict = _big_verdict(1_000, 600, 50)
+    write_report(tmp_path, verdict, verdict.manifest["seeds"], limits=ReportLimits())
+    pages = [
+        report / "index.html",
+        *sorted((report / "seeds").iterdir()),
+        tmp_path / "findings" / "big-1.html",
+    ]
+    for path in pages:
+        v = Visit(browser, path.as_uri(), width=390, height=844)
+        assert _overflow(v.page) == 0, path.name
+        v.close()
+
+
+def test_passing_rules_are_folded_and_open_without_javascript(browser: Any, report: Path) -> None:
+    """Passing rules sit in a closed fold under the failing ones; a click opens it, with JavaScript off."""
+    v = Visit(browser, (report / "index.html").as_uri(), js=False)
+    page = v.page
+    failing = page.locator("#rules + p + table.rules tbody tr")
+    assert failing.count() >= 1 and failing.first.is_visible()
+    passing = page.locator("#rules-passing tbody tr")
+    assert passing.count() >= 1 and not passing.first.is_visible()
+    page.locator("#rules-passing > summary").click()
+    assert passing.first.is_visible() and "pass" in passing.first.inner_text()
+    v.close()
+
+
+def test_a_rule_that_checked_nothing_reads_not_applicable(browser: Any, report: Path) -> None:
+    """The critical rule that checks 0 records in a run is folded under "not applicable" and is never called a pass."""
+    v = Visit(browser, (report / "index.html").as_uri(), width=390, height=844)
+    page = v.page
+    page.locator("#rules-na > summary").click()
+    row = page.locator("#rules-na tr", has_text="report-link-reextracted")
+    assert row.is_visible()
+    assert row.locator("td").first.inner_text().strip() == "not applicable"
+    assert row.locator("td[data-label=checked]").inner_text().strip() == "0"
+    assert page.locator("tr", has_text="report-link-reextracted").count() == 1
+    _shot(page, "index-not-applicable-390.png")
     v.assert_clean()
     v.close()

@@ -10,7 +10,7 @@ of others. This package sees records only (no GX, no pandas); ``pipeline`` hands
 Its modules, each importing only from those before it: ``inputs`` (limits, seed pages, rows to records),
 ``machine`` (rule order, the verdict sentence, results.json, junit.xml), ``marks`` (highlighting seed
 bytes), ``colours`` (what each value's colour means), ``seed_view`` (a seed page's cards), ``charts``
-(inline SVG), ``evidence`` (a finding's evidence) and ``pages`` (the pages, and writing them). The public
+(bars and a timeline), ``evidence`` (a finding's evidence), ``in_force`` (the policy in force) and ``pages`` (the pages, and writing them). The public
 names are re-exported here; private helpers are imported from their module.
 """
 

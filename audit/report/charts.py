@@ -1,6 +1,7 @@
-"""Small inline SVG charts: the records failing each rule with findings (``rules_chart``), the seeds with
-the most findings by severity (``seeds_chart``) and an article's dates on one axis (``timeline_svg``);
-each bar or dot links to what it counts.
+"""Small inline charts: the records failing each rule with findings (``rules_chart``) and the seeds with
+the most findings by severity (``seeds_chart``) as HTML bars, which reflow to any width (an SVG scaled down
+to a phone's width shrinks its text with it), and an article's dates on one axis as SVG (``timeline_svg``,
+scrolled sideways on a narrow screen); each bar or dot links to what it counts.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from markupsafe import Markup, escape
 from audit.records import Article, CheckResult, DateMention
 from audit.report.colours import _UNDATED_ROLES
 from audit.report.marks import _slug
-
-_SEV_FILL = {"critical": "#c62828", "warning": "#b26a00", "info": "#1f6feb"}
 
 
 def _svg(width: int, height: int, label: str, body: Iterable[str]) -> Markup:
@@ -31,30 +30,49 @@ def _trim(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
+def _bars(label: str, rows: Iterable[str]) -> Markup:
+    """Bar rows as an HTML list: each row's label wraps and sits above its bar on a narrow screen."""
+    return Markup(f'<ol class="bars" aria-label="{escape(label)}">' + "".join(rows) + "</ol>")
+
+
+def _bar_row(
+    href: str | None,
+    label: str,
+    segments: Iterable[tuple[str, float]],
+    words: str,
+    track: str = "",
+) -> str:
+    """One bar: its label, its segments (css class, percent of the bar), its counts in words; track: the bar's own class."""
+    bar = "".join(
+        f'<span class="seg {css}" style="width:{pct:.2f}%"></span>' for css, pct in segments if pct > 0
+    )
+    inner = (
+        f'<span class="lbl">{escape(label)}</span>'
+        f'<span class="bar {track}" aria-hidden="true">{bar}</span><span class="num">{escape(words)}</span>'
+    )
+    return (
+        f'<li><a href="{escape(href)}">{inner}</a></li>'
+        if href
+        else f'<li><span class="row">{inner}</span></li>'
+    )
+
+
 def rules_chart(results: Sequence[CheckResult]) -> Markup | None:
     """Per rule with findings: failed, waived and passing records as one stacked bar, with the counts in words."""
     rows = [r for r in results if not r.passed or r.n_waived]
     if not rows:
         return None
-    label_w, bar_w, row_h = 250, 280, 24
     body = []
-    for i, r in enumerate(rows):
-        y = i * row_h
+    for r in rows:
         total = max(r.n_checked, r.n_failed + r.n_waived, 1)
-        failed = 0 if r.error else max(2.0, bar_w * r.n_failed / total) if r.n_failed else 0.0
-        waived = max(2.0, bar_w * r.n_waived / total) if r.n_waived else 0.0
+        failed = 0.0 if r.error else max(0.8, 100 * r.n_failed / total) if r.n_failed else 0.0
+        waived = max(0.8, 100 * r.n_waived / total) if r.n_waived else 0.0
         words = "could not run" if r.error else f"{r.n_failed:,} of {r.n_checked:,} fail"
         words += f", {r.n_waived:,} waived" if r.n_waived else ""
-        body.append(
-            f'<a href="#rule-{escape(_slug(r.rule_id))}"><g transform="translate(0,{y})">'
-            f"<title>{escape(r.rule_id)} ({r.severity.value}): {escape(words)}</title>"
-            f'<text x="0" y="16" class="lbl">{escape(_trim(r.rule_id, 34))}</text>'
-            f'<rect x="{label_w}" y="5" width="{bar_w}" height="14" class="{"err" if r.error else "okbar"}"/>'
-            f'<rect x="{label_w}" y="5" width="{failed:.1f}" height="14" fill="{_SEV_FILL[r.severity.value]}"/>'
-            f'<rect x="{label_w + failed:.1f}" y="5" width="{waived:.1f}" height="14" class="waived"/>'
-            f'<text x="{label_w + bar_w + 8}" y="16" class="num">{escape(words)}</text></g></a>'
-        )
-    return _svg(label_w + bar_w + 190, len(rows) * row_h, "Records failing each rule with findings", body)
+        segments = ((r.severity.value, failed), ("waived", waived))
+        track = "err" if r.error else "okbar"
+        body.append(_bar_row(f"#rule-{_slug(r.rule_id)}", r.rule_id, segments, words, track))
+    return _bars("Records failing each rule with findings", body)
 
 
 def seeds_chart(
@@ -66,25 +84,13 @@ def seeds_chart(
         return None
     pages = set(linked)
     most = max(sum(c[2].values()) for c in rows)
-    label_w, bar_w, row_h = 250, 280, 24
     body = []
-    for i, (sha, path, by_sev) in enumerate(rows):
-        x, parts = float(label_w), []
-        for sev in ("critical", "warning", "info"):
-            w = bar_w * by_sev.get(sev, 0) / most
-            if w:
-                parts.append(
-                    f'<rect x="{x:.1f}" y="5" width="{max(w, 2):.1f}" height="14" fill="{_SEV_FILL[sev]}"/>'
-                )
-                x += max(w, 2)
+    for sha, path, by_sev in rows:
+        segments = [(sev, 100 * by_sev.get(sev, 0) / most) for sev in ("critical", "warning", "info")]
         words = ", ".join(f"{by_sev[s]:,} {s}" for s in ("critical", "warning", "info") if by_sev.get(s))
-        row = (
-            f'<g transform="translate(0,{i * row_h})"><title>{escape(path)}: {escape(words)}</title>'
-            f'<text x="0" y="16" class="lbl">{escape(_trim(path, 34))}</text>{"".join(parts)}'
-            f'<text x="{x + 8:.1f}" y="16" class="num">{escape(words)}</text></g>'
-        )
-        body.append(f'<a href="seeds/{sha}.html">{row}</a>' if sha in pages else row)
-    return _svg(label_w + bar_w + 220, len(rows) * row_h, "Seeds with the most findings, by severity", body)
+        href = f"seeds/{sha}.html" if sha in pages else None
+        body.append(_bar_row(href, path, segments, words))
+    return _bars("Seeds with the most findings, by severity", body)
 
 
 def timeline_svg(article: Article, dates: Sequence[DateMention], classes: Mapping[str, str]) -> Markup | None:

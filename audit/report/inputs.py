@@ -20,6 +20,7 @@ from audit.records import Article, Block, DateMention, DerivedText, Link, Number
 class ReportLimits:
     """How much the report shows inline before it paginates or leaves out; bounds its size at scale."""
 
+    first_findings: int = 3  # findings per failing critical rule under the verdict, with their evidence
     findings_inline: int = 20  # findings per rule on the index
     findings_per_page: int = 500  # findings per paginated rule page
     finding_seed_pages: int = 200  # seed pages for seeds with findings, those with the most critical first

@@ -30,16 +30,32 @@ def verdict_sentence(verdict: Verdict) -> str:
     critical = verdict.failed_critical
     if not critical:
         others = sum(1 for r in verdict.results if not r.passed)
-        tail = f"; {others} non-blocking rule(s) have findings to read" if others else ""
+        tail = (
+            f"; {_plural(others, 'non-blocking rule')} {_agree(others, 'has', 'have')} findings to read"
+            if others
+            else ""
+        )
         return f"Publishable: no critical rule fails{tail}."
     names = ", ".join(
         f"{r.rule_id} ({'could not run' if r.error else _plural(r.n_failed, 'record')})" for r in critical
     )
-    return f"Not publishable: {len(critical)} critical rule(s) fail: {names}."
+    n = len(critical)
+    return f"Not publishable: {_plural(n, 'critical rule')} {_agree(n, 'fails', 'fail')}: {names}."
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    """'1 finding', '2 findings', '1,200 findings' ('many' for a plural not made with an s)."""
+    return f"{n:,} {one if n == 1 else many or one + 's'}"
+
+
+def _agree(n: int, one: str, many: str) -> str:
+    """The word that agrees with n: 'passes' for one rule, 'pass' for two."""
+    return one if n == 1 else many
+
+
+def is_not_applicable(r: CheckResult) -> bool:
+    """True for a rule that ran and checked no record: it neither passed nor failed anything."""
+    return r.error is None and r.n_checked == 0 and not r.findings
 
 
 def results_document(verdict: Verdict) -> dict[str, Any]:
@@ -98,7 +114,7 @@ def junit_xml(verdict: Verdict, limits: ReportLimits = ReportLimits()) -> bytes:
             tests=str(len(rules)),
             failures=str(sum(1 for r in rules if _junit_outcome(r) == "failure")),
             errors=str(sum(1 for r in rules if _junit_outcome(r) == "error")),
-            skipped="0",
+            skipped=str(sum(1 for r in rules if is_not_applicable(r))),
         )
         for r in sorted(rules, key=lambda x: x.rule_id):
             suite.append(_junit_case(r, limits.junit_lines))
@@ -122,6 +138,8 @@ def _junit_case(r: CheckResult, max_lines: int) -> ET.Element:
         ET.SubElement(
             case, outcome, type=r.severity.value, message=_xml_text(_failure_message(r))
         ).text = detail
+    elif is_not_applicable(r):
+        ET.SubElement(case, "skipped", message="not applicable: the rule checked 0 records")
     elif detail:
         ET.SubElement(
             case, "system-out"
@@ -138,7 +156,10 @@ def _junit_outcome(r: CheckResult) -> str | None:
 def _failure_message(r: CheckResult) -> str:
     if r.error:
         return f"{r.rule_id} could not run: {r.error}"
-    return f"{r.rule_id}: {r.n_failed} of {r.n_checked} record(s) fail: {r.description}"
+    return (
+        f"{r.rule_id}: {_plural(r.n_failed, 'finding')} in {_plural(r.n_checked, 'record')} checked: "
+        f"{r.description}"
+    )
 
 
 def _finding_lines(r: CheckResult, max_lines: int) -> str:

@@ -26,8 +26,16 @@ from audit.records import CheckResult, Finding, Severity, Verdict
 from audit.report.charts import rules_chart, seeds_chart, timeline_svg
 from audit.report.colours import DATE_LEGEND, LINK_LEGEND, NUMBER_LEGEND
 from audit.report.evidence import evidence_extras, evidence_html
+from audit.report.in_force import policy_in_force
 from audit.report.inputs import PageLoader, ReportLimits, SeedPage
-from audit.report.machine import _plural, junit_xml, ordered_results, results_document, verdict_sentence
+from audit.report.machine import (
+    _plural,
+    is_not_applicable,
+    junit_xml,
+    ordered_results,
+    results_document,
+    verdict_sentence,
+)
 from audit.report.marks import _slug
 from audit.report.seed_view import _SeedView
 
@@ -140,6 +148,7 @@ def _render(template: str, run: _Run, prefix: str, **context: Any) -> str:
         evidence_html=evidence_html,
         evidence_extras=evidence_extras,
         plural=_plural,
+        not_applicable=is_not_applicable,
         **context,
     )
 
@@ -219,9 +228,8 @@ def write_report(
 
     ``jobs``: worker processes for the seed pages when there are many (None: one per CPU).
     """
-    atomic_write_text(
-        directory / "results.json", json.dumps(results_document(verdict), indent=2, sort_keys=True)
-    )
+    document = results_document(verdict)
+    atomic_write_text(directory / "results.json", json.dumps(document, indent=2, sort_keys=True))
     atomic_write(directory / "junit.xml", junit_xml(verdict, limits))
     run = _Run.from_verdict(verdict, seeds, limits)
     written = write_seed_pages(directory, run, pages, jobs) if pages is not None else set()
@@ -248,7 +256,7 @@ def write_report(
             )
             atomic_write_text(directory / "manifest" / f"seeds-{n}.html", html)
     atomic_write_text(
-        directory / "index.html", render_html(verdict, seeds, written, policy_path, limits, run)
+        directory / "index.html", render_html(verdict, seeds, written, policy_path, limits, run, document)
     )
 
 
@@ -330,9 +338,15 @@ def render_html(
     policy_path: Path | None = None,
     limits: ReportLimits = ReportLimits(),  # noqa: B008 (frozen: one shared default is safe)
     run: _Run | None = None,
+    document: Mapping[str, Any] | None = None,
 ) -> str:
-    """The self-contained index page (no external CSS, JS or fonts)."""
+    """The self-contained index page (no external CSS, JS or fonts).
+
+    ``document``: results.json's document as written (made from the verdict when None); its ``policy`` and
+    ``suites_origin``, when present, are shown as the policy in force.
+    """
     run = run or _Run.from_verdict(verdict, seeds, limits)
+    document = results_document(verdict) if document is None else document
     written = set(written)
     counts = run.seed_counts()
     rows = _seed_rows(run)
@@ -343,6 +357,14 @@ def render_html(
         "",
         results=run.results,
         failing=[r for r in run.results if r.findings or r.error],
+        blocking=[
+            (r, [f for f in r.findings if f.waived_by is None][: limits.first_findings])
+            for r in verdict.failed_critical
+        ],
+        failing_rules=[r for r in run.results if not r.passed],
+        passing_rules=[r for r in run.results if r.passed and not is_not_applicable(r)],
+        na_rules=[r for r in run.results if is_not_applicable(r)],
+        in_force=policy_in_force(document),
         rules_chart=rules_chart(run.results),
         seeds_chart=seeds_chart(counts, written),
         written=written,
