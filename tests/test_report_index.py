@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from html import unescape
 from pathlib import Path
 
 from junitparser import JUnitXml, Skipped
@@ -49,7 +50,7 @@ def _first_screen_verdict() -> Verdict:
 
 def _text(html: str) -> str:
     """The page's words, tags dropped and spaces collapsed."""
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
 
 
 def _between(html: str, start: str, end: str) -> str:
@@ -141,30 +142,49 @@ def test_charts_are_html_bars_with_their_counts_in_words() -> None:
 
 
 def test_policy_in_force_is_shown_when_results_carry_it() -> None:
-    """results.json's policy (severity overrides, tolerances) and suites_origin appear as "Policy in force"; without them, no block."""
+    """The gate policy (severity overrides, tolerances) and the suites' origin in results.json appear as "Policy in force"; without them, no block."""
     v = _first_screen_verdict()
-    doc = {
-        **results_document(v),
-        "suites_origin": {"kind": "packaged", "path": "site-packages/audit/defaults/expectations"},
-        "policy": {
-            "fail_on": "critical",
-            "source": "pyproject.toml [tool.news-audit]",
-            "rules": {
-                "number-has-source": {"severity": "critical", "max_rate": 0.02, "per": "article"},
-                "article-has-byline": {"severity": "info"},
-            },
+    gate = {
+        "source": "pyproject.toml [tool.news-audit]",
+        "fail_on": "critical",
+        "rules": {
+            "warn": {"severity": "critical", "max_rate": 0.02, "per": "article"},
+            "crit": {"severity": "warning"},
+        },
+        "applied": {
+            "warn": {
+                "suite_severity": "warning",
+                "severity": "critical",
+                "why": ["overridden", "2% per article"],
+            }
         },
     }
-    text = _text(render_html(v, v.manifest["seeds"], document=doc))
-    block = text[text.index("Policy in force What this run") :]
-    assert "suites kind packaged" in block and "site-packages/audit/defaults/expectations" in block
-    assert "fail_on critical" in block and "pyproject.toml [tool.news-audit]" in block
-    assert "rule severity max_rate per" in block
-    assert "number-has-source critical 0.02 article" in block and "article-has-byline info —" in block
-    plain = render_html(v, v.manifest["seeds"])
-    assert "Policy in force" not in plain
-    odd = {**results_document(v), "policy": ["x", {"y": [1, {"z": None}]}], "suites_origin": "expectations/"}
-    assert "suites expectations/" in _text(render_html(v, v.manifest["seeds"], document=odd))
+    v = replace(v, manifest={**v.manifest, "suites_origin": "packaged", "gate": gate})
+    html = render_html(v, v.manifest["seeds"])
+    text = _text(html)
+    block = text[text.index("Policy in force Where the suites") :]
+    assert "suites packaged" in block and "settings file pyproject.toml [tool.news-audit]" in block
+    assert "blocks publishing from critical" in block
+    assert "Per-rule policy rule severity max_rate per warn critical 0.02 article crit warning — —" in block
+    assert (
+        "Applied to this run's results rule suite_severity severity why warn warning critical overridden; 2% per article"
+        in block
+    )
+    rules = _between(html, 'id="rules"', 'id="policy-in-force"')
+    assert "(suite: warning)" in rules  # the rule the policy moved says where it came from
+    plain = _first_screen_verdict()
+    assert "Policy in force" not in render_html(plain, plain.manifest["seeds"])
+
+
+def test_policy_in_force_tolerates_any_shape() -> None:
+    """A top-level policy or suites_origin of any JSON shape is shown, never an error."""
+    v = _first_screen_verdict()
+    odd = {**results_document(v), "policy": ["x", {"y": [1, {"z": None}]}], "suites_origin": {"path": "e/"}}
+    text = _text(render_html(v, v.manifest["seeds"], document=odd))
+    assert "suites path e/" in text and '{"y": [1, {"z": null}]}' in text
+    unset = {**results_document(v), "policy": {"source": None, "rules": {}}}
+    text = _text(render_html(v, v.manifest["seeds"], document=unset))
+    assert "settings file none: the built-in defaults" in text and "Per-rule policy" not in text
 
 
 def test_written_report_takes_its_policy_from_results_json(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from audit.records import CheckResult, Finding, Severity, Verdict
 from audit.report.charts import rules_chart, seeds_chart, timeline_svg
 from audit.report.colours import DATE_LEGEND, LINK_LEGEND, NUMBER_LEGEND
 from audit.report.evidence import evidence_extras, evidence_html
-from audit.report.in_force import policy_in_force
+from audit.report.in_force import policy_in_force, severity_changes
 from audit.report.inputs import PageLoader, ReportLimits, SeedPage
 from audit.report.machine import (
     _plural,
@@ -365,6 +365,7 @@ def render_html(
         passing_rules=[r for r in run.results if r.passed and not is_not_applicable(r)],
         na_rules=[r for r in run.results if is_not_applicable(r)],
         in_force=policy_in_force(document),
+        suite_severity=severity_changes(document),
         rules_chart=rules_chart(run.results),
         seeds_chart=seeds_chart(counts, written),
         written=written,
