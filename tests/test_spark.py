@@ -145,7 +145,7 @@ def test_manifest_differs_only_in_table_digests_and_run_times(runs: dict[str, An
 
 @needs_spark
 def test_dataset_digest_is_over_part_file_digests_in_name_order(runs: dict[str, Any]) -> None:
-    """A dataset's recorded sha256 is sha256 of "<part sha256>\\n" lines in part-name order (the README's Spark section)."""
+    """A dataset's recorded sha256 is sha256 of "<part sha256>\\n" lines in part-name order (docs/spark.md, Table digest)."""
     tables = runs["spark"] / "tables"
     manifest = json.loads((tables / "manifest.json").read_text(encoding="utf-8"))
     for name, entry in manifest["tables"].items():
