@@ -171,6 +171,16 @@ def test_policy_in_force_is_shown_when_results_carry_it() -> None:
         in block
     )
     rules = _between(html, 'id="rules"', 'id="policy-in-force"')
+    assert (
+        "(suite: warning)" not in rules
+    )  # results hold the effective severity: warn is still a warning here
+    moved = replace(
+        v,
+        results=tuple(
+            replace(r, severity=Severity.CRITICAL) if r.rule_id == "warn" else r for r in v.results
+        ),
+    )
+    rules = _between(render_html(moved, v.manifest["seeds"]), 'id="rules"', 'id="policy-in-force"')
     assert "(suite: warning)" in rules  # the rule the policy moved says where it came from
     plain = _first_screen_verdict()
     assert "Policy in force" not in render_html(plain, plain.manifest["seeds"])
