@@ -298,3 +298,16 @@ def test_a_rule_that_checked_nothing_reads_not_applicable(browser: Any, report: 
     _shot(page, "index-not-applicable-390.png")
     v.assert_clean()
     v.close()
+
+
+def test_charts_are_readable_on_a_phone(browser: Any, report: Path) -> None:
+    """At 390 px wide each bar's label and counts are drawn at full text size, inside the screen's width."""
+    v = Visit(browser, (report / "index.html").as_uri(), width=390, height=844)
+    texts = v.page.locator("ol.bars .lbl, ol.bars .num")
+    assert texts.count() >= 4
+    for i in range(texts.count()):
+        box = texts.nth(i).bounding_box()
+        assert box is not None and box["height"] >= 12 and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    v.page.locator("#chart-rules").scroll_into_view_if_needed()
+    v.page.screenshot(path=str(SHOTS / "index-charts-390.png"))
+    v.close()
