@@ -342,8 +342,9 @@ def render_html(
 ) -> str:
     """The self-contained index page (no external CSS, JS or fonts).
 
-    ``document``: results.json's document as written (made from the verdict when None); its ``policy`` and
-    ``suites_origin``, when present, are shown as the policy in force.
+    ``document``: results.json's document as written (made from the verdict when None); the gate policy and
+    suites origin it records (``manifest.gate``, ``manifest.suites_origin``, or top-level ``policy`` and
+    ``suites_origin``) are shown as the policy in force.
     """
     run = run or _Run.from_verdict(verdict, seeds, limits)
     document = results_document(verdict) if document is None else document
@@ -359,7 +360,8 @@ def render_html(
         failing=[r for r in run.results if r.findings or r.error],
         blocking=[
             (r, [f for f in r.findings if f.waived_by is None][: limits.first_findings])
-            for r in verdict.failed_critical
+            for r in run.results
+            if r.severity is Severity.CRITICAL and not r.passed
         ],
         failing_rules=[r for r in run.results if not r.passed],
         passing_rules=[r for r in run.results if r.passed and not is_not_applicable(r)],
