@@ -222,3 +222,12 @@ def test_findings_without_evidence_still_name_their_seed() -> None:
     v = Verdict(results=(crit,), manifest=_manifest())
     blocking = _between(render_html(v, v.manifest["seeds"]), 'class="blocking"', 'id="rules"')
     assert "s000001.txt" in blocking and "s-1" in blocking and "no evidence kept" in blocking
+
+
+def test_blocking_rules_come_in_reading_order() -> None:
+    """The blocking rule with the most findings comes first under the verdict, whatever the suites' order."""
+    few = _rule("few", Severity.CRITICAL, 1)
+    many = replace(_rule("many", Severity.CRITICAL, 0), findings=tuple(_finding("many", i) for i in range(4)))
+    v = Verdict(results=(few, many), manifest=_manifest())
+    blocking = _between(render_html(v, v.manifest["seeds"]), 'class="blocking"', 'id="rules"')
+    assert blocking.index("<code>many</code>") < blocking.index("<code>few</code>")
