@@ -374,3 +374,66 @@ def test_a_page_that_looks_like_a_url_is_never_fetched() -> None:
         server.server_close()
         thread.join()
     assert server.hits == {}
+
+
+def plain(text: str) -> tuple[tuple[DateFact, ...], Clock]:
+    """find_dates on a plain-text seed as the plain-text reader classifies it."""
+    from audit.extract.textdump import read_plain_text
+
+    return find_dates(text, read_plain_text(text).segments)
+
+
+def test_plain_text_byline_date_is_the_publication_date() -> None:
+    """'By Sam Lee, The River Gazette, May 14, 2024' gives the byline, the publisher and the publication date."""
+    from audit.extract.textdump import read_plain_text
+
+    text = "Council approves plan\n\nBy Sam Lee, The River Gazette, May 14, 2024\n\nThe council voted on Tuesday.\n"
+    page = read_plain_text(text)
+    assert (page.title and page.title.value, page.byline and page.byline.value) == ("Council approves plan", "Sam Lee")
+    assert page.publisher is not None and page.publisher.value == "The River Gazette"
+    facts, clock = plain(text)
+    assert (clock.published_at, clock.published_method) == (D(2024, 5, 14), "dateline-line")
+    assert fact(facts, "on Tuesday").resolved == D(2024, 5, 14)
+
+
+def test_plain_text_wire_dateline_takes_its_year_from_the_story() -> None:
+    """'WASHINGTON, Nov. 19 (Reuters) -' is the publication date; its year is the first after the story's full dates."""
+    from audit.extract.textdump import read_plain_text
+
+    text = "Senate passes bill\n\nWASHINGTON, Nov. 19 (Reuters) - The bill, filed on November 20, 2018, passed on Tuesday.\n"
+    kinds = [(s.kind, text[s.start : s.end]) for s in read_plain_text(text).segments]
+    assert ("dateline", "WASHINGTON, Nov. 19 (Reuters) -") in kinds
+    facts, clock = plain(text)
+    assert clock.published_at == D(2019, 11, 19)
+    assert fact(facts, "Nov. 19").resolution == "yearless-inferred-dateline"
+    assert fact(facts, "on Tuesday").resolved == D(2019, 11, 19)
+
+
+def test_plain_text_without_a_date_leaves_relative_dates_unanchored() -> None:
+    """A text with no date line has no publication date, and its relative dates stay unresolved."""
+    facts, clock = plain("Senate passes bill\n\nThe Senate passed the bill on Tuesday, two days ago.\n")
+    assert (clock.published_at, clock.published_method) == (None, "none")
+    assert fact(facts, "on Tuesday").resolution == "relative-no-anchor"
+    assert fact(facts, "two days ago").resolved is None
+
+
+def test_aggregator_title_line_deleted_leaves_title_missing() -> None:
+    """Regression: with the title line gone the byline is not promoted to title; a long lone line is a title."""
+    from audit.extract.textdump import read_aggregator_text
+
+    no_title = read_aggregator_text(" date 2022-10-04 X\nPolitics\n\nBy Ann Lee\nNews\n 5 days ago\n\nText.\n")
+    assert (no_title.title, no_title.byline and no_title.byline.value) == (None, "Ann Lee")
+    no_section = read_aggregator_text(" date 2022-10-04 X\nPutin's plan backfires at the border\n\nBy Ann Lee\n\nText.\n")
+    assert no_section.title is not None and no_section.section is None
+
+
+def test_yearless_date_far_outside_the_story_timeline_is_measured() -> None:
+    """'By October 22 ... had entered' in an October 4 story about late September lands a year back, 340 days
+    outside the story's timeline (the plausibility rule's input); 'October 2' sits inside it."""
+    facts, _ = story(
+        "2022-10-04",
+        "Crowds gathered on September 27, 2022. By October 22, 12,000 had entered. By October 2, 9,000 had left.",
+    )
+    assert (fact(facts, "October 22").resolved, fact(facts, "October 22").days_outside_timeline) == (D(2021, 10, 22), 340)
+    assert fact(facts, "October 2").days_outside_timeline == 0
+    assert fact(facts, "September 27, 2022").days_outside_timeline is None

@@ -27,6 +27,7 @@ from audit.extract.date_clock import (
 from audit.extract.date_html import PageDates, page_dates_from_html
 from audit.extract.date_patterns import Match, amount_value, ascii_lower, line_role, role_cue, scan_segment
 from audit.extract.date_resolve import (
+    UNRESOLVED,
     Resolution,
     duration_days,
     resolve_absolute,
@@ -34,6 +35,7 @@ from audit.extract.date_resolve import (
     resolve_numeric,
     resolve_relative,
     resolve_year,
+    safe_date,
 )
 from audit.extract.segments import Segment
 
@@ -65,6 +67,7 @@ class DateFact:
     duration_days: int | None = None
     days_from_published: int | None = None
     after_publication: bool | None = None
+    days_outside_timeline: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -190,16 +193,45 @@ def line_evidence(
     age: tuple[int, str] | None = None
     age_index: int | None = None
     fixed: dict[int, Resolution] = {}
+    latest = latest_story_date(matches)
     for index, (m, seg) in enumerate(matches):
         if seg.kind == "relative-date" and m.kind in ("ago", "word") and age is None:
             age, age_index = age_of(m), index
         elif seg.kind in ("page-date", "dateline") and m.kind in ("iso", "mdy", "dmy", "numeric"):
             res = resolve_match(m, "publication", None, None, None)
+            if res.resolution == "yearless-no-anchor" and latest is not None:
+                res = dateline_year_from_story(m, latest)
             if res.resolved is not None:
                 fixed[index] = res
                 role = line_role(text, m.start, seg.start)
                 lines.append(LineDate(index, res.resolved, role, f"{seg.kind}-line"))
     return lines, age, age_index, fixed
+
+
+def latest_story_date(matches: Sequence[tuple[Match, Segment]]) -> dt.date | None:
+    """The latest full date (with its year) written in the story, outside the date lines."""
+    days = [
+        resolve_match(m, "event", None, None, None).resolved
+        for m, seg in matches
+        if seg.kind not in LINE_KINDS and m.kind in ("iso", "mdy", "dmy") and m.get("y")
+    ]
+    return max((d for d in days if d is not None), default=None)
+
+
+def dateline_year_from_story(m: Match, latest: dt.date) -> Resolution:
+    """A yearless dateline ('WASHINGTON, Nov. 19 (Reuters) -'): the first such day on or after the story's
+    latest full date, since a story is published after the events it dates in full."""
+    res = resolve_match(m, "plan", latest - dt.timedelta(days=1), "story-latest-date", None)
+    if res.resolved is None:
+        return res
+    day = (
+        res.resolved
+        if res.resolved >= latest
+        else safe_date(latest.year + 1, res.resolved.month, res.resolved.day)
+    )
+    if day is None:
+        return UNRESOLVED
+    return Resolution(day, None, "yearless-inferred-dateline", latest, "story-latest-date")
 
 
 def fallback_lines(text: str, segments: Sequence[Segment]) -> list[DateFact]:
@@ -278,8 +310,45 @@ def find_dates(
         facts.append(make_fact(text, m, role, res, published))
     facts.extend(make_fact_line(f, published) for f in extra)
     facts.sort(key=lambda f: f.start)
+    facts = place_on_timeline(facts, published)
     clock = build_clock(text, chosen, readings, lines, page, facts, matches)
     return tuple(facts), clock
+
+
+# only dates no wider than a month place the story in time ("this year" or "the 1990s" would swallow it)
+TIMELINE_WIDTH_DAYS = 31
+_YEAR_INFERRED = ("yearless-inferred", "month-inferred-year")
+
+
+def place_on_timeline(facts: list[DateFact], published: dt.date | None) -> list[DateFact]:
+    """Facts with days_outside_timeline set for every date whose year was inferred.
+
+    The story's timeline runs from its earliest to its latest dated event (dates whose year the text
+    gives or that are relative to publication) and includes the publication date. A yearless date far
+    outside it ("By October 22" in an October 4 story about late September) is a likely typo, not last
+    year's date: the distance is recorded and a rule in expectations/dates.json judges it.
+    """
+    points = [(f.resolved, f.resolved_end or f.resolved) for f in facts if f.resolved and _on_timeline(f)]
+    if published is not None:
+        points.append((published, published))
+    if not points:
+        return facts
+    lo, hi = min(p[0] for p in points), max(p[1] for p in points)
+    out = []
+    for f in facts:
+        if f.resolved is not None and f.resolution.startswith(_YEAR_INFERRED):
+            end = f.resolved_end or f.resolved
+            gap = max((lo - end).days, (f.resolved - hi).days, 0)
+            f = replace(f, days_outside_timeline=gap)
+        out.append(f)
+    return out
+
+
+def _on_timeline(f: DateFact) -> bool:
+    """True for a dated story event that places the story in time (its year not inferred, at most a month wide)."""
+    if f.role != "event" or f.resolved is None or f.resolution.startswith(_YEAR_INFERRED):
+        return False
+    return ((f.resolved_end or f.resolved) - f.resolved).days <= TIMELINE_WIDTH_DAYS
 
 
 def make_fact_line(fact: DateFact, published: dt.date | None) -> DateFact:
