@@ -437,3 +437,41 @@ def test_yearless_date_far_outside_the_story_timeline_is_measured() -> None:
     assert (fact(facts, "October 22").resolved, fact(facts, "October 22").days_outside_timeline) == (D(2021, 10, 22), 340)
     assert fact(facts, "October 2").days_outside_timeline == 0
     assert fact(facts, "September 27, 2022").days_outside_timeline is None
+
+
+@pytest.mark.parametrize(
+    ("published", "body", "text", "resolved", "resolved_end"),
+    [
+        ("2022-10-05", "He spoke on Wednesday.", "on Wednesday", D(2022, 10, 5), None),
+        ("2022-10-05", "They will meet on Wednesday.", "on Wednesday", D(2022, 10, 12), None),
+        ("2016-09-26", "On Monday, the site announced it will rate both.", "On Monday", D(2016, 9, 26), None),
+        ("2016-09-20", "It was weaker than in 2015 and the 1951 treaty.", "1951", D(1951, 1, 1), D(1951, 12, 31)),
+        ("2016-09-20", "A 2014 study found it.", "2014", D(2014, 1, 1), D(2014, 12, 31)),
+        ("2016-09-12", "He led it from 1995 to 1997.", "1995 to 1997", D(1995, 1, 1), D(1997, 12, 31)),
+        ("2016-09-12", "Sales rose in fiscal 2019.", "fiscal 2019", D(2019, 1, 1), D(2019, 12, 31)),
+        ("2022-10-04", "Prices fell last spring.", "last spring", D(2022, 3, 1), D(2022, 5, 31)),
+        ("2022-04-10", "Prices fell last spring.", "last spring", D(2021, 3, 1), D(2021, 5, 31)),
+        ("2022-10-04", "Talks stalled during the winter of 2019.", "winter of 2019", D(2019, 12, 1), D(2020, 2, 29)),
+        ("2016-09-20", "It grew over the past decade.", "past decade", D(2006, 9, 20), D(2016, 9, 20)),
+        ("2016-09-20", "Mills closed in the 19th century.", "19th century", D(1800, 1, 1), D(1899, 12, 31)),
+        ("2016-09-20", "Mills closed in the 1800s.", "1800s", D(1800, 1, 1), D(1899, 12, 31)),
+        ("2016-09-28", "Something went on last night.", "last night", D(2016, 9, 27), None),
+        ("2022-10-04", "Protesters gathered over the weekend.", "over the weekend", D(2022, 10, 1), D(2022, 10, 2)),
+        ("2022-10-04", "It closed at the end of May last year.", "the end of May last year", D(2021, 5, 21), D(2021, 5, 31)),
+        ("2024-05-14", "Work will start in early January.", "early January", D(2025, 1, 1), D(2025, 1, 10)),
+        ("2016-09-30", "A poll released in late August found it.", "late August", D(2016, 8, 21), D(2016, 8, 31)),
+        ("2016-09-12", "It will expire at the end of this month.", "the end of this month", D(2016, 9, 21), D(2016, 9, 30)),
+        ("2016-09-12", "It opened on November 20, 2018, and a year earlier it was planned.", "a year earlier",
+         D(2017, 11, 20), None),
+        ("2016-09-26", "The statement by Trump on June 11: it was wrong.", "June 11", D(2016, 6, 11), None),
+    ],
+)  # fmt: skip
+def test_expressions_resolve_to_the_granularity_given(
+    published: str, body: str, text: str, resolved: D, resolved_end: D | None
+) -> None:
+    """Weekdays, bare and fiscal years, ranges, seasons, decades, centuries, parts of day, weekends, parts of a
+    month and offsets from the previous date resolve to the interval the text gives and no finer."""
+    facts, _ = story(published, body)
+    f = [x for x in facts if text in x.text]
+    assert len(f) == 1, [x.text for x in facts]
+    assert (f[0].resolved, f[0].resolved_end) == (resolved, resolved_end)

@@ -96,7 +96,15 @@ def resolve_absolute(m: Match, anchor: dt.date | None, anchor_kind: str | None, 
         if year_text is None:
             if anchor is None:
                 return UNRESOLVED
-            year = anchor.year if month <= anchor.month or role in FUTURE_ROLES else anchor.year - 1
+            said = (m.get("ry") or "").lower()
+            if said:  # "May last year", "the end of May this year"
+                year = anchor.year + {"last": -1, "next": 1}.get(said, 0)
+                first, last = month_interval(year, month)
+                return Resolution(first, last, f"month-relative-to-{anchor_kind}", anchor, anchor_kind)
+            if role in FUTURE_ROLES:  # "early January" in a May story about plans: the coming January
+                year = anchor.year if month >= anchor.month else anchor.year + 1
+            else:
+                year = anchor.year if month <= anchor.month else anchor.year - 1
             first, last = month_interval(year, month)
             return Resolution(first, last, "month-inferred-year", anchor, anchor_kind)
         first, last = month_interval(int(year_text), month)
@@ -261,6 +269,10 @@ def resolve_after_before(m: Match, previous: dt.date | None) -> Resolution:
 def resolve_year(m: Match) -> Resolution:
     """A year ('in 2018') or decade ('the 1990s') as an interval."""
     year = int(m.get("y") or 0)
+    if (
+        m.kind == "decade" and year % 100 == 0 and year != 2000
+    ):  # "the 1800s" is a century; "the 2000s" a decade
+        return Resolution(dt.date(year, 1, 1), dt.date(year + 99, 12, 31), "century")
     if m.kind == "decade":
         return Resolution(dt.date(year, 1, 1), dt.date(year + 9, 12, 31), "decade")
     return Resolution(dt.date(year, 1, 1), dt.date(year, 12, 31), "year")

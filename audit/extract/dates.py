@@ -26,6 +26,17 @@ from audit.extract.date_clock import (
 )
 from audit.extract.date_html import PageDates, page_dates_from_html
 from audit.extract.date_patterns import Match, amount_value, ascii_lower, line_role, role_cue, scan_segment
+from audit.extract.date_periods import (
+    PERIOD_WORDS,
+    narrow,
+    resolve_century,
+    resolve_fiscal,
+    resolve_named_period,
+    resolve_offset,
+    resolve_season,
+    resolve_weekend,
+    resolve_year_range,
+)
 from audit.extract.date_resolve import (
     UNRESOLVED,
     Resolution,
@@ -95,13 +106,36 @@ def story_role(text: str, m: Match, seg: Segment) -> str:
         return "plan"
     if m.kind in ("ago", "word") or (words and words[0] in ("last", "past", "earlier")):
         return "event"
-    return role_cue(text, m.start, m.end, seg.start, seg.end)
+    return role_cue(text, m.start, m.end, seg.start, seg.end, cue_before=m.kind == "weekday")
 
 
 def resolve_match(
-    m: Match, role: str, anchor: dt.date | None, anchor_kind: str | None, previous: dt.date | None
+    m: Match,
+    role: str,
+    anchor: dt.date | None,
+    anchor_kind: str | None,
+    previous: tuple[dt.date, dt.date | None] | None,
 ) -> Resolution:
-    """Resolve one match with the resolver for its form."""
+    """Resolve one match with the resolver for its form, narrowed by 'early', 'mid', 'late' or 'the end of'."""
+    res = _resolve_kind(m, role, anchor, anchor_kind, previous)
+    if m.get("mod") and res.resolved is not None and res.resolved_end is not None:
+        first, last = narrow(res.resolved, res.resolved_end, m.get("mod"))
+        res = replace(res, resolved=first, resolved_end=last)
+    return res
+
+
+def _resolve_kind(
+    m: Match,
+    role: str,
+    anchor: dt.date | None,
+    anchor_kind: str | None,
+    previous: tuple[dt.date, dt.date | None] | None,
+) -> Resolution:
+    """The resolver for the match's kind."""
+    if m.kind in PERIODS:
+        return resolve_period_kind(m, role, anchor, anchor_kind, previous)
+    if m.kind == "this-next-last" and (m.get("what") or "").lower() in PERIOD_WORDS:
+        return resolve_named_period(m, anchor, anchor_kind) if anchor else UNRESOLVED
     if m.kind in ABSOLUTE:
         return resolve_absolute(m, anchor, anchor_kind, role)
     if m.kind == "numeric":
@@ -109,7 +143,7 @@ def resolve_match(
     if m.kind in RELATIVE:
         return resolve_relative(m, anchor, anchor_kind, role)
     if m.kind == "after-before":
-        return resolve_after_before(m, previous)
+        return resolve_after_before(m, previous[0] if previous else None)
     if m.kind in ("year", "decade"):
         return resolve_year(m)
     if m.kind == "duration":
@@ -119,16 +153,40 @@ def resolve_match(
     return Resolution(None, None, "time-of-day")
 
 
+PERIODS = frozenset({"season", "weekend", "fiscal", "century", "year-range", "offset"})
+
+
+def resolve_period_kind(
+    m: Match,
+    role: str,
+    anchor: dt.date | None,
+    anchor_kind: str | None,
+    previous: tuple[dt.date, dt.date | None] | None,
+) -> Resolution:
+    """Seasons, weekends, fiscal years, centuries, year ranges and offsets ('a year earlier')."""
+    if m.kind == "season":
+        return resolve_season(m, anchor, anchor_kind, role)
+    if m.kind == "weekend":
+        return resolve_weekend(anchor, anchor_kind, role)
+    if m.kind == "fiscal":
+        return resolve_fiscal(m)
+    if m.kind == "century":
+        return resolve_century(m)
+    if m.kind == "year-range":
+        return resolve_year_range(m)
+    return resolve_offset(m, previous)
+
+
 def resolve_story(
     story: Sequence[tuple[int, Match, str]], published: dt.date | None
 ) -> list[tuple[int, Match, str, Resolution]]:
     """Resolve the story's expressions (with their roles) against one publication date, in text order."""
     out: list[tuple[int, Match, str, Resolution]] = []
-    previous: dt.date | None = None
+    previous: tuple[dt.date, dt.date | None] | None = None
     for index, m, role in story:
         res = resolve_match(m, role, published, "published", previous)
-        if role == "event" and res.resolved is not None:
-            previous = res.resolved
+        if res.resolved is not None and role not in ("duration", "time"):  # the date just mentioned
+            previous = (res.resolved, res.resolved_end)
         out.append((index, m, role, res))
     return out
 
