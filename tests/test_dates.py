@@ -475,3 +475,36 @@ def test_expressions_resolve_to_the_granularity_given(
     f = [x for x in facts if text in x.text]
     assert len(f) == 1, [x.text for x in facts]
     assert (f[0].resolved, f[0].resolved_end) == (resolved, resolved_end)
+
+
+LOCAL_PAGE = """<html><head><meta property="article:published_time" content="2023-11-09T02:11:03+00:00">
+<title>Two stabbed</title></head><body><article><h1>Two stabbed</h1>
+<time datetime="2023-11-08T21:11:03-05:00">November 8, 2023</time><p>Police are investigating.</p>
+</article></body></html>"""
+
+
+def test_utc_metadata_written_in_local_time_too_gives_the_local_date() -> None:
+    """Metadata in UTC (the 9th, 02:11Z) and the same instant in local time beside the byline (the 8th, 21:11
+    -05:00): the publication date is the publisher's calendar date, the 8th."""
+    page = page_dates_from_html(LOCAL_PAGE, captured_at=D(2023, 12, 1))
+    assert (page.published_at, page.published_source) == (D(2023, 11, 8), "html-local-date")
+
+
+def test_placeholder_and_unreadable_published_claims() -> None:
+    """A placeholder datePublished (0001-01-01) is dropped; a non-ISO one is read and outweighs htmldate within a year."""
+    from audit.extract.date_html import explicit_date, published_claims
+
+    html = '{"datePublished": "0001-01-01T00:00:00Z", "x": 1} {"datePublished": "Tue, Sep 15 2020 10:01:41 EDT"}'
+    claims = published_claims(html)
+    assert [(c.day, c.iso) for c in claims] == [(D(2020, 9, 15), False)]
+    assert explicit_date(D(2020, 5, 20), claims) == D(2020, 9, 15)
+    assert explicit_date(D(2017, 5, 20), claims) is None
+
+
+def test_visible_published_label_wins() -> None:
+    """'Published: Monday, November 18th, 2019' on the page is the publication date, not a date quoted in the story."""
+    html = """<html><head><title>Fact check</title></head><body><article><h1>Fact check</h1>
+    <p>"Drugs are coming across the border." - a statement on Sunday, October 13th, 2019 in a newspaper</p>
+    <p>The claim is mostly true.</p><p>Published: Monday, November 18th, 2019 at 11:08 a.m.</p></article></body></html>"""
+    page = page_dates_from_html(html, captured_at=D(2019, 12, 1))
+    assert (page.published_at, page.published_source) == (D(2019, 11, 18), "html-published-label")

@@ -164,12 +164,15 @@ def _published_matches(html: str) -> list[re.Match[str]]:
         while at != -1:
             hits.add(at)
             at = low.find(key, at + 1)
-    found: dict[int, re.Match[str]] = {}
+    found: list[re.Match[str]] = []
     for at in sorted(hits):
-        m = _META_TIME.search(html, max(0, at - 60), at + 400)
+        floor = found[-1].end() if found else 0  # a field already read is not read again
+        if at < floor:
+            continue
+        m = _META_TIME.search(html, max(floor, at - 60), at + 400)
         if m is not None and m.start() <= at:
-            found.setdefault(m.start(), m)
-    return [found[k] for k in sorted(found)]
+            found.append(m)
+    return found
 
 
 def local_date(html: str, published: dt.date, claims: list[Claim]) -> dt.date | None:
