@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.set == "intext":
         right, missing, n = score_intext(args.corpus or SHARED / "polnear", args.split, args.show_misses)
         print(f"in-text dates ({args.split}): {n}")
-        print(f"resolved right: {right} ({right / n:.1%}); not found: {missing}; wrong: {n - right - missing}")
+        print(f"resolved right: {right} ({right / n:.2%}); not found: {missing}; wrong: {n - right - missing}")
         return 0
     if args.set == "unseen":
         pages = unseen_pages(args.corpus or SHARED / "article-extraction-benchmark")
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         pages = htmldate_pages(args.corpus or SHARED / "htmldate-en")
         right, missing, n = score_pages(pages, args.with_text, args.show_misses)
     print(f"pages with a gold date: {n}")
-    print(f"published_at == gold: {right} ({right / n:.1%}); no date: {missing}; wrong date: {n - right - missing}")
+    print(f"published_at == gold: {right} ({right / n:.2%}); no date: {missing}; wrong date: {n - right - missing}")
     print(f"{(time.perf_counter() - started) / n * 1000:.1f} ms per page")
     return 0
 

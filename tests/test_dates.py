@@ -508,3 +508,24 @@ def test_visible_published_label_wins() -> None:
     <p>The claim is mostly true.</p><p>Published: Monday, November 18th, 2019 at 11:08 a.m.</p></article></body></html>"""
     page = page_dates_from_html(html, captured_at=D(2019, 12, 1))
     assert (page.published_at, page.published_source) == (D(2019, 11, 18), "html-published-label")
+
+
+def test_utc_claim_at_midday_names_its_day() -> None:
+    """A UTC datePublished at 10:04Z is the 9th in every zone from UTC-10 to UTC+10, so it outweighs an answer a
+    day off; at 02:54Z (the evening before in America) it does not."""
+    from audit.extract.date_html import Claim, explicit_date
+
+    midday = Claim("2020-07-09T10:04:04Z", D(2020, 7, 9), 0, True, 10)
+    night = Claim("2020-05-02T02:54:29Z", D(2020, 5, 2), 0, True, 2)
+    assert explicit_date(D(2020, 7, 8), [midday]) == D(2020, 7, 9)
+    assert explicit_date(D(2020, 5, 1), [night]) is None
+
+
+def test_date_before_the_updated_stamp_is_the_publication_date() -> None:
+    """'January 19, 2020 / 12:25 PM / Updated 8 hours ago' dates the story the 19th, whatever the metadata says."""
+    html = """<html><head><meta property="og:article:published_time" content="2020-01-20T09:49:32+0000">
+    <title>Parasite wins</title></head><body><article><h1>Parasite wins</h1>
+    <div>Entertainment News</div><div>January 19, 2020 / 12:25 PM / Updated 8 hours ago</div>
+    <p>The cast celebrated backstage.</p></article></body></html>"""
+    page = page_dates_from_html(html, captured_at=D(2020, 2, 1))
+    assert (page.published_at, page.published_source) == (D(2020, 1, 19), "html-published-label")

@@ -48,10 +48,17 @@ _MONTHS = {
 _LABEL = re.compile(
     r"\b(?:Published|Posted|Written|Publish date|First published)(?: on)?:? (?P<rest>[^<>\n]{6,60})"
 )
+# or a date printed just before the page's 'Updated' stamp ('January 19, 2020 / 12:25 PM / Updated 8 hours ago')
+_BEFORE_UPDATED = re.compile(
+    r"(?P<date>[A-Z][a-z]{2,8}\.? [0-3]?\d,? (?:19|20)\d\d|[0-3]?\d [A-Z][a-z]{2,8}\.? (?:19|20)\d\d)"
+    r"(?: ?[/|,]? ?[0-2]?\d:[0-5]\d ?(?:[AaPp]\.?[Mm]\.?)?(?: [A-Z]{2,4})?)? ?[/|] ?Updated\b"
+)
 _LABEL_END = re.compile(r" (?:\||Updated|Last|at \d)")
 _FULL_YEAR = re.compile(r"(?:19|20)\d\d")
 # the same instant written in UTC and in local time differs by at most this much between two fields of a page
 SAME_INSTANT = dt.timedelta(minutes=10)
+# a UTC time in these hours is on the same calendar date in every zone from UTC-10 to UTC+10
+UNAMBIGUOUS_UTC_HOURS = range(10, 14)
 # the first few published claims say what the metadata says (the rest repeat it or date teasers)
 MAX_CLAIMS = 4
 # a non-ISO datePublished ('Tue, Sep 15 2020 10:01:41 EDT') outweighs htmldate's answer within this distance
@@ -89,6 +96,7 @@ class Claim:
     day: dt.date
     offset: int | None
     iso: bool
+    hour: int | None = None
 
 
 def published_claims(html: str) -> list[Claim]:
@@ -105,7 +113,10 @@ def published_claims(html: str) -> list[Claim]:
         except ValueError:
             continue
         if day is not None and day >= MIN_DATE:
-            out.append(Claim(raw, day, parse_offset(iso.group("tz")) if iso else None, iso is not None))
+            offset, hour = (
+                (parse_offset(iso.group("tz")), int(iso.group("time")[:2])) if iso else (None, None)
+            )
+            out.append(Claim(raw, day, offset, iso is not None, hour))
     return out
 
 
@@ -198,8 +209,9 @@ def local_date(html: str, published: dt.date, claims: list[Claim]) -> dt.date | 
 def explicit_date(published: dt.date | None, claims: list[Claim]) -> dt.date | None:
     """The first published claim when it should outweigh htmldate's answer, else None.
 
-    A non-ISO claim (htmldate cannot read it) counts within a year of htmldate's answer; an ISO claim with a
-    local offset counts when the two differ by a day (a time-zone disagreement, not another date).
+    A non-ISO claim (htmldate cannot read it) counts within a year of htmldate's answer; an ISO claim counts
+    when the two differ by a day (a time-zone disagreement, not another date) and the claim says which day:
+    it has a local offset, or it is UTC at an hour that falls on the same date from UTC-10 to UTC+10.
     """
     claim = claims[0] if claims else None
     if claim is None or claim.day == published:
@@ -210,14 +222,20 @@ def explicit_date(published: dt.date | None, claims: list[Claim]) -> dt.date | N
             if published is None or abs((claim.day - published).days) <= EXPLICIT_REACH_DAYS
             else None
         )
-    if claim.offset and published is not None and abs((claim.day - published).days) == 1:
+    if published is None or abs((claim.day - published).days) != 1:
+        return None
+    if claim.offset or (claim.offset == 0 and claim.hour in UNAMBIGUOUS_UTC_HOURS):
         return claim.day
     return None
 
 
 def labelled_date(tree: Any) -> dt.date | None:
-    """The date after the page's first visible publication label ('Published: ...', 'Written: ...')."""
-    m = _LABEL.search(visible_text(tree))
+    """The date the page prints before its 'Updated' stamp, else after its first publication label ('Published: ...')."""
+    text = visible_text(tree)
+    if (before := _BEFORE_UPDATED.search(text)) is not None:
+        day = _parse_loose(before.group("date"))
+        return day if day is not None and day >= MIN_DATE else None
+    m = _LABEL.search(text)
     if m is None:
         return None
     rest = _LABEL_END.split(m.group("rest"))[0]
