@@ -322,7 +322,8 @@ def _run_suite(name: str, rows: list[dict[str, object]], only: frozenset[str] | 
 
 @pytest.mark.slow
 def test_dates_suite_on_facts(sample: tuple[str, tuple[DateFact, ...], Clock]) -> None:
-    """The dates suite runs in GX 1.24: the sample passes every rule and doctored rows fail the intended ones."""
+    """The dates suite runs in GX 1.24: the sample passes every rule and doctored rows fail the intended ones
+    (a yearless date 340 days outside the story's timeline fails the timeline rule)."""
     _, facts, _ = sample
     rows = _rows(facts)
     assert not any(_run_suite("dates", rows).values())
@@ -331,12 +332,14 @@ def test_dates_suite_on_facts(sample: tuple[str, tuple[DateFact, ...], Clock]) -
             "weekday_ok": False}  # fmt: skip
     old_plan = {**rows[3], "role": "plan", "days_from_published": -100, "resolution": "numeric-ambiguous-mdy"}
     line = {**rows[0], "days_from_published": 1}
-    failed = _run_suite("dates", [*rows, late, old_plan, line])
+    far = {**rows[3], "days_outside_timeline": 340}
+    failed = _run_suite("dates", [*rows, late, old_plan, line, far])
     assert failed["date-event-not-after-publication"] == [n]
     assert failed["date-weekday-matches"] == [n]
     assert failed["date-plan-not-long-past"] == [n + 1]
     assert failed["date-order-unambiguous"] == [n + 1]
     assert failed["date-publication-lines-agree"] == [n + 2]
+    assert failed["date-yearless-within-story-timeline"] == [n + 3]
 
 
 @pytest.mark.slow
