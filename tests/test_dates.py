@@ -532,3 +532,10 @@ def test_date_before_the_updated_stamp_is_the_publication_date() -> None:
     <p>The cast celebrated backstage.</p></article></body></html>"""
     page = page_dates_from_html(html, captured_at=D(2020, 2, 1))
     assert (page.published_at, page.published_source) == (D(2020, 1, 19), "html-published-label")
+
+
+@pytest.mark.parametrize("body", ["The 2000 troops left.", "She wrote a 1800-word essay.", "Their 1900 students voted."])
+def test_a_count_after_a_determiner_is_not_a_year(body: str) -> None:
+    """Regression: 'the 2000 troops' and 'a 1800-word essay' are counts, not years (the number analyser keeps them)."""
+    facts, _ = story("2016-09-20", body)
+    assert not [f for f in facts if f.form == "year"]

@@ -184,9 +184,13 @@ PRIORITY = {
 }  # fmt: skip
 _LEFT_DAY = re.compile(rf"(?<![\d.,])\b(?P<d>{_DAY})\s+(?:of\s+)?$")
 _LEFT_YEAR_CUE = re.compile(
-    r"(?:\b(?:in|In|since|Since|by|By|until|from|From|during|During|of|before|after|early|late|between|Between|the|The"
-    r"|a|A|her|His|his|its|their|our|mid)|'s|\u2019s|mid-)\s?$"
+    r"(?:\b(?:in|In|since|Since|by|By|until|from|From|during|During|of|before|after|early|late|between|Between|mid)"
+    r"|mid-)\s?$"
 )
+# a determiner or possessive before a year that names something ("a 2014 study", "her 2008 bid") ...
+_LEFT_YEAR_DET = re.compile(r"(?:\b(?:the|The|a|A|her|His|his|its|their|our)|'s|\u2019s)\s$")
+# ... unless what follows makes it a count ("the 2000 troops", "a 1500-word essay")
+_COUNT_AFTER = re.compile(r"-|\s+[a-z]+s\b")
 _LEFT_SEASON_CUE = re.compile(
     r"\b(?:in|during|by|until|since|early|late|mid|for|this|last|next|of)\s+(?:the\s+)?$|\b(?:the|mid-)\s*$"
 )
@@ -323,7 +327,10 @@ def classify(text: str, kind: str, m: re.Match[str], lo: int, hi: int) -> Match 
 def has_cue(text: str, kind: str, m: re.Match[str], first: int, lo: int) -> bool:
     """Whether a bare year or season has the word before it that makes it a date ('in 2019', 'during the spring')."""
     if kind in ("year", "year-range"):
-        return _LEFT_YEAR_CUE.search(text, max(lo, first - 8), first) is not None
+        if _LEFT_YEAR_CUE.search(text, max(lo, first - 8), first):
+            return True
+        det = _LEFT_YEAR_DET.search(text, max(lo, first - 8), first)
+        return det is not None and (kind == "year-range" or not _COUNT_AFTER.match(text, m.end()))
     if kind == "season" and m.group("y") is None:
         return _LEFT_SEASON_CUE.search(text, max(lo, first - 16), first) is not None
     return True
