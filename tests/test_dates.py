@@ -264,7 +264,9 @@ segments_strategy = st.lists(
 )
 date_words = st.sampled_from(
     ["September 21", "on Tuesday", "5 days ago", "2022-10-04", "by Oct. 10", "last week", "the morning after",
-     "03/04/2022", "February 29", "in 2018", "the 1990s", "3 p.m.", "two weeks", "yesterday", "\n", " ", "İ", "."]
+     "03/04/2022", "February 29", "in 2018", "the 1990s", "3 p.m.", "two weeks", "yesterday", "\n", " ", "İ", ".",
+     "last spring", "over the weekend", "a year earlier", "fiscal 2019", "from 1995 to 1997", "the end of May last year",
+     "19th century", "early January", "last night", "winter of 2019", "FY19", "her 2008 bid"]
 )  # fmt: skip
 
 
@@ -462,6 +464,7 @@ def test_yearless_date_far_outside_the_story_timeline_is_measured() -> None:
         ("2022-10-04", "Protesters gathered over the weekend.", "over the weekend", D(2022, 10, 1), D(2022, 10, 2)),
         ("2022-10-04", "It closed at the end of May last year.", "the end of May last year", D(2021, 5, 21), D(2021, 5, 31)),
         ("2024-05-14", "Work will start in early January.", "early January", D(2025, 1, 1), D(2025, 1, 10)),
+        ("2024-05-14", "The law takes effect in early January.", "early January", D(2025, 1, 1), D(2025, 1, 10)),
         ("2016-09-30", "A poll released in late August found it.", "late August", D(2016, 8, 21), D(2016, 8, 31)),
         ("2016-09-12", "It will expire at the end of this month.", "the end of this month", D(2016, 9, 21), D(2016, 9, 30)),
         ("2016-09-12", "It opened on November 20, 2018, and a year earlier it was planned.", "a year earlier",

@@ -218,7 +218,7 @@ _ROLE_BEFORE = re.compile(
 )
 _FUTURE = re.compile(
     r"(?i:\b(?:will|won't|shall|going to|plans? to|planned|planning|scheduled|expected to|set to|due to"
-    r"|is to|are to|upcoming|must|would have to|deadline)\b|'ll\b)"
+    r"|is to|are to|upcoming|must|would have to|deadline|slated|takes? effect|goes into effect|go into effect)\b|'ll\b)"
 )
 _PERFECT = re.compile(r"(?i:\b(?:had|has|have|was|were)\b)")
 _SENTENCE_END = re.compile(r"[.!?]\s+(?=[A-Z\"“])")
