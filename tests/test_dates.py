@@ -542,3 +542,12 @@ def test_a_count_after_a_determiner_is_not_a_year(body: str) -> None:
     """Regression: 'the 2000 troops' and 'a 1800-word essay' are counts, not years (the number analyser keeps them)."""
     facts, _ = story("2016-09-20", body)
     assert not [f for f in facts if f.form == "year"]
+
+
+def test_yearless_dateline_with_nothing_to_date_it_stays_a_date_line() -> None:
+    """'WASHINGTON, Nov. 19 (Reuters) -' over a story with no full date: an unresolved publication line
+    (which date-line-resolved reports), not a story event, and no publication date."""
+    facts, clock = plain("Senate passes bill\n\nWASHINGTON, Nov. 19 (Reuters) - The Senate passed the bill on Tuesday.\n")
+    line = fact(facts, "Nov. 19")
+    assert (line.role, line.resolved, line.resolution) == ("publication", None, "yearless-no-anchor")
+    assert clock.published_at is None

@@ -55,6 +55,7 @@ __all__ = ["Clock", "DateFact", "PageDates", "find_dates", "page_dates_from_html
 LINE_KINDS = frozenset({"page-date", "relative-date", "dateline"})
 ABSOLUTE = frozenset({"iso", "mdy", "dmy", "month-year", "month"})
 RELATIVE = frozenset({"ago", "word", "span", "this-next-last", "weekday"})
+LINE_DATE_FORMS = frozenset({"iso", "mdy", "dmy", "numeric"})
 _FUTURE_WORDS = frozenset({"tomorrow", "next", "coming"})
 
 
@@ -255,7 +256,7 @@ def line_evidence(
     for index, (m, seg) in enumerate(matches):
         if seg.kind == "relative-date" and m.kind in ("ago", "word") and age is None:
             age, age_index = age_of(m), index
-        elif seg.kind in ("page-date", "dateline") and m.kind in ("iso", "mdy", "dmy", "numeric"):
+        elif seg.kind in ("page-date", "dateline") and m.kind in LINE_DATE_FORMS:
             res = resolve_match(m, "publication", None, None, None)
             if res.resolution == "yearless-no-anchor" and latest is not None:
                 res = dateline_year_from_story(m, latest)
@@ -365,6 +366,8 @@ def find_dates(
         else:
             res = resolve_match(m, "publication", captured, "captured", None)
             role = "publication" if seg.kind == "relative-date" else "event"
+            if seg.kind in ("page-date", "dateline") and m.kind in LINE_DATE_FORMS:
+                role = line_role(text, m.start, seg.start)  # a date line it could not place is still one
         facts.append(make_fact(text, m, role, res, published))
     facts.extend(make_fact_line(f, published) for f in extra)
     facts.sort(key=lambda f: f.start)
