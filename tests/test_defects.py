@@ -55,9 +55,10 @@ ALSO = {("dates", "article-dates-consistent")}
 
 CASES = {
     "attribution-removed": (
-        edit(" in two weeks, according to the Russian news outlet Fontanka.", " in two weeks."),
+        # a paragraph of its own, so that no quote, paragraph or report scope can carry another source to it
+        edit("had entered Mongolia, according to border officials.", "had entered Mongolia."),
         "numbers",
-        ("number-has-source", "93,000"),
+        ("number-has-source", "12,000"),
     ),
     "link-scheme-mistyped": (
         edit("https://img.particlenews.com/image.php", "htps://img.particlenews.com/image.php"),
