@@ -470,6 +470,8 @@ def test_yearless_date_far_outside_the_story_timeline_is_measured() -> None:
         ("2016-09-12", "It opened on November 20, 2018, and a year earlier it was planned.", "a year earlier",
          D(2017, 11, 20), None),
         ("2016-09-26", "The statement by Trump on June 11: it was wrong.", "June 11", D(2016, 6, 11), None),
+        ("2019-11-20", "The summit ran Nov. 3-5, 2019, in Bangkok.", "Nov. 3-5, 2019", D(2019, 11, 3), D(2019, 11, 5)),
+        ("2019-11-20", "The summit ran Nov. 3-5 in Bangkok.", "Nov. 3-5", D(2019, 11, 3), D(2019, 11, 5)),
     ],
 )  # fmt: skip
 def test_expressions_resolve_to_the_granularity_given(

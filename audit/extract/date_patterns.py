@@ -74,7 +74,8 @@ PATTERNS: tuple[Pattern, ...] = (
     Pattern(
         "month",
         re.compile(
-            rf"(?P<mon>{_MONTH})\b\.?(?:\s+(?P<d>{_DAY})(?!\d|:\d))?(?:,?\s+(?:of\s+)?(?P<y>{_YEAR})(?!\d))?"
+            rf"(?P<mon>{_MONTH})\b\.?(?:\s+(?P<d>{_DAY})(?!\d|:\d)(?:\s?[-\u2013]\s?(?P<d2>{_DAY})(?!\d))?)?"
+            rf"(?:,?\s+(?:of\s+)?(?P<y>{_YEAR})(?!\d))?"
         ),
     ),
     Pattern(

@@ -113,12 +113,26 @@ def resolve_absolute(m: Match, anchor: dt.date | None, anchor_kind: str | None, 
         resolved = safe_date(int(year_text), month, int(day_text))
         name, ok = check_weekday(m, resolved)
         method = "iso" if m.kind == "iso" else "absolute"
-        return Resolution(resolved, None, method if resolved else "invalid-date", weekday=name, weekday_ok=ok)
+        res = Resolution(resolved, None, method if resolved else "invalid-date", weekday=name, weekday_ok=ok)
+        return day_range(m, res)
     if anchor is None:
         return Resolution(None, None, "yearless-no-anchor", weekday=check_weekday(m, None)[0])
     resolved, method = infer_year(month, int(day_text), anchor, role)
     name, ok = check_weekday(m, resolved)
-    return Resolution(resolved, None, method, anchor, anchor_kind, weekday=name, weekday_ok=ok)
+    return day_range(m, Resolution(resolved, None, method, anchor, anchor_kind, weekday=name, weekday_ok=ok))
+
+
+def day_range(m: Match, res: Resolution) -> Resolution:
+    """'Nov. 3-5': the range's last day as resolved_end (a range that runs backwards is an invalid date)."""
+    last = (m.get("d2") or "").rstrip("stndrh")
+    if not last or res.resolved is None:
+        return res
+    end = safe_date(res.resolved.year, res.resolved.month, int(last))
+    if end is None or end <= res.resolved:
+        return Resolution(None, None, "invalid-date")
+    return Resolution(
+        res.resolved, end, res.resolution, res.anchor, res.anchor_kind, res.weekday, res.weekday_ok
+    )
 
 
 def numeric_readings(m: Match) -> list[tuple[str, dt.date]]:
