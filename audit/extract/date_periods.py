@@ -143,3 +143,27 @@ def resolve_named_period(m: Match, anchor: dt.date, anchor_kind: str | None) -> 
         start = anchor.year // size * size
         first, last = dt.date(start, 1, 1), dt.date(start + size - 1, 12, 31)
     return Resolution(first, last, via, anchor, anchor_kind)
+
+
+PERIODS = frozenset({"season", "weekend", "fiscal", "century", "year-range", "offset"})
+
+
+def resolve_period(
+    m: Match,
+    role: str,
+    anchor: dt.date | None,
+    anchor_kind: str | None,
+    previous: tuple[dt.date, dt.date | None] | None,
+) -> Resolution:
+    """Seasons, weekends, fiscal years, centuries, year ranges and offsets ('a year earlier')."""
+    if m.kind == "season":
+        return resolve_season(m, anchor, anchor_kind, role)
+    if m.kind == "weekend":
+        return resolve_weekend(anchor, anchor_kind, role)
+    if m.kind == "fiscal":
+        return resolve_fiscal(m)
+    if m.kind == "century":
+        return resolve_century(m)
+    if m.kind == "year-range":
+        return resolve_year_range(m)
+    return resolve_offset(m, previous)

@@ -25,18 +25,8 @@ from audit.extract.date_clock import (
     readings_from,
 )
 from audit.extract.date_html import PageDates, page_dates_from_html
-from audit.extract.date_patterns import Match, amount_value, ascii_lower, line_role, role_cue, scan_segment
-from audit.extract.date_periods import (
-    PERIOD_WORDS,
-    narrow,
-    resolve_century,
-    resolve_fiscal,
-    resolve_named_period,
-    resolve_offset,
-    resolve_season,
-    resolve_weekend,
-    resolve_year_range,
-)
+from audit.extract.date_patterns import Match, amount_value, ascii_lower, scan_segment
+from audit.extract.date_periods import PERIOD_WORDS, PERIODS, narrow, resolve_named_period, resolve_period
 from audit.extract.date_resolve import (
     UNRESOLVED,
     Resolution,
@@ -48,6 +38,7 @@ from audit.extract.date_resolve import (
     resolve_year,
     safe_date,
 )
+from audit.extract.date_roles import line_role, role_cue
 from audit.extract.segments import Segment
 
 __all__ = ["Clock", "DateFact", "PageDates", "find_dates", "page_dates_from_html"]
@@ -134,7 +125,7 @@ def _resolve_kind(
 ) -> Resolution:
     """The resolver for the match's kind."""
     if m.kind in PERIODS:
-        return resolve_period_kind(m, role, anchor, anchor_kind, previous)
+        return resolve_period(m, role, anchor, anchor_kind, previous)
     if m.kind == "this-next-last" and (m.get("what") or "").lower() in PERIOD_WORDS:
         return resolve_named_period(m, anchor, anchor_kind) if anchor else UNRESOLVED
     if m.kind in ABSOLUTE:
@@ -152,30 +143,6 @@ def _resolve_kind(
         days = duration_days(amount_value(amount), unit)
         return Resolution(None, None, "duration", duration_days=days)
     return Resolution(None, None, "time-of-day")
-
-
-PERIODS = frozenset({"season", "weekend", "fiscal", "century", "year-range", "offset"})
-
-
-def resolve_period_kind(
-    m: Match,
-    role: str,
-    anchor: dt.date | None,
-    anchor_kind: str | None,
-    previous: tuple[dt.date, dt.date | None] | None,
-) -> Resolution:
-    """Seasons, weekends, fiscal years, centuries, year ranges and offsets ('a year earlier')."""
-    if m.kind == "season":
-        return resolve_season(m, anchor, anchor_kind, role)
-    if m.kind == "weekend":
-        return resolve_weekend(anchor, anchor_kind, role)
-    if m.kind == "fiscal":
-        return resolve_fiscal(m)
-    if m.kind == "century":
-        return resolve_century(m)
-    if m.kind == "year-range":
-        return resolve_year_range(m)
-    return resolve_offset(m, previous)
 
 
 def resolve_story(
