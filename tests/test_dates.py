@@ -433,14 +433,19 @@ def test_aggregator_title_line_deleted_leaves_title_missing() -> None:
 
 
 def test_yearless_date_far_outside_the_story_timeline_is_measured() -> None:
-    """'By October 22 ... had entered' in an October 4 story about late September lands a year back, 340 days
-    outside the story's timeline (the plausibility rule's input); 'October 2' sits inside it."""
+    """'By October 22 ... had entered' in an October 4 story about late September lands a year back, 71 days
+    before the story's timeline (which reaches back to the publication year's first day); 'October 2' and
+    'March 3' (in the year of publication, as a yearless date should be) sit inside it; a yearless date
+    with no past tense is not judged against the timeline."""
     facts, _ = story(
         "2022-10-04",
-        "Crowds gathered on September 27, 2022. By October 22, 12,000 had entered. By October 2, 9,000 had left.",
+        "Crowds gathered on September 27, 2022. By October 22, 12,000 had entered. By October 2, 9,000 had left. "
+        "The law was passed on March 3. Talks start on May 9.",
     )
-    assert (fact(facts, "October 22").resolved, fact(facts, "October 22").days_outside_timeline) == (D(2021, 10, 22), 340)
+    assert (fact(facts, "October 22").resolved, fact(facts, "October 22").days_outside_timeline) == (D(2021, 10, 22), 71)
     assert fact(facts, "October 2").days_outside_timeline == 0
+    assert fact(facts, "March 3").days_outside_timeline == 0
+    assert fact(facts, "May 9").days_outside_timeline is None  # no past tense: the text does not place it back
     assert fact(facts, "September 27, 2022").days_outside_timeline is None
 
 

@@ -51,3 +51,9 @@ def line_role(text: str, start: int, lo: int) -> str:
     if updated and (not published or updated[-1].start() > published[-1].start()):
         return "updated"
     return "publication"
+
+
+def has_past_cue(text: str, start: int, end: int) -> bool:
+    """True when the sentence around a date puts it in the past ('had entered', 'was signed', 'have fled')."""
+    s_begin, s_end = sentence_bounds(text, start, end, 0, len(text))
+    return _PERFECT.search(text, max(s_begin, start - 60), min(s_end, end + 60)) is not None
