@@ -76,6 +76,8 @@ def score_intext(corpus: Path, split: str, show: bool) -> tuple[int, int, int]:
         shifted = [Segment(s.start + len(line), s.end + len(line), s.kind) for s in read_plain_text(body).segments]
         facts, _ = find_dates(line + body, [Segment(0, len(line) - 1, "page-date"), *shifted])
         for g in article["dates"]:
+            if body[g["start"] : g["end"]] != g["text"]:
+                raise SystemExit(f"{name}: the gold span {g['start']}-{g['end']} is not {g['text']!r}: a different corpus?")
             start, end = g["start"] + len(line), g["end"] + len(line)
             cover = [f for f in facts if f.start < end and start < f.end]
             want = (g["resolved"], g["resolved_end"] or g["resolved"])
