@@ -250,6 +250,9 @@ class DateMention:
     after_publication: bool | None = None
     # True when the date was inferred against an anchor (yearless, relative, weekday), False when written in full
     is_inferred: bool | None = None
+    # for a date whose year was inferred: days between it and the story's own timeline (its other dated
+    # events and the publication date); 0 inside it, None when there is nothing to compare with
+    days_outside_timeline: int | None = None
     # the derived text the spans point into (HTML, JSON Lines); None: spans are bytes of the seed file
     text_sha256: str | None = None
 

@@ -264,7 +264,9 @@ segments_strategy = st.lists(
 )
 date_words = st.sampled_from(
     ["September 21", "on Tuesday", "5 days ago", "2022-10-04", "by Oct. 10", "last week", "the morning after",
-     "03/04/2022", "February 29", "in 2018", "the 1990s", "3 p.m.", "two weeks", "yesterday", "\n", " ", "İ", "."]
+     "03/04/2022", "February 29", "in 2018", "the 1990s", "3 p.m.", "two weeks", "yesterday", "\n", " ", "İ", ".",
+     "last spring", "over the weekend", "a year earlier", "fiscal 2019", "from 1995 to 1997", "the end of May last year",
+     "19th century", "early January", "last night", "winter of 2019", "FY19", "her 2008 bid"]
 )  # fmt: skip
 
 
@@ -322,7 +324,8 @@ def _run_suite(name: str, rows: list[dict[str, object]], only: frozenset[str] | 
 
 @pytest.mark.slow
 def test_dates_suite_on_facts(sample: tuple[str, tuple[DateFact, ...], Clock]) -> None:
-    """The dates suite runs in GX 1.24: the sample passes every rule and doctored rows fail the intended ones."""
+    """The dates suite runs in GX 1.24: the sample passes every rule and doctored rows fail the intended ones
+    (a yearless date 340 days outside the story's timeline fails the timeline rule)."""
     _, facts, _ = sample
     rows = _rows(facts)
     assert not any(_run_suite("dates", rows).values())
@@ -331,12 +334,14 @@ def test_dates_suite_on_facts(sample: tuple[str, tuple[DateFact, ...], Clock]) -
             "weekday_ok": False}  # fmt: skip
     old_plan = {**rows[3], "role": "plan", "days_from_published": -100, "resolution": "numeric-ambiguous-mdy"}
     line = {**rows[0], "days_from_published": 1}
-    failed = _run_suite("dates", [*rows, late, old_plan, line])
+    far = {**rows[3], "days_outside_timeline": 340}
+    failed = _run_suite("dates", [*rows, late, old_plan, line, far])
     assert failed["date-event-not-after-publication"] == [n]
     assert failed["date-weekday-matches"] == [n]
     assert failed["date-plan-not-long-past"] == [n + 1]
     assert failed["date-order-unambiguous"] == [n + 1]
     assert failed["date-publication-lines-agree"] == [n + 2]
+    assert failed["date-yearless-within-story-timeline"] == [n + 3]
 
 
 @pytest.mark.slow
@@ -374,3 +379,182 @@ def test_a_page_that_looks_like_a_url_is_never_fetched() -> None:
         server.server_close()
         thread.join()
     assert server.hits == {}
+
+
+def plain(text: str) -> tuple[tuple[DateFact, ...], Clock]:
+    """find_dates on a plain-text seed as the plain-text reader classifies it."""
+    from audit.extract.textdump import read_plain_text
+
+    return find_dates(text, read_plain_text(text).segments)
+
+
+def test_plain_text_byline_date_is_the_publication_date() -> None:
+    """'By Sam Lee, The River Gazette, May 14, 2024' gives the byline, the publisher and the publication date."""
+    from audit.extract.textdump import read_plain_text
+
+    text = "Council approves plan\n\nBy Sam Lee, The River Gazette, May 14, 2024\n\nThe council voted on Tuesday.\n"
+    page = read_plain_text(text)
+    assert (page.title and page.title.value, page.byline and page.byline.value) == ("Council approves plan", "Sam Lee")
+    assert page.publisher is not None and page.publisher.value == "The River Gazette"
+    facts, clock = plain(text)
+    assert (clock.published_at, clock.published_method) == (D(2024, 5, 14), "dateline-line")
+    assert fact(facts, "on Tuesday").resolved == D(2024, 5, 14)
+
+
+def test_plain_text_wire_dateline_takes_its_year_from_the_story() -> None:
+    """'WASHINGTON, Nov. 19 (Reuters) -' is the publication date; its year is the first after the story's full dates."""
+    from audit.extract.textdump import read_plain_text
+
+    text = "Senate passes bill\n\nWASHINGTON, Nov. 19 (Reuters) - The bill, filed on November 20, 2018, passed on Tuesday.\n"
+    kinds = [(s.kind, text[s.start : s.end]) for s in read_plain_text(text).segments]
+    assert ("dateline", "WASHINGTON, Nov. 19 (Reuters) -") in kinds
+    facts, clock = plain(text)
+    assert clock.published_at == D(2019, 11, 19)
+    assert fact(facts, "Nov. 19").resolution == "yearless-inferred-dateline"
+    assert fact(facts, "on Tuesday").resolved == D(2019, 11, 19)
+
+
+def test_plain_text_without_a_date_leaves_relative_dates_unanchored() -> None:
+    """A text with no date line has no publication date, and its relative dates stay unresolved."""
+    facts, clock = plain("Senate passes bill\n\nThe Senate passed the bill on Tuesday, two days ago.\n")
+    assert (clock.published_at, clock.published_method) == (None, "none")
+    assert fact(facts, "on Tuesday").resolution == "relative-no-anchor"
+    assert fact(facts, "two days ago").resolved is None
+
+
+def test_aggregator_title_line_deleted_leaves_title_missing() -> None:
+    """Regression: with the title line gone the byline is not promoted to title; a long lone line is a title."""
+    from audit.extract.textdump import read_aggregator_text
+
+    no_title = read_aggregator_text(" date 2022-10-04 X\nPolitics\n\nBy Ann Lee\nNews\n 5 days ago\n\nText.\n")
+    assert (no_title.title, no_title.byline and no_title.byline.value) == (None, "Ann Lee")
+    no_section = read_aggregator_text(" date 2022-10-04 X\nPutin's plan backfires at the border\n\nBy Ann Lee\n\nText.\n")
+    assert no_section.title is not None and no_section.section is None
+
+
+def test_yearless_date_far_outside_the_story_timeline_is_measured() -> None:
+    """'By October 22 ... had entered' in an October 4 story about late September lands a year back, 71 days
+    before the story's timeline (which reaches back to the publication year's first day); 'October 2' and
+    'March 3' (in the year of publication, as a yearless date should be) sit inside it; a yearless date
+    with no past tense is not judged against the timeline."""
+    facts, _ = story(
+        "2022-10-04",
+        "Crowds gathered on September 27, 2022. By October 22, 12,000 had entered. By October 2, 9,000 had left. "
+        "The law was passed on March 3. Talks start on May 9.",
+    )
+    assert (fact(facts, "October 22").resolved, fact(facts, "October 22").days_outside_timeline) == (D(2021, 10, 22), 71)
+    assert fact(facts, "October 2").days_outside_timeline == 0
+    assert fact(facts, "March 3").days_outside_timeline == 0
+    assert fact(facts, "May 9").days_outside_timeline is None  # no past tense: the text does not place it back
+    assert fact(facts, "September 27, 2022").days_outside_timeline is None
+
+
+@pytest.mark.parametrize(
+    ("published", "body", "text", "resolved", "resolved_end"),
+    [
+        ("2022-10-05", "He spoke on Wednesday.", "on Wednesday", D(2022, 10, 5), None),
+        ("2022-10-05", "They will meet on Wednesday.", "on Wednesday", D(2022, 10, 12), None),
+        ("2016-09-26", "On Monday, the site announced it will rate both.", "On Monday", D(2016, 9, 26), None),
+        ("2016-09-20", "It was weaker than in 2015 and the 1951 treaty.", "1951", D(1951, 1, 1), D(1951, 12, 31)),
+        ("2016-09-20", "A 2014 study found it.", "2014", D(2014, 1, 1), D(2014, 12, 31)),
+        ("2016-09-12", "He led it from 1995 to 1997.", "1995 to 1997", D(1995, 1, 1), D(1997, 12, 31)),
+        ("2016-09-12", "Sales rose in fiscal 2019.", "fiscal 2019", D(2019, 1, 1), D(2019, 12, 31)),
+        ("2022-10-04", "Prices fell last spring.", "last spring", D(2022, 3, 1), D(2022, 5, 31)),
+        ("2022-04-10", "Prices fell last spring.", "last spring", D(2021, 3, 1), D(2021, 5, 31)),
+        ("2022-10-04", "Talks stalled during the winter of 2019.", "winter of 2019", D(2019, 12, 1), D(2020, 2, 29)),
+        ("2016-09-20", "It grew over the past decade.", "past decade", D(2006, 9, 20), D(2016, 9, 20)),
+        ("2016-09-20", "Mills closed in the 19th century.", "19th century", D(1800, 1, 1), D(1899, 12, 31)),
+        ("2016-09-20", "Mills closed in the 1800s.", "1800s", D(1800, 1, 1), D(1899, 12, 31)),
+        ("2016-09-28", "Something went on last night.", "last night", D(2016, 9, 27), None),
+        ("2022-10-04", "Protesters gathered over the weekend.", "over the weekend", D(2022, 10, 1), D(2022, 10, 2)),
+        ("2022-10-04", "It closed at the end of May last year.", "the end of May last year", D(2021, 5, 21), D(2021, 5, 31)),
+        ("2024-05-14", "Work will start in early January.", "early January", D(2025, 1, 1), D(2025, 1, 10)),
+        ("2024-05-14", "The law takes effect in early January.", "early January", D(2025, 1, 1), D(2025, 1, 10)),
+        ("2016-09-30", "A poll released in late August found it.", "late August", D(2016, 8, 21), D(2016, 8, 31)),
+        ("2016-09-12", "It will expire at the end of this month.", "the end of this month", D(2016, 9, 21), D(2016, 9, 30)),
+        ("2016-09-12", "It opened on November 20, 2018, and a year earlier it was planned.", "a year earlier",
+         D(2017, 11, 20), None),
+        ("2016-09-26", "The statement by Trump on June 11: it was wrong.", "June 11", D(2016, 6, 11), None),
+        ("2019-11-20", "The summit ran Nov. 3-5, 2019, in Bangkok.", "Nov. 3-5, 2019", D(2019, 11, 3), D(2019, 11, 5)),
+        ("2019-11-20", "The summit ran Nov. 3-5 in Bangkok.", "Nov. 3-5", D(2019, 11, 3), D(2019, 11, 5)),
+    ],
+)  # fmt: skip
+def test_expressions_resolve_to_the_granularity_given(
+    published: str, body: str, text: str, resolved: D, resolved_end: D | None
+) -> None:
+    """Weekdays, bare and fiscal years, ranges, seasons, decades, centuries, parts of day, weekends, parts of a
+    month and offsets from the previous date resolve to the interval the text gives and no finer."""
+    facts, _ = story(published, body)
+    f = [x for x in facts if text in x.text]
+    assert len(f) == 1, [x.text for x in facts]
+    assert (f[0].resolved, f[0].resolved_end) == (resolved, resolved_end)
+
+
+LOCAL_PAGE = """<html><head><meta property="article:published_time" content="2023-11-09T02:11:03+00:00">
+<title>Two stabbed</title></head><body><article><h1>Two stabbed</h1>
+<time datetime="2023-11-08T21:11:03-05:00">November 8, 2023</time><p>Police are investigating.</p>
+</article></body></html>"""
+
+
+def test_utc_metadata_written_in_local_time_too_gives_the_local_date() -> None:
+    """Metadata in UTC (the 9th, 02:11Z) and the same instant in local time beside the byline (the 8th, 21:11
+    -05:00): the publication date is the publisher's calendar date, the 8th."""
+    page = page_dates_from_html(LOCAL_PAGE, captured_at=D(2023, 12, 1))
+    assert (page.published_at, page.published_source) == (D(2023, 11, 8), "html-local-date")
+
+
+def test_placeholder_and_unreadable_published_claims() -> None:
+    """A placeholder datePublished (0001-01-01) is dropped; a non-ISO one is read and outweighs htmldate within a year."""
+    from audit.extract.date_html import explicit_date, published_claims
+
+    html = '{"datePublished": "0001-01-01T00:00:00Z", "x": 1} {"datePublished": "Tue, Sep 15 2020 10:01:41 EDT"}'
+    claims = published_claims(html)
+    assert [(c.day, c.iso) for c in claims] == [(D(2020, 9, 15), False)]
+    assert explicit_date(D(2020, 5, 20), claims) == D(2020, 9, 15)
+    assert explicit_date(D(2017, 5, 20), claims) is None
+
+
+def test_visible_published_label_wins() -> None:
+    """'Published: Monday, November 18th, 2019' on the page is the publication date, not a date quoted in the story."""
+    html = """<html><head><title>Fact check</title></head><body><article><h1>Fact check</h1>
+    <p>"Drugs are coming across the border." - a statement on Sunday, October 13th, 2019 in a newspaper</p>
+    <p>The claim is mostly true.</p><p>Published: Monday, November 18th, 2019 at 11:08 a.m.</p></article></body></html>"""
+    page = page_dates_from_html(html, captured_at=D(2019, 12, 1))
+    assert (page.published_at, page.published_source) == (D(2019, 11, 18), "html-published-label")
+
+
+def test_utc_claim_at_midday_names_its_day() -> None:
+    """A UTC datePublished at 10:04Z is the 9th in every zone from UTC-10 to UTC+10, so it outweighs an answer a
+    day off; at 02:54Z (the evening before in America) it does not."""
+    from audit.extract.date_html import Claim, explicit_date
+
+    midday = Claim("2020-07-09T10:04:04Z", D(2020, 7, 9), 0, True, 10)
+    night = Claim("2020-05-02T02:54:29Z", D(2020, 5, 2), 0, True, 2)
+    assert explicit_date(D(2020, 7, 8), [midday]) == D(2020, 7, 9)
+    assert explicit_date(D(2020, 5, 1), [night]) is None
+
+
+def test_date_before_the_updated_stamp_is_the_publication_date() -> None:
+    """'January 19, 2020 / 12:25 PM / Updated 8 hours ago' dates the story the 19th, whatever the metadata says."""
+    html = """<html><head><meta property="og:article:published_time" content="2020-01-20T09:49:32+0000">
+    <title>Parasite wins</title></head><body><article><h1>Parasite wins</h1>
+    <div>Entertainment News</div><div>January 19, 2020 / 12:25 PM / Updated 8 hours ago</div>
+    <p>The cast celebrated backstage.</p></article></body></html>"""
+    page = page_dates_from_html(html, captured_at=D(2020, 2, 1))
+    assert (page.published_at, page.published_source) == (D(2020, 1, 19), "html-published-label")
+
+
+@pytest.mark.parametrize("body", ["The 2000 troops left.", "She wrote a 1800-word essay.", "Their 1900 students voted."])
+def test_a_count_after_a_determiner_is_not_a_year(body: str) -> None:
+    """Regression: 'the 2000 troops' and 'a 1800-word essay' are counts, not years (the number analyser keeps them)."""
+    facts, _ = story("2016-09-20", body)
+    assert not [f for f in facts if f.form == "year"]
+
+
+def test_yearless_dateline_with_nothing_to_date_it_stays_a_date_line() -> None:
+    """'WASHINGTON, Nov. 19 (Reuters) -' over a story with no full date: an unresolved publication line
+    (which date-line-resolved reports), not a story event, and no publication date."""
+    facts, clock = plain("Senate passes bill\n\nWASHINGTON, Nov. 19 (Reuters) - The Senate passed the bill on Tuesday.\n")
+    line = fact(facts, "Nov. 19")
+    assert (line.role, line.resolved, line.resolution) == ("publication", None, "yearless-no-anchor")
+    assert clock.published_at is None

@@ -280,5 +280,6 @@ def _date(ctx: _Ctx, f: DateFact) -> DateMention:
         days_from_published=f.days_from_published,
         after_publication=f.after_publication,
         is_inferred=is_inferred(f.resolution),
+        days_outside_timeline=f.days_outside_timeline,
         text_sha256=ctx.text_sha,
     )

@@ -31,6 +31,7 @@ _WD_ABBR = r"(?:Mon|Tue|Tues|Wed|Thu|Thur|Thurs|Fri|Sat|Sun)\.?"
 _YEAR = r"(?:1[89]\d\d|20\d\d)"
 _DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
 _UNIT = r"(?:minute|min|hour|hr|day|week|month|year|decade)s?"
+_SEASONS = r"(?:spring|summer|fall|autumn|winter)"
 _PART = r"(?:\s+(?:morning|afternoon|evening|night))?"
 
 _AMOUNT_CS = r"(?:\d{1,3}|[Aa]n?|[Oo]ne|[Tt]wo|[Tt]hree|[Ff]our|[Ff]ive|[Ss]ix|[Ss]even|[Ee]ight|[Nn]ine|[Tt]en|[Ee]leven|[Tt]welve|[Aa] few|[Ss]everal)"
@@ -73,7 +74,8 @@ PATTERNS: tuple[Pattern, ...] = (
     Pattern(
         "month",
         re.compile(
-            rf"(?P<mon>{_MONTH})\b\.?(?:\s+(?P<d>{_DAY})(?![\d:]))?(?:,?\s+(?:of\s+)?(?P<y>{_YEAR})(?!\d))?"
+            rf"(?P<mon>{_MONTH})\b\.?(?:\s+(?P<d>{_DAY})(?!\d|:\d)(?:\s?[-\u2013]\s?(?P<d2>{_DAY})(?!\d))?)?"
+            rf"(?:,?\s+(?:of\s+)?(?P<y>{_YEAR})(?!\d))?"
         ),
     ),
     Pattern(
@@ -102,7 +104,8 @@ PATTERNS: tuple[Pattern, ...] = (
         "this-next-last",
         re.compile(
             r"(?P<dir>last|next|this|past|coming)\s+"
-            rf"(?P<what>week(?:end)?|month|year|morning|afternoon|evening|{LOWER_WEEKDAYS}|{LOWER_MONTHS})\b"
+            rf"(?P<what>week(?:end)?|month|year|decade|century|morning|afternoon|evening|night|{_SEASONS}"
+            rf"|{LOWER_WEEKDAYS}|{LOWER_MONTHS})\b"
         ),
         on_lower=True,
         triggers=("last", "next", "this", "past", "coming"),
@@ -117,6 +120,39 @@ PATTERNS: tuple[Pattern, ...] = (
         triggers=("after", "before", "following", "next", "previous", "preceding"),
     ),
     Pattern("weekday", re.compile(rf"(?P<wd>{_WEEKDAY}){_PART}\b")),
+    # a season with a cue ("in the spring", "during the summer of 2019"); "last spring" is this-next-last
+    Pattern(
+        "season",
+        re.compile(rf"(?P<season>{_SEASONS})\b(?:,?\s+(?:of\s+)?(?P<y>{_YEAR})(?!\d))?"),
+        on_lower=True,
+        triggers=("spring", "summer", "fall", "autumn", "winter"),
+    ),
+    Pattern(
+        "weekend",
+        re.compile(r"(?:over|during|on|at|across)\s+the\s+weekend\b"),
+        on_lower=True,
+        triggers=("weekend",),
+    ),
+    Pattern(
+        "fiscal",
+        re.compile(rf"(?:[Ff]iscal(?:\s+[Yy]ear)?\s+|FY\s?)(?P<y>{_YEAR}|'?\d\d)(?![\d-])"),
+        triggers=("fiscal", "fy"),
+    ),
+    Pattern(
+        "century",
+        re.compile(
+            r"(?P<n>1\d|2[01]|[5-9])(?:st|nd|rd|th)[\s-]+century\b|(?P<w>nineteenth|twentieth|twenty-first)[\s-]+century\b"
+        ),
+        on_lower=True,
+        triggers=("century",),
+    ),
+    Pattern(
+        "year-range",
+        re.compile(
+            rf"(?P<y>{_YEAR})(?:\s*[-\u2013]\s*|\s+(?:to|through|and)\s+)(?P<y2>{_YEAR}|\d\d)(?![\d%]|\s*(?:%|percent))"
+        ),
+        anchors=("18", "19", "20"),
+    ),
     Pattern(
         "year",
         re.compile(rf"(?P<y>{_YEAR})\b(?![-/]\d|,\d|\s*(?:%|percent))"),
@@ -143,38 +179,38 @@ PRIORITY = {
     kind: i
     for i, kind in enumerate(
         ("iso", "mdy", "dmy", "month-year", "month", "numeric", "ago", "word", "this-next-last", "span",
-         "after-before", "weekday", "year", "decade", "time", "duration")
+         "after-before", "weekday", "year-range", "fiscal", "century", "season", "weekend", "year", "decade", "time",
+         "offset", "duration")
     )
 }  # fmt: skip
 _LEFT_DAY = re.compile(rf"(?<![\d.,])\b(?P<d>{_DAY})\s+(?:of\s+)?$")
 _LEFT_YEAR_CUE = re.compile(
-    r"\b(?:in|In|since|Since|by|By|until|from|From|during|During|of|before|after|early|late)\s$"
+    r"(?:\b(?:in|In|since|Since|by|By|until|from|From|during|During|of|before|after|early|late|between|Between|mid)"
+    r"|mid-)\s?$"
 )
+# a determiner or possessive before a year that names something ("a 2014 study", "her 2008 bid") ...
+_LEFT_YEAR_DET = re.compile(r"(?:\b(?:the|The|a|A|her|His|his|its|their|our)|'s|\u2019s)\s$")
+# ... unless what follows makes it a count ("the 2000 troops", "a 1500-word essay")
+_COUNT_AFTER = re.compile(r"-|\s+[a-z]+s\b")
+_LEFT_SEASON_CUE = re.compile(
+    r"\b(?:in|during|by|until|since|early|late|mid|for|this|last|next|of)\s+(?:the\s+)?$|\b(?:the|mid-)\s*$"
+)
+_LEFT_MOD = re.compile(
+    r"(?:\b(?P<pre>[Ee]arlier|[Ll]ater)|\b(?P<mod>[Ee]arly|[Ll]ate|[Mm]id|(?:[Tt]he\s+)?(?:end|beginning|start|middle)\s+of))"
+    r"(?:\s+|-)$"
+)
+_RIGHT_REL_YEAR = re.compile(r"\s+(?:of\s+)?(?P<ry>last|this|next)\s+year\b")
+_RIGHT_EARLIER = re.compile(r"\s+(?P<rel>earlier|later)\b")
 _LEFT_MONTH_CUE = re.compile(r"\b(?:in|In|since|Since|until|by|By|of|early|late|mid-)\s$")
 _LEFT_AMOUNT = re.compile(
     rf"(?:\b(?P<dir>[Pp]ast|[Ll]ast|[Nn]ext|[Pp]revious|[Cc]oming|[Ff]irst)\s+)?\b(?P<amt>{_AMOUNT_CS})\s+$"
 )
 _RIGHT_AGO = re.compile(r"\s+(?i:ago)\b")
 _RIGHT_OLD = re.compile(r"\s*-?\s*old\b|\s+ago\b", re.I)
-_LEFT_EARLIER = re.compile(r"\b(?P<pre>[Ee]arlier|[Ll]ater)\s+$")
 _LEFT_WEEKDAY = re.compile(rf"(?P<wd>{_WEEKDAY}|{_WD_ABBR}),?\s+$")
 _LEFT_DIR = re.compile(r"\b(?P<dir>[Oo]n|[Ll]ast|[Nn]ext|[Tt]his)\s+$")
 _LEFT_THE = re.compile(r"\b[Tt]he\s+$")
-_DIGIT_KINDS = frozenset({"iso", "dmy", "numeric", "decade", "time"})
-
-
-_ROLE_BEFORE = re.compile(
-    r"(?i:\b(?P<cue>by|until|till|before|no later than|deadline(?: of| is)?|due(?: on| by)?|expires?(?: on)?)"
-    r"\s+(?:the\s+)?$)"
-)
-_FUTURE = re.compile(
-    r"(?i:\b(?:will|won't|shall|going to|plans? to|planned|planning|scheduled|expected to|set to|due to"
-    r"|is to|are to|upcoming|must|would have to|deadline)\b|'ll\b)"
-)
-_PERFECT = re.compile(r"(?i:\b(?:had|has|have|was|were)\b)")
-_SENTENCE_END = re.compile(r"[.!?]\s+(?=[A-Z\"“])")
-_UPDATED_CUE = re.compile(r"(?i:\b(?:updated|modified|revised|edited)\b)")
-_PUBLISHED_CUE = re.compile(r"(?i:\b(?:published|posted|first published)\b)")
+_DIGIT_KINDS = frozenset({"iso", "dmy", "numeric", "decade", "time", "year-range"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,10 +233,11 @@ def extend_left(text: str, kind: str, start: int, lo: int) -> tuple[int, tuple[t
     before = text[start - 1] if start > lo else " "
     if before.isalnum() or before == "_" or (kind in _DIGIT_KINDS and before in "-./,:$£€"):
         return None
-    window = text[max(lo, start - 14) : start]
+    window = text[max(lo, start - 20) : start]
     left = {
         "mdy": _LEFT_WEEKDAY, "dmy": _LEFT_WEEKDAY, "iso": _LEFT_WEEKDAY, "weekday": _LEFT_DIR,
-        "decade": _LEFT_THE, "this-next-last": _LEFT_EARLIER,
+        "decade": _LEFT_THE, "this-next-last": _LEFT_MOD, "month": _LEFT_MOD, "month-year": _LEFT_MOD,
+        "year": _LEFT_MOD, "season": _LEFT_MOD,
     }.get(kind)  # fmt: skip
     m = left.search(window) if left else None
     if m is None:
@@ -235,6 +272,8 @@ def _unit_kind(text: str, m: re.Match[str], lo: int, hi: int) -> tuple[str, int,
         return None
     if ago := _RIGHT_AGO.match(text, m.end(), hi):
         return "ago", left.start("amt"), ago.end(), left
+    if (rel := _RIGHT_EARLIER.match(text, m.end(), hi)) and not left.group("dir"):
+        return "offset", left.start("amt"), rel.end(), left
     if left.group("dir"):
         return "span", left.start(), m.end(), left
     if _RIGHT_OLD.match(text, m.end(), hi) or text[m.end() : m.end() + 1] == "-":
@@ -252,13 +291,17 @@ def classify(text: str, kind: str, m: re.Match[str], lo: int, hi: int) -> Match 
             return None
         kind, first, extra = found
         groups += extra
+        if kind == "month" and (rel := _RIGHT_REL_YEAR.match(text, last, hi)):
+            last, groups = rel.end(), (*groups, ("ry", rel.group("ry")))
     elif kind == "unit":
         span = _unit_kind(text, m, lo, hi)
         if span is None:
             return None
         kind, first, last, left = span
         groups += tuple((k, v) for k, v in left.groupdict().items() if v)
-    elif kind == "year" and not _LEFT_YEAR_CUE.search(text, max(lo, first - 8), first):
+        if kind == "offset":  # "a year earlier" / "two months later"
+            groups += (("rel", "earlier" if text[first:last].lower().endswith("earlier") else "later"),)
+    elif not has_cue(text, kind, m, first, lo):
         return None
     elif kind == "numeric" and m.group("a2"):
         groups = (("a", m.group("a2")), ("b", m.group("b2")), ("y", m.group("y2")))
@@ -266,6 +309,18 @@ def classify(text: str, kind: str, m: re.Match[str], lo: int, hi: int) -> Match 
     if edge is None or last <= first:
         return None
     return Match(kind, edge[0], last, edge[1] + groups, "")
+
+
+def has_cue(text: str, kind: str, m: re.Match[str], first: int, lo: int) -> bool:
+    """Whether a bare year or season has the word before it that makes it a date ('in 2019', 'during the spring')."""
+    if kind in ("year", "year-range"):
+        if _LEFT_YEAR_CUE.search(text, max(lo, first - 8), first):
+            return True
+        det = _LEFT_YEAR_DET.search(text, max(lo, first - 8), first)
+        return det is not None and (kind == "year-range" or not _COUNT_AFTER.match(text, m.end()))
+    if kind == "season" and m.group("y") is None:
+        return _LEFT_SEASON_CUE.search(text, max(lo, first - 16), first) is not None
+    return True
 
 
 def scan_segment(text: str, start: int, end: int, segment_kind: str, lower: str | None = None) -> list[Match]:
@@ -371,34 +426,3 @@ def month_number(name: str) -> int:
 def amount_value(word: str) -> int:
     """The value of a count written in digits or words ("a", "two", "several")."""
     return int(word) if word.isdigit() else NUMBER_WORDS[word.lower()]
-
-
-def sentence_bounds(text: str, start: int, end: int, lo: int, hi: int) -> tuple[int, int]:
-    """The sentence around text[start:end], kept inside [lo, hi)."""
-    begin = lo
-    for m in _SENTENCE_END.finditer(text, max(lo, start - 300), start):
-        begin = m.end()
-    stop = _SENTENCE_END.search(text, end, min(hi, end + 300))
-    return begin, (stop.start() + 1 if stop else min(hi, end + 300))
-
-
-def role_cue(text: str, start: int, end: int, lo: int, hi: int) -> str:
-    """Role that the words around a dated expression give it: deadline, plan or event."""
-    s_begin, s_end = sentence_bounds(text, start, end, lo, hi)
-    before = text[max(s_begin, start - 40) : start]
-    clause = text[max(s_begin, start - 60) : min(s_end, end + 40)]
-    future = _FUTURE.search(clause) is not None
-    if _ROLE_BEFORE.search(before):
-        # "By October 2, 12,000 had entered" is a count as of a past date, not a deadline
-        return "deadline" if future or not _PERFECT.search(clause) else "event"
-    return "plan" if future else "event"
-
-
-def line_role(text: str, start: int, lo: int) -> str:
-    """Role of a date on a date line: updated when an update cue precedes it, else publication."""
-    before = text[lo:start]
-    updated = list(_UPDATED_CUE.finditer(before))
-    published = list(_PUBLISHED_CUE.finditer(before))
-    if updated and (not published or updated[-1].start() > published[-1].start()):
-        return "updated"
-    return "publication"

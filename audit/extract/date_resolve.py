@@ -96,7 +96,15 @@ def resolve_absolute(m: Match, anchor: dt.date | None, anchor_kind: str | None, 
         if year_text is None:
             if anchor is None:
                 return UNRESOLVED
-            year = anchor.year if month <= anchor.month or role in FUTURE_ROLES else anchor.year - 1
+            said = (m.get("ry") or "").lower()
+            if said:  # "May last year", "the end of May this year"
+                year = anchor.year + {"last": -1, "next": 1}.get(said, 0)
+                first, last = month_interval(year, month)
+                return Resolution(first, last, f"month-relative-to-{anchor_kind}", anchor, anchor_kind)
+            if role in FUTURE_ROLES:  # "early January" in a May story about plans: the coming January
+                year = anchor.year if month >= anchor.month else anchor.year + 1
+            else:
+                year = anchor.year if month <= anchor.month else anchor.year - 1
             first, last = month_interval(year, month)
             return Resolution(first, last, "month-inferred-year", anchor, anchor_kind)
         first, last = month_interval(int(year_text), month)
@@ -105,12 +113,26 @@ def resolve_absolute(m: Match, anchor: dt.date | None, anchor_kind: str | None, 
         resolved = safe_date(int(year_text), month, int(day_text))
         name, ok = check_weekday(m, resolved)
         method = "iso" if m.kind == "iso" else "absolute"
-        return Resolution(resolved, None, method if resolved else "invalid-date", weekday=name, weekday_ok=ok)
+        res = Resolution(resolved, None, method if resolved else "invalid-date", weekday=name, weekday_ok=ok)
+        return day_range(m, res)
     if anchor is None:
         return Resolution(None, None, "yearless-no-anchor", weekday=check_weekday(m, None)[0])
     resolved, method = infer_year(month, int(day_text), anchor, role)
     name, ok = check_weekday(m, resolved)
-    return Resolution(resolved, None, method, anchor, anchor_kind, weekday=name, weekday_ok=ok)
+    return day_range(m, Resolution(resolved, None, method, anchor, anchor_kind, weekday=name, weekday_ok=ok))
+
+
+def day_range(m: Match, res: Resolution) -> Resolution:
+    """'Nov. 3-5': the range's last day as resolved_end (a range that runs backwards is an invalid date)."""
+    last = (m.get("d2") or "").rstrip("stndrh")
+    if not last or res.resolved is None:
+        return res
+    end = safe_date(res.resolved.year, res.resolved.month, int(last))
+    if end is None or end <= res.resolved:
+        return Resolution(None, None, "invalid-date")
+    return Resolution(
+        res.resolved, end, res.resolution, res.anchor, res.anchor_kind, res.weekday, res.weekday_ok
+    )
 
 
 def numeric_readings(m: Match) -> list[tuple[str, dt.date]]:
@@ -261,6 +283,10 @@ def resolve_after_before(m: Match, previous: dt.date | None) -> Resolution:
 def resolve_year(m: Match) -> Resolution:
     """A year ('in 2018') or decade ('the 1990s') as an interval."""
     year = int(m.get("y") or 0)
+    if (
+        m.kind == "decade" and year % 100 == 0 and year != 2000
+    ):  # "the 1800s" is a century; "the 2000s" a decade
+        return Resolution(dt.date(year, 1, 1), dt.date(year + 99, 12, 31), "century")
     if m.kind == "decade":
         return Resolution(dt.date(year, 1, 1), dt.date(year + 9, 12, 31), "decade")
     return Resolution(dt.date(year, 1, 1), dt.date(year, 12, 31), "year")

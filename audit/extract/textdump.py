@@ -12,6 +12,7 @@ import functools
 import re
 from collections.abc import Iterator
 
+from audit.extract.date_patterns import scan_segment
 from audit.extract.page import Field, Page, field_at
 from audit.extract.segments import Segment
 
@@ -73,13 +74,16 @@ def _read_header(
         if m.end() < lines[0][1]:
             out.append(Segment(m.end(), lines[0][1], "navigation"))
         i = 1
-    order = ["section", "title"]
-    while i < len(lines) and order:
-        start, end = lines[i]
-        kind = order.pop(0)
+    # section, then title, both before the byline: a header line that is already the byline or the
+    # relative date means one of them is missing (a deleted title is missing, not the byline promoted)
+    header: list[tuple[int, int]] = []
+    while i < len(lines) and len(header) < 2 and not _is_byline_or_age(text, *lines[i]):
+        header.append(lines[i])
+        i += 1
+    kinds = ["title"] if len(header) == 1 and _is_title_like(text, *header[0]) else ["section", "title"]
+    for (start, end), kind in zip(header, kinds, strict=False):
         fields[kind] = field_at(text, start, end)
         out.append(Segment(start, end, kind))
-        i += 1
     if i < len(lines) and (m := _BYLINE.fullmatch(text, *lines[i])):
         fields["byline"] = field_at(text, m.start("name"), m.end("name"))
         out.append(Segment(lines[i][0], lines[i][1], "byline"))
@@ -94,6 +98,19 @@ def _read_header(
         out.append(Segment(lines[j][0], lines[j][1], "publisher"))
     out.append(Segment(lines[rel][0], lines[rel][1], "relative-date"))
     return rel + 1
+
+
+def _is_byline_or_age(text: str, start: int, end: int) -> bool:
+    """True for a 'By ...' line or a relative date line ('5 days ago')."""
+    return bool(_BYLINE.fullmatch(text, start, end) or _RELATIVE.fullmatch(text, start, end))
+
+
+def _is_title_like(text: str, start: int, end: int) -> bool:
+    """A lone header line long enough to be a headline rather than a section label ('Politics')."""
+    return len(text[start:end].split()) > _SECTION_WORDS
+
+
+_SECTION_WORDS = 3  # section labels are one to three words; headlines are longer
 
 
 def _read_story(text: str, lines: list[tuple[int, int]], i: int, out: list[Segment]) -> int:
@@ -162,14 +179,76 @@ def _split_tags(text: str, start: int, end: int) -> Iterator[Field]:
 
 
 def read_plain_text(text: str) -> Page:
-    """Generic text: the first non-empty line is the title, each later blank-line-separated block a paragraph."""
+    """Generic text: a title line, an optional byline, then blank-line-separated paragraphs.
+
+    The first line is the title unless it is already the byline. A byline may carry the publisher and the
+    date (``By Sam Lee, The River Gazette, May 14, 2024``), and the first paragraph may open with a dateline
+    (``WASHINGTON, Nov. 19 (Reuters) -``): their dates are date lines, read as the publication date.
+    """
     lines = list(_lines(text))
     if not lines:
         return Page(segments=())
-    title = field_at(text, *lines[0])
-    segments = [Segment(title.start, title.end, "title")]
-    segments.extend(Segment(s, e, "body") for s, e in _paragraphs(text, lines[0][1]))
-    return Page(segments=tuple(segments), title=title)
+    segments: list[Segment] = []
+    fields: dict[str, Field] = {}
+    i, pos = 0, 0
+    if not _BYLINE.fullmatch(text, *lines[0]):
+        fields["title"] = field_at(text, *lines[0])
+        segments.append(Segment(fields["title"].start, fields["title"].end, "title"))
+        i, pos = 1, lines[0][1]
+    if i < len(lines) and (m := _BYLINE.fullmatch(text, *lines[i])):
+        _read_byline(text, m, segments, fields)
+        pos = lines[i][1]
+    for n, (start, end) in enumerate(_paragraphs(text, pos)):
+        if n == 0 and (line := _DATELINE.match(text, start, end)) and _absolute_dates(text, *line.span()):
+            segments.append(Segment(start, start + len(text[start : line.end()].rstrip()), "dateline"))
+            start = line.end()
+        if start < end:
+            segments.append(Segment(start, end, "body"))
+    segments.sort(key=lambda seg: seg.start)
+    return Page(
+        segments=tuple(segments),
+        title=fields.get("title"),
+        byline=fields.get("byline"),
+        publisher=fields.get("publisher"),
+    )
+
+
+# a wire dateline opening the story: PLACE[, State][, Month Day] [(Agency)] -
+_DATELINE = re.compile(
+    r"[A-Z][A-Z.'-]*(?: [A-Z][A-Z.'-]*)*(?:, [A-Z][A-Za-z.]*(?: [A-Z][A-Za-z.]*)*)?"
+    r"(?:, [A-Za-z0-9., ]{3,24}?)? ?(?:\([A-Za-z ]{2,24}\))? ?(?:--|[-–—]) ?"
+)
+_ABSOLUTE = frozenset({"mdy", "dmy", "iso", "numeric"})
+
+
+def _absolute_dates(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Character ranges of the dates with a month and day in text[start:end]."""
+    return [(m.start, m.end) for m in scan_segment(text, start, end, "") if m.kind in _ABSOLUTE]
+
+
+def _read_byline(text: str, m: re.Match[str], out: list[Segment], fields: dict[str, Field]) -> None:
+    """A 'By' line: the author, then (comma-separated) a publisher and a date, each its own segment."""
+    dates = _absolute_dates(text, m.start("name"), m.end("name"))
+    head_end = dates[0][0] if dates else m.end("name")
+    parts = _comma_parts(text, m.start("name"), head_end)
+    name = field_at(text, *parts[0]) if parts else field_at(text, m.start("name"), head_end)
+    fields["byline"] = name
+    out.append(Segment(m.start(), name.end, "byline"))
+    if len(parts) > 1 and (publisher := field_at(text, *parts[1])).value:
+        fields["publisher"] = publisher
+        out.append(Segment(publisher.start, publisher.end, "publisher"))
+    if dates:
+        out.append(Segment(dates[0][0], dates[0][1], "dateline"))
+
+
+def _comma_parts(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The comma-separated parts of text[start:end] that hold more than punctuation, as ranges."""
+    parts, at = [], start
+    for piece in text[start:end].split(","):
+        if piece.strip(" ;|\u00b7-"):
+            parts.append((at, at + len(piece)))
+        at += len(piece) + 1
+    return parts
 
 
 def _paragraphs(text: str, pos: int) -> Iterator[tuple[int, int]]:
