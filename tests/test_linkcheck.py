@@ -16,15 +16,20 @@ from pathlib import Path
 
 import pytest
 
+from audit.link_policy import LinkPolicy
 from audit.linkcheck import LiveOptions, LiveResult, check_links, is_public_address
 from tests.conftest import namespace_unavailable
 
 REPO = Path(__file__).resolve().parents[1]
 NETNS_SCRIPT = REPO / "tests" / "data" / "links" / "netns_guard.py"
 # loopback is private: these tests allow it explicitly; the guard's own tests say otherwise
-LOOPBACK = LiveOptions(
-    allow_private=True, timeout=0.5, politeness_delay=0.0, retries=2, backoff=0.01, per_host_limit=4
-)
+QUICK = LinkPolicy(timeout=0.5, per_host_interval=0.0, retries=2, backoff=0.01, per_host_concurrency=4)
+LOOPBACK = LiveOptions(allow_private=True, policy=QUICK)
+
+
+def loopback(**policy: object) -> LiveOptions:
+    """LOOPBACK with some policy fields changed."""
+    return replace(LOOPBACK, policy=replace(QUICK, **policy))
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -165,7 +170,7 @@ def test_429_waits_for_retry_after(server: LoopbackServer) -> None:
 
 def test_retry_after_beyond_the_cap_is_not_waited_for(server: LoopbackServer) -> None:
     """A Retry-After longer than max_retry_after is not honoured by sleeping: the link is not_checked."""
-    result = check_one(server.url("/rate-long/a"), replace(LOOPBACK, max_retry_after=5.0))
+    result = check_one(server.url("/rate-long/a"), loopback(max_retry_after=5.0))
     assert (result.status, result.http_status, server.hits["/rate-long/a"]) == ("not_checked", 429, 1)
 
 
@@ -177,7 +182,7 @@ def test_500_then_200_is_retried(server: LoopbackServer) -> None:
 
 def test_head_5xx_is_confirmed_with_get(server: LoopbackServer) -> None:
     """With retries=0 a HEAD answered 500 is asked again with GET before the link is judged."""
-    result = check_one(server.url("/flaky/b"), replace(LOOPBACK, retries=0))
+    result = check_one(server.url("/flaky/b"), loopback(retries=0))
     assert result.status == "ok"
     assert [m for _, m, p in server.log if p == "/flaky/b"] == ["HEAD", "GET"]
 
@@ -199,8 +204,8 @@ def test_redirect_loop_is_broken(server: LoopbackServer) -> None:
 
 def test_redirects_beyond_the_limit_are_broken(server: LoopbackServer) -> None:
     """A chain longer than max_redirects is broken; one within it is followed."""
-    assert check_one(server.url("/chain/2"), replace(LOOPBACK, max_redirects=2)).status == "redirected"
-    result = check_one(server.url("/chain/5"), replace(LOOPBACK, max_redirects=2))
+    assert check_one(server.url("/chain/2"), loopback(max_redirects=2)).status == "redirected"
+    result = check_one(server.url("/chain/5"), loopback(max_redirects=2))
     assert (result.status, result.error, result.n_redirects) == ("broken", "more than 2 redirects", 3)
 
 
@@ -260,17 +265,17 @@ def test_is_public_address(address: str, public: bool) -> None:
 
 
 def test_per_host_limit_holds(server: LoopbackServer) -> None:
-    """With per_host_limit=2, the server never sees more than two requests at once (and does see two)."""
+    """With per_host_concurrency=2, the server never sees more than two requests at once (and does see two)."""
     urls = [server.url(f"/slowish/{i}") for i in range(12)]
-    results = check_links(urls, replace(LOOPBACK, per_host_limit=2))
+    results = check_links(urls, loopback(per_host_concurrency=2))
     assert {r.status for r in results.values()} == {"ok"}
     assert server.peak == 2
 
 
 def test_politeness_delay_spaces_requests(server: LoopbackServer) -> None:
-    """Five requests to one host, politeness_delay 0.15 s apart, span at least four delays at the server."""
+    """Five requests to one host, per_host_interval 0.15 s apart, span at least four delays at the server."""
     urls = [server.url(f"/ok?{i}") for i in range(5)]
-    check_links(urls, replace(LOOPBACK, politeness_delay=0.15))
+    check_links(urls, loopback(per_host_interval=0.15))
     starts = sorted(t for t, _, _ in server.log)
     # the span, not the least gap: a handler thread waking late on a busy machine shortens one gap only
     assert len(starts) == 5 and starts[-1] - starts[0] >= 4 * 0.15 - 0.05

@@ -14,6 +14,7 @@ import threading
 from dataclasses import asdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from audit.link_policy import LinkPolicy
 from audit.linkcheck import LiveOptions, check_links
 
 PORT = 8080
@@ -59,7 +60,8 @@ def serve(address: str) -> ThreadingHTTPServer:
 
 def facts(urls: list[str], allow_private: bool) -> dict[str, dict[str, object]]:
     """Check the URLs with the guard on or off; results as plain dicts."""
-    options = LiveOptions(timeout=2.0, politeness_delay=0.0, retries=0, allow_private=allow_private)
+    policy = LinkPolicy(timeout=2.0, per_host_interval=0.0, retries=0)
+    options = LiveOptions(policy=policy, allow_private=allow_private)
     return {url: asdict(result) for url, result in check_links(urls, options).items()}
 
 
