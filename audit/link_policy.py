@@ -15,7 +15,7 @@ from typing import Any
 
 from audit.errors import ConfigError
 
-__all__ = ["HostLimits", "LinkPolicy"]
+__all__ = ["HostLimits", "LinkPolicy", "host_option"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -146,3 +146,22 @@ def _host_limits(name: str, spec: Any, defaults: LinkPolicy, where: str) -> tupl
     base = defaults.limits_for(host)
     values = {_HOST_KEYS[k][0]: _HOST_KEYS[k][1](v, f"{where} {k}") for k, v in spec.items()}
     return host, HostLimits(**{"concurrency": base.concurrency, "interval": base.interval, **values})
+
+
+def host_option(spec: str) -> tuple[str, dict[str, Any]]:
+    """``HOST:KEY=VALUE[,KEY=VALUE]`` (the --link-host option) as a host and its table; from_mapping checks it."""
+    host, _, pairs = spec.partition(":")
+    table: dict[str, Any] = {}
+    for pair in filter(None, pairs.split(",")):
+        key, _, value = pair.partition("=")
+        table[key.strip()] = _number(value.strip())
+    return host.strip(), table
+
+
+def _number(text: str) -> int | float | str:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text  # not a number: from_mapping names the key and the fix
