@@ -22,9 +22,9 @@ from audit.link_policy import HostLimits
 __all__ = ["HostPacer", "HostStats", "LinkProgress"]
 
 SLOW_CODES = frozenset({429, 503})
-SLOWEST_INTERVAL = 10.0  # seconds: how slow a host that keeps answering 429 or 503 is paced at worst
+SLOWEST_INTERVAL = 5.0  # seconds: how slow a host that keeps answering 429 or 503 is paced at worst
 FIRST_STEP = 0.05  # the interval a host with no ceiling (interval 0) is slowed to on its first 429/503
-RECOVERY = 0.85  # each good answer shrinks the interval by this factor, back towards the ceiling
+RECOVERY = 0.7  # each good answer shrinks the interval by this factor, back towards the ceiling
 
 
 @dataclass(slots=True, kw_only=True)
