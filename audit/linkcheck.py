@@ -17,6 +17,7 @@ loopback test server; without it a URL whose host is an IP literal is refused be
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import datetime as dt
 import email.utils
@@ -490,9 +491,10 @@ def _write_cache(result: LiveResult, options: LiveOptions) -> None:
     path = _cache_path(result.url, options)
     if path is not None:
         fields = asdict(result) | {"from_cache": False}
-        # a cache that cannot be written (full disk, no permission) only means the next run fetches again
+        # a cache that cannot be written (full disk, no permission) only means the next run fetches again;
+        # no fsync: a half-written entry after a crash reads as a miss
         with contextlib.suppress(OSError):
-            atomic_write_text(path, json.dumps(fields, sort_keys=True, indent=1))
+            atomic_write_text(path, json.dumps(fields, sort_keys=True, indent=1), durable=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -518,15 +520,22 @@ async def _check_all(
         progress = _Progress(len(urls), options, stats)
         pending = Counter(_host_of(url) for url in urls)
 
-        async def check(url: str) -> LiveResult:
-            result = await progress.counted(checker.check(url))
-            host = _host_of(url)
-            pending[host] -= 1
-            if pending[host] == 0:
-                await transport.release(host)
-            return result
+        loop = asyncio.get_running_loop()
+        # cache entries are written by threads as results come in: each costs ms of file-system latency
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as writers:
+            writes = []
 
-        results = await asyncio.gather(*(check(url) for url in urls))
+            async def check(url: str) -> LiveResult:
+                result = await progress.counted(checker.check(url))
+                writes.append(loop.run_in_executor(writers, _write_cache, result, options))
+                host = _host_of(url)
+                pending[host] -= 1
+                if pending[host] == 0:
+                    await transport.release(host)
+                return result
+
+            results = await asyncio.gather(*(check(url) for url in urls))
+            await asyncio.gather(*writes)
         progress.report(final=True)
         return list(results)
 
@@ -573,9 +582,7 @@ def run_checks(urls: Sequence[str], options: LiveOptions) -> LiveChecks:
         entry.cache_hits += 1
     todo = [url for url in unique if url not in results]
     if todo:
-        for result in asyncio.run(_check_all(todo, options, stats)):
-            _write_cache(result, options)
-            results[result.url] = result
+        results.update((result.url, result) for result in asyncio.run(_check_all(todo, options, stats)))
     hosts = tuple(s.document() for _, s in sorted(stats.items()))
     return LiveChecks(results={url: results[url] for url in unique}, hosts=hosts)
 
