@@ -8,7 +8,8 @@ with only a loopback device, so nothing can leave the machine whatever the check
 
 Scenarios (each a proof, judged from what the servers saw):
 - ``one-host``: 1,000 URLs on one host, default options: at most 150 s, never more in flight than the
-  per-host limit, never two request arrivals closer than the configured interval.
+  per-host limit, never two request arrivals closer than the configured interval; then, with no interval
+  and 16 times the limit of URLs queued, the peak in flight must equal the limit.
 - ``many-hosts``: 10,000 URLs over 100 hosts, default options: at least 200 URLs/s overall, each host
   within its limit and its interval; a rerun is answered from the cache with no request.
 - ``rate-limited``: one host answers 429 with ``Retry-After: 1`` to every third request during its first
@@ -36,6 +37,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from dataclasses import replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -207,13 +209,20 @@ def one_host(servers: Servers, n_urls: int) -> dict[str, Any]:
     checks = run_checks(urls_for(servers.addresses[:1], n_urls, "one"), options(policy))
     seconds = time.perf_counter() - started
     host = servers.ask("stats")[0]
+    # with no interval and 16 times the limit of URLs queued, the limit is what holds the host back
+    servers.ask("reset")
+    unpaced = replace(policy, per_host_interval=0.0)
+    run_checks(urls_for(servers.addresses[:1], 16 * policy.per_host_concurrency, "sat"), options(unpaced))
+    saturated = servers.ask("stats")[0]["peak"]
     return {
         "urls": n_urls, "seconds": round(seconds, 2), "urls_per_second": round(n_urls / seconds, 2),
+        "saturated_peak_in_flight": saturated,
         "requests": len(host["arrivals"]), "peak_in_flight": host["peak"],
         "limit": policy.per_host_concurrency, "interval": policy.per_host_interval,
         "min_arrival_gap": round(min_gap(host["arrivals"]), 4),
         "statuses": dict(Counter(r.status for r in checks)),
-        "ok": host["peak"] <= policy.per_host_concurrency and min_gap(host["arrivals"]) >= policy.per_host_interval,
+        "ok": host["peak"] <= policy.per_host_concurrency and min_gap(host["arrivals"]) >= policy.per_host_interval
+        and saturated == policy.per_host_concurrency,
     }  # fmt: skip
 
 
@@ -333,7 +342,8 @@ def _one_line(one: dict[str, Any], figures: dict[str, Any]) -> str:
     return (
         f"links one host: {one['urls']} URLs in {one['seconds']} s ({one['urls_per_second']} URLs/s), peak in "
         f"flight {one['peak_in_flight']} (limit {one['limit']}), least arrival gap {one['min_arrival_gap']} s "
-        f"(interval {one['interval']} s)"
+        f"(interval {one['interval']} s); with no interval and 16x the limit queued, peak "
+        f"{one['saturated_peak_in_flight']}"
     )
 
 
