@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from audit.cli import link_settings, main, parse_args
 from audit.errors import ConfigError
 from audit.link_pacing import LinkProgress
 from audit.link_policy import HostLimits, LinkPolicy
@@ -590,3 +591,30 @@ def test_netns_allow_private_opens_the_guard(netns_facts: dict[str, dict[str, di
     assert allowed["http://intranet.test:8080/ok"]["status"] == "ok"
     assert allowed["http://public.test:8080/to-intranet"]["status"] == "redirected"
     assert allowed["http://10.1.2.3:8080/ok"]["status"] == "ok"  # an IP-literal URL is checked like any other
+
+
+def test_link_flags_become_the_settings_table() -> None:
+    """The --link-* flags given (and only those) form a [tool.news-audit.links] table LinkPolicy reads."""
+    args = parse_args(["run", "--links", "live", "--link-interval", "0", "--link-retries", "0",
+                       "--link-host", "news.example.com:interval=2,concurrency=1"])  # fmt: skip
+    table = link_settings(args)
+    assert table == {"per-host-interval": 0.0, "retries": 0,
+                     "hosts": {"news.example.com": {"interval": 2, "concurrency": 1}}}  # fmt: skip
+    policy = LinkPolicy.from_mapping(table)
+    assert policy.limits_for("news.example.com") == HostLimits(concurrency=1, interval=2.0)
+    assert (policy.per_host_interval, policy.retries, policy.per_host_concurrency) == (0.0, 0, 4)
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [(["--link-host", "news.example.com:intervl=1"], 'unknown key "intervl". Did you mean "interval"?'),
+     (["--link-interval", "-1"], "argument --link-interval: -1 is not 0 or more seconds"),
+     (["--link-host-concurrency", "0"], "argument --link-host-concurrency: 0 is less than 1"),
+     (["--link-timeout", "0"], "timeout: 0 would give up at once")],
+)  # fmt: skip
+def test_bad_link_flags_exit_2_naming_the_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], message: str
+) -> None:
+    """A bad --link-* value is a usage error (exit 2) whose one line names the flag or key and the fix."""
+    assert main(["run", str(tmp_path), "--links", "live", *flags]) == 2
+    assert message in capsys.readouterr().err
