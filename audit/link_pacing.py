@@ -75,7 +75,7 @@ class HostStats:
         """Requests per second in equal windows over the host's busy time (at least 2 s each)."""
         if len(self.starts) < 2:
             return []
-        first, last = self.starts[0], max(self.last_end, self.starts[-1])
+        first, last = self.starts[0], self.starts[-1]  # the last window holds the last start, never empty
         width = max(2.0, (last - first) / n_windows)
         counts = Counter(int((t - first) // width) for t in self.starts)
         return [round(counts.get(i, 0) / width, 2) for i in range(int((last - first) // width) + 1)]
@@ -97,6 +97,7 @@ class HostPacer:
         self._turn = asyncio.Lock()
         self._next_start = 0.0
         self._max_retry_after = max_retry_after
+        self.in_flight = 0
         stats.slowest_interval = stats.final_interval = self.interval
 
     @contextlib.asynccontextmanager
@@ -120,12 +121,14 @@ class HostPacer:
 
             try:
                 await self._wait_turn(shared, loop)
+                self.in_flight += 1
                 try:
                     self.stats.starts.append(time.monotonic())
                     if self.interval <= 0:
                         sent()  # nothing to keep apart: the next request may open its connection now
                     yield sent
                 finally:
+                    self.in_flight -= 1
                     shared.release()
                     self.stats.last_end = time.monotonic()
             finally:

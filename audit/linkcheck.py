@@ -6,12 +6,9 @@ and results are cached on disk as JSON with a time-to-live, so a rerun does not 
 Pacing is per host and adapts to the host's answers (``audit.link_pacing``); how fast, how patient and
 under what name is a ``LinkPolicy`` (``audit.link_policy``).
 
-SSRF guard: every connection goes through ``_GuardedBackend``, which resolves the host itself, refuses the
-connection if *any* resolved address is not globally routable (private, loopback, link-local, shared,
-reserved, multicast, and IPv6 forms embedding such an IPv4 address), and then connects to the vetted address, so a DNS answer
-cannot change between the check and the connect. Redirect hops open their own connections and are vetted
-the same way, whatever the pacing. ``allow_private=True`` turns the guard off, e.g. for an intranet or a
-loopback test server; without it a URL whose host is an IP literal is refused before any request.
+Every connection goes through the SSRF guard (``audit.link_guard``). ``allow_private=True`` turns it off,
+e.g. for an intranet or a loopback test server; without it a URL whose host is an IP literal is refused
+before any request.
 """
 
 from __future__ import annotations
@@ -22,23 +19,20 @@ import contextlib
 import datetime as dt
 import email.utils
 import hashlib
-import ipaddress
 import json
 import re
-import socket
-import ssl
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import httpcore
 import httpx
 
 from audit.fsio import atomic_write_text
+from audit.link_guard import HostPools, TargetRefused, is_ip_literal, is_live_candidate, is_public_address
 from audit.link_pacing import SLOW_CODES, HostPacer, HostStats, LinkProgress
 from audit.link_policy import LinkPolicy
 
@@ -55,9 +49,6 @@ __all__ = [
 
 _RETRY_CODES = frozenset({429, 500, 502, 503, 504})
 _DENIED_CODES = frozenset({401, 403})
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-_LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")  # RFC 8215: any RFC 6052 prefix length inside
-_COMPATIBLE = ipaddress.IPv6Network("::/96")  # deprecated IPv4-compatible form, ::a.b.c.d
 _ERROR_PATH = re.compile(r"(?i)(?:^|[/_.=-])(?:404|not[-_]?found|page[-_]?not[-_]?found|error)(?:[/_.&-]|$)")
 _NOT_FOUND_TITLE = re.compile(rb"(?is)<title[^>]*>[^<]*(?:404|not found|no longer available)[^<]*</title>")
 _CACHE_VERSION = 1
@@ -113,155 +104,6 @@ class _Answer:
     body: bytes
 
 
-class _TargetRefused(httpcore.ConnectError):
-    """Raised by the guard when a target resolves to an address it may not connect to."""
-
-
-def is_public_address(address: str) -> bool:
-    """True when the IP address is globally routable, and so is every IPv4 address it embeds.
-
-    IPv6 forms that carry an IPv4 address (mapped ::ffff:a.b.c.d, compatible ::a.b.c.d, 6to4 2002::/16,
-    NAT64 64:ff9b::/96 and the local-use 64:ff9b:1::/48) reach that IPv4 host through a translator or
-    tunnel, so they are judged by it: ``::7f00:1`` is loopback.
-    """
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    return all(a.is_global and not a.is_multicast for a in (ip, *_embedded(ip)))
-
-
-def _embedded(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
-    """The IPv4 addresses an IPv6 address may stand for (none for an IPv4 address or a plain IPv6 one)."""
-    if isinstance(ip, ipaddress.IPv4Address):
-        return []
-    if ip.ipv4_mapped is not None:
-        return [ip.ipv4_mapped]
-    if ip.sixtofour is not None:
-        return [ip.sixtofour]
-    low32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    if ip in _NAT64 or (ip in _COMPATIBLE and int(ip) > 1):  # :: and ::1 are themselves, not IPv4
-        return [low32]
-    if ip in _LOCAL_NAT64:
-        # the operator picks the prefix length (RFC 6052 section 2.2): every reading must be public
-        return [low32, *(_rfc6052(int(ip), length) for length in (48, 56, 64))]
-    return []
-
-
-def _rfc6052(value: int, prefix_length: int) -> ipaddress.IPv4Address:
-    """The IPv4 address in an IPv6 address under an RFC 6052 prefix of 48, 56 or 64 bits (skipping bits 64-71)."""
-    octets = value.to_bytes(16, "big")
-    start = prefix_length // 8
-    picked = [octets[i] for i in range(start, 16) if i != 8][:4]
-    return ipaddress.IPv4Address(bytes(picked))
-
-
-def is_live_candidate(syntax_ok: bool, syntax_error_code: str | None, host: str | None) -> bool:
-    """Whether a link goes to the live check: it passed the offline checks, or failed them only by being an IP.
-
-    An IP-literal link keeps its offline "no registrable domain" finding; live, it is fetched with
-    ``allow_private`` and refused without a request otherwise.
-    """
-    return syntax_ok or (syntax_error_code == "no-registrable-domain" and _is_ip_literal(host or ""))
-
-
-def _is_ip_literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
-    except ValueError:
-        return False
-    return True
-
-
-class _GuardedBackend(httpcore.AsyncNetworkBackend):
-    """A network backend that resolves, vets every address, and connects only to a vetted address."""
-
-    def __init__(self, *, allow_private: bool) -> None:
-        self._inner = httpcore.AnyIOBackend()
-        self._allow_private = allow_private
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        addresses = await _resolve(host, port, timeout)
-        refused = [a for a in addresses if not is_public_address(a)]
-        if refused and not self._allow_private:
-            raise _TargetRefused(f"{host} resolves to non-public address {refused[0]}")
-        failure: Exception = httpcore.ConnectError(f"{host}: no address to connect to")
-        for address in addresses:
-            try:
-                return await self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
-            except httpcore.ConnectError as exc:
-                failure = exc
-        raise failure
-
-    async def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.AsyncNetworkStream:
-        raise _TargetRefused("unix sockets are never link targets")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-async def _resolve(host: str, port: int, timeout: float | None) -> list[str]:
-    """Every address the host resolves to, in resolver order, without duplicates."""
-    loop = asyncio.get_running_loop()
-    try:
-        infos = await asyncio.wait_for(loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout)
-    except TimeoutError as exc:
-        raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
-    except OSError as exc:
-        raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
-class _GuardedTransport(httpx.AsyncHTTPTransport):
-    # not a plain transport: httpx has no parameter for the network backend, so the pool is rebuilt
-    def __init__(
-        self, *, backend: _GuardedBackend, ssl_context: ssl.SSLContext, max_connections: int
-    ) -> None:
-        super().__init__(verify=ssl_context, trust_env=False)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=max_connections,
-            max_keepalive_connections=max_connections,
-            network_backend=backend,
-        )
-
-
-class _HostPools(httpx.AsyncBaseTransport):
-    # not a dataclass: one guarded pool per host. httpcore scans every connection of a pool for each
-    # request, so one shared pool over 100 hosts cost more CPU than the requests themselves
-    def __init__(self, *, allow_private: bool, policy: LinkPolicy) -> None:
-        self._backend = _GuardedBackend(allow_private=allow_private)
-        self._ssl = httpx.create_ssl_context(trust_env=False)  # loading the CA bundle once: ~50 ms each
-        self._policy = policy
-        self._pools: dict[str, _GuardedTransport] = {}
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Send through the pool of the request's host, opened on first use."""
-        host = request.url.host.lower()
-        if host not in self._pools:
-            limit = self._policy.limits_for(host).concurrency
-            self._pools[host] = _GuardedTransport(
-                backend=self._backend, ssl_context=self._ssl, max_connections=limit
-            )
-        return await self._pools[host].handle_async_request(request)
-
-    async def release(self, host: str) -> None:
-        """Close the host's connections (its URLs are done), so idle sockets do not pile up over many hosts."""
-        if (pool := self._pools.pop(host.lower(), None)) is not None:
-            await pool.aclose()
-
-    async def aclose(self) -> None:
-        """Close every pool."""
-        for host in list(self._pools):
-            await self.release(host)
-
-
 class _Checker:
     # not a dataclass: one run's client, per-host pacers and statistics, and the shared slots
     def __init__(self, client: httpx.AsyncClient, options: LiveOptions, stats: dict[str, HostStats]) -> None:
@@ -278,6 +120,11 @@ class _Checker:
         if key not in self.stats:
             self.stats[key] = HostStats(host=key, limits=self.policy.limits_for(key))
         return self.stats[key]
+
+    def idle(self, host: str) -> bool:
+        """Whether no request to the host is in flight."""
+        pacer = self.pacers.get(host.lower())
+        return pacer is None or pacer.in_flight == 0
 
     def pacer(self, url: httpx.URL) -> HostPacer:
         """The pacer of the URL's host, created on first use."""
@@ -361,7 +208,7 @@ class _Checker:
         if current.scheme not in ("http", "https"):
             return _result(url, LinkStatus.NOT_CHECKED, checked_at, error="not an http(s) URL")
         self.host_stats(current.host).urls += 1
-        if _is_ip_literal(current.host) and not self.options.allow_private:
+        if is_ip_literal(current.host) and not self.options.allow_private:
             error = "guard: the host is an IP address (fetched only with --allow-private-links)"
             return _result(url, LinkStatus.REFUSED, checked_at, error=error)
         chain: list[str] = []
@@ -408,7 +255,7 @@ def _retry_after(value: str | None) -> float | None:
 
 
 def _failure(exc: Exception) -> tuple[LinkStatus, str]:
-    if isinstance(exc.__cause__, _TargetRefused) or isinstance(exc, _TargetRefused):
+    if isinstance(exc.__cause__, TargetRefused) or isinstance(exc, TargetRefused):
         return LinkStatus.REFUSED, f"guard: {exc}"
     if isinstance(exc, httpx.TimeoutException | TimeoutError):
         return LinkStatus.TIMEOUT, f"timed out: {type(exc).__name__}"
@@ -511,7 +358,7 @@ class LiveChecks:
 async def _check_all(
     urls: Sequence[str], options: LiveOptions, stats: dict[str, HostStats]
 ) -> list[LiveResult]:
-    transport = _HostPools(allow_private=options.allow_private, policy=options.policy)
+    transport = HostPools(allow_private=options.allow_private, policy=options.policy)
     headers = {"User-Agent": options.policy.user_agent}
     async with httpx.AsyncClient(
         transport=transport, headers=headers, timeout=options.policy.timeout
@@ -530,7 +377,8 @@ async def _check_all(
                 writes.append(loop.run_in_executor(writers, _write_cache, result, options))
                 host = _host_of(url)
                 pending[host] -= 1
-                if pending[host] == 0:
+                # a redirect hop from another host's URL may still be using the pool: then it stays open
+                if pending[host] == 0 and checker.idle(host):
                     await transport.release(host)
                 return result
 

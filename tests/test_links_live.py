@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pyarrow.parquet as pq
 import pytest
 
@@ -100,3 +101,5 @@ def test_host_statistics_reach_results_and_report(live_run: Path) -> None:
     assert {h["host"]: h["cache_hits"] for h in second} == {"93.184.216.34": 1, "news.example.com": 3}
     html = (live_run / "run" / "report" / "index.html").read_text(encoding="utf-8")
     assert 'id="link-hosts"' in html and "news.example.com" in html
+    schema = json.loads((REPO / "schemas" / "results.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(json.loads((live_run / "run" / "first-results.json").read_text()), schema)
