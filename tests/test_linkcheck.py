@@ -19,7 +19,7 @@ import pytest
 
 from audit.cli import link_settings, main, parse_args
 from audit.errors import ConfigError
-from audit.link_pacing import LinkProgress
+from audit.link_pacing import HostStats, LinkProgress
 from audit.link_policy import HostLimits, LinkPolicy
 from audit.link_report import ProgressPrinter, host_summary_lines
 from audit.linkcheck import (
@@ -345,6 +345,13 @@ def test_host_statistics_count_what_happened(server: LoopbackServer, tmp_path: P
     assert host["retry_after_wait_s"] >= 0.9 and host["mean_latency_s"] > 0 and host["effective_rate"] > 0
     (again,) = run_checks(urls, options).hosts
     assert (again["urls"], again["cache_hits"], again["requests"]) == (4, 4, 0)
+
+
+def test_rate_timeline_shows_a_drop_and_its_recovery() -> None:
+    """The timeline gives requests per second in equal windows; a pause shows as a dip between busy windows."""
+    stats = HostStats(host="h", limits=HostLimits(concurrency=1, interval=0.1))
+    stats.starts = [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 8.0, 8.5, 9.0, 9.5, 10.0, 10.5, 11.0, 11.5, 12.0]
+    assert stats.timeline(n_windows=6) == [2.0, 2.0, 0.0, 0.0, 2.0, 2.0, 0.5]
 
 
 def test_ip_literals_are_refused_without_a_request_unless_allowed(server: LoopbackServer) -> None:

@@ -91,15 +91,25 @@ def test_host_statistics_reach_results_and_report(live_run: Path) -> None:
     first = json.loads((live_run / "run" / "first-results.json").read_text())["manifest"]["run"]["link_hosts"]
     hosts = {h["host"]: h for h in first}
     news = hosts["news.example.com"]
-    # /ok, /moved (then /ok), /gone (HEAD and GET): five requests for three URLs
-    assert (news["urls"], news["requests"], news["cache_hits"]) == (3, 5, 0)
-    assert news["statuses"] == {"200": 2, "301": 1, "404": 2} and news["mean_latency_s"] > 0
+    # /ok, /moved (then /ok), /gone (HEAD and GET), /busy (429, then 200): seven requests for four URLs
+    assert (news["urls"], news["requests"], news["cache_hits"]) == (4, 7, 0)
+    assert news["statuses"] == {"200": 3, "301": 1, "404": 2, "429": 1} and news["mean_latency_s"] > 0
+    assert (news["rate_limited"], news["retries"], news["slowdowns"]) == (1, 1, 1)
     assert hosts["93.184.216.34"]["requests"] == 0  # the IP literal, refused without a request
     second = json.loads((live_run / "run" / "report" / "results.json").read_text())["manifest"]["run"][
         "link_hosts"
     ]
-    assert {h["host"]: h["cache_hits"] for h in second} == {"93.184.216.34": 1, "news.example.com": 3}
+    assert {h["host"]: h["cache_hits"] for h in second} == {"93.184.216.34": 1, "news.example.com": 4}
     html = (live_run / "run" / "report" / "index.html").read_text(encoding="utf-8")
     assert 'id="link-hosts"' in html and "news.example.com" in html
     schema = json.loads((REPO / "schemas" / "results.schema.json").read_text(encoding="utf-8"))
     jsonschema.validate(json.loads((live_run / "run" / "first-results.json").read_text()), schema)
+
+
+@pytest.mark.netns
+def test_terminal_summary_names_the_rate_limiting_host(live_run: Path) -> None:
+    """After the verdict, `run` prints a line for the host that answered 429, and none for the others."""
+    printed = (live_run / "run" / "first-stdout.txt").read_text(encoding="utf-8").splitlines()
+    hosts = [line for line in printed if line.startswith("link host ")]
+    assert len(hosts) == 1 and hosts[0].startswith("link host news.example.com: rate-limited: 7 requests;")
+    assert "1 x 429" in hosts[0] and "waited 1.0 s for Retry-After" in hosts[0]

@@ -9,6 +9,8 @@ the exit codes and the requests /ip received are printed as JSON.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import socket
 import sys
@@ -25,22 +27,26 @@ http://news.example.com:8080/ok and the earlier draft at http://news.example.com
 
 The old page http://news.example.com:8080/gone is no longer online, according to the city clerk.
 
-The raw figures were posted at http://93.184.216.34:8080/ip by the finance department.
+The raw figures were posted at http://93.184.216.34:8080/ip by the finance department, with notes at
+http://news.example.com:8080/busy for readers.
 """
 HITS: dict[str, int] = {}
 
 
 class Handler(BaseHTTPRequestHandler):
-    """200 on /ok and /ip, 301 to /ok on /moved, 404 elsewhere; counts requests per path."""
+    """200 on /ok and /ip, 301 to /ok on /moved, 429 then 200 on /busy, 404 elsewhere; counts requests."""
 
     def do_HEAD(self) -> None:
         """Answer a HEAD like a GET, without a body."""
         HITS[self.path] = HITS.get(self.path, 0) + 1
-        if self.path == "/moved":
+        if self.path == "/busy" and HITS[self.path] == 1:
+            self.send_response(429)
+            self.send_header("Retry-After", "1")
+        elif self.path == "/moved":
             self.send_response(301)
             self.send_header("Location", "http://news.example.com:8080/ok")
         else:
-            self.send_response(200 if self.path in ("/ok", "/ip") else 404)
+            self.send_response(200 if self.path in ("/ok", "/ip", "/busy") else 404)
         self.send_header("Content-Length", "0")
         self.end_headers()
 
@@ -63,7 +69,9 @@ def main() -> int:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     args = ["run", str(seeds), "--tables", str(out / "tables"), "--report", str(out / "report"),
             "--links", "live", "--link-cache", str(out / "cache"), "--jobs", "1"]  # fmt: skip
-    first = audit_main(args)
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        first = audit_main(args)
+    (out / "first-stdout.txt").write_text(printed.getvalue(), encoding="utf-8")
     (out / "first-results.json").write_bytes((out / "report" / "results.json").read_bytes())
     ip_hits_refused = HITS.get("/ip", 0)
     second = audit_main(args)  # answered from the cache
