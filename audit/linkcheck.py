@@ -14,6 +14,7 @@ before any request.
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import contextlib
 import datetime as dt
@@ -22,7 +23,6 @@ import hashlib
 import json
 import re
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -365,27 +365,33 @@ async def _check_all(
     ) as client:
         checker = _Checker(client, options, stats)
         progress = _Progress(len(urls), options, stats)
-        pending = Counter(_host_of(url) for url in urls)
-
+        by_host: dict[str, collections.deque[str]] = collections.defaultdict(collections.deque)
+        for url in urls:
+            by_host[_host_of(url)].append(url)
+        results: dict[str, LiveResult] = {}
         loop = asyncio.get_running_loop()
         # cache entries are written by threads as results come in: each costs ms of file-system latency
         with concurrent.futures.ThreadPoolExecutor(max_workers=4) as writers:
-            writes = []
+            writes: list[asyncio.Future[None]] = []
 
-            async def check(url: str) -> LiveResult:
-                result = await progress.counted(checker.check(url))
-                writes.append(loop.run_in_executor(writers, _write_cache, result, options))
-                host = _host_of(url)
-                pending[host] -= 1
+            async def work(queue: collections.deque[str]) -> None:
+                while queue:
+                    url = queue.popleft()
+                    results[url] = await progress.counted(checker.check(url))
+                    writes.append(loop.run_in_executor(writers, _write_cache, results[url], options))
+
+            async def host(name: str, queue: collections.deque[str]) -> None:
+                # as many workers as the host may have requests in flight: tasks grow with hosts, not URLs
+                n_workers = min(options.policy.limits_for(name).concurrency, len(queue))
+                await asyncio.gather(*(work(queue) for _ in range(n_workers)))
                 # a redirect hop from another host's URL may still be using the pool: then it stays open
-                if pending[host] == 0 and checker.idle(host):
-                    await transport.release(host)
-                return result
+                if checker.idle(name):
+                    await transport.release(name)
 
-            results = await asyncio.gather(*(check(url) for url in urls))
+            await asyncio.gather(*(host(name, queue) for name, queue in by_host.items()))
             await asyncio.gather(*writes)
         progress.report(final=True)
-        return list(results)
+        return [results[url] for url in urls]
 
 
 class _Progress:
