@@ -404,6 +404,23 @@ def test_progress_lines_in_ci_are_periodic() -> None:
     assert short.getvalue() == ""
 
 
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_on_a_terminal_is_one_line_rewritten() -> None:
+    """On a terminal each progress call rewrites the same line; the last one ends it."""
+    stream = _Terminal()
+    printer = ProgressPrinter(stream)
+    printer(LinkProgress(done=1, total=4, requests=1, elapsed_s=1.0))
+    printer(LinkProgress(done=4, total=4, requests=5, elapsed_s=2.0))
+    assert stream.getvalue() == (
+        "\rlinks: 1/4 URLs (25%), 1.0 URLs/s, 1 requests, ETA 3 s\033[K"
+        "\rlinks: 4/4 URLs (100%), 2.0 URLs/s, 5 requests, done in 2 s\033[K\n"
+    )
+
+
 def test_summary_names_slow_and_rate_limiting_hosts() -> None:
     """A line per host that answered 429/503 or slowly; a host that answered well is not named."""
     base = {"requests": 10, "mean_latency_s": 0.02, "rate_limited": 0, "slowdowns": 0, "retry_after_wait_s": 0,
