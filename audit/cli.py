@@ -89,6 +89,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="DIR",
         help="where live results are cached for a day, so a rerun does not fetch again (default: build/link-cache/)",
     )
+    _link_options(run)
     run.add_argument(
         "--seed-timeout",
         type=_seconds,
@@ -172,6 +173,17 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is less than 1")
+    return value
+
+
+def _count(text: str) -> int:
+    """A whole number, 0 or more, for argparse."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is less than 0")
     return value
 
 
@@ -326,6 +338,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug)", file=sys.stderr)
         return int(ExitCode.INTERNAL_ERROR)
     print(summary_line(verdict))
+    for line in _link_host_lines(verdict) if args.command == "run" else ():
+        print(line)
     print(f"report: {args.report / 'index.html'}")
     return int(exit_code_for(verdict))
 
@@ -390,12 +404,85 @@ def _publish(args: argparse.Namespace) -> int:
     return int(ExitCode.PASSED)
 
 
+# --- live link checks (docs/links.md) ------------------------------------------------------------------
+
+_LINK_FLAGS = {  # flag's dest -> key of the [tool.news-audit.links] table
+    "link_host_concurrency": "per-host-concurrency",
+    "link_interval": "per-host-interval",
+    "link_concurrency": "global-concurrency",
+    "link_timeout": "timeout",
+    "link_retries": "retries",
+    "link_user_agent": "user-agent",
+}
+
+
+def _link_options(run: argparse.ArgumentParser) -> None:
+    group = run.add_argument_group("live link checks (with --links live; docs/links.md)")
+    add = group.add_argument
+    add(
+        "--link-host-concurrency",
+        type=_positive,
+        metavar="N",
+        help="requests in flight per host (default: 4)",
+    )
+    add(
+        "--link-interval",
+        type=_seconds,
+        metavar="SECONDS",
+        help="least time between request starts on one host, its rate's ceiling; pacing slows down on "
+        "429/503 and comes back to it (default: 0.1, 10 requests/s; 0: no ceiling but the concurrency)",
+    )
+    add(
+        "--link-concurrency",
+        type=_positive,
+        metavar="N",
+        help="requests in flight over all hosts (default: 64)",
+    )
+    add("--link-timeout", type=_seconds, metavar="SECONDS", help="per request (default: 10)")
+    add(
+        "--link-retries",
+        type=_count,
+        metavar="N",
+        help="retries of a 5xx answer; 429s have their own budget of 6 (default: 2)",
+    )
+    add("--link-user-agent", metavar="TEXT", help="User-Agent header (default: news-audit-linkcheck/0.1)")
+    add(
+        "--link-host",
+        action="append",
+        default=[],
+        metavar="HOST:KEY=VALUE[,KEY=VALUE]",
+        help="limits of one host and its subdomains, e.g. news.example.com:interval=1,concurrency=1 (repeatable)",
+    )
+
+
+def link_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The link flags given, as a [tool.news-audit.links] table (a config file's table is overridden by it)."""
+    from audit.link_policy import host_option
+
+    table = {key: getattr(args, dest) for dest, key in _LINK_FLAGS.items() if getattr(args, dest) is not None}
+    hosts = dict(map(host_option, args.link_host))
+    return table | ({"hosts": hosts} if hosts else {})
+
+
 def _live_options(args: argparse.Namespace) -> Any:
     if args.links != "live":
         return None
+    from audit.link_policy import LinkPolicy
+    from audit.link_report import ProgressPrinter
     from audit.linkcheck import LiveOptions
 
-    return LiveOptions(allow_private=args.allow_private_links, cache_dir=args.link_cache)
+    return LiveOptions(
+        policy=LinkPolicy.from_mapping(link_settings(args), where="the --link-* options:"),
+        allow_private=args.allow_private_links,
+        cache_dir=args.link_cache,
+        progress=ProgressPrinter(sys.stderr),
+    )
+
+
+def _link_host_lines(verdict: Any) -> list[str]:
+    from audit.link_report import host_summary_lines
+
+    return host_summary_lines(verdict.manifest.get("run", {}).get("link_hosts", ()))
 
 
 def _default_waivers(suites: Path) -> Path | None:

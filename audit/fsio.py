@@ -100,15 +100,20 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write bytes to path via a temp file in the same directory, fsync, then rename over it."""
+def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Write bytes to path via a temp file in the same directory, fsync, then rename over it.
+
+    ``durable=False`` skips the fsync (a crash may leave an empty file): only for caches, which read a
+    damaged entry as a miss. An fsync costs ~6 ms here, 10,000 of them a minute.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -128,13 +133,13 @@ def shown(text: str) -> str:
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str, *, durable: bool = True) -> None:
     """Write UTF-8 text atomically; a file name that is not UTF-8 in it is written as ``shown`` gives it."""
     try:
         data = text.encode("utf-8")
     except UnicodeEncodeError:
         data = shown(text).encode("utf-8")
-    atomic_write(path, data)
+    atomic_write(path, data, durable=durable)
 
 
 def recover_dir(target: Path) -> None:

@@ -3,41 +3,52 @@
 Each URL is requested with HEAD (GET when HEAD is refused or fails), redirects are followed by hand so
 every hop is recorded and re-vetted, 429 and 5xx answers are retried with backoff honouring Retry-After,
 and results are cached on disk as JSON with a time-to-live, so a rerun does not touch the network.
+Pacing is per host and adapts to the host's answers (``audit.link_pacing``); how fast, how patient and
+under what name is a ``LinkPolicy`` (``audit.link_policy``).
 
-SSRF guard: every connection goes through ``_GuardedBackend``, which resolves the host itself, refuses the
-connection if *any* resolved address is not globally routable (private, loopback, link-local, shared,
-reserved, multicast, IPv4-mapped forms of those), and then connects to the vetted address, so a DNS answer
-cannot change between the check and the connect. Redirect hops open their own connections and are vetted
-the same way. ``allow_private=True`` turns the guard off, e.g. for an intranet or a loopback test server.
+Every connection goes through the SSRF guard (``audit.link_guard``). ``allow_private=True`` turns it off,
+e.g. for an intranet or a loopback test server; without it a URL whose host is an IP literal is refused
+before any request.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import concurrent.futures
 import contextlib
 import datetime as dt
 import email.utils
 import hashlib
-import ipaddress
 import json
 import re
-import socket
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import httpcore
 import httpx
 
 from audit.fsio import atomic_write_text
+from audit.link_guard import HostPools, TargetRefused, is_ip_literal, is_live_candidate, is_public_address
+from audit.link_pacing import SLOW_CODES, HostPacer, HostStats, LinkProgress
+from audit.link_policy import LinkPolicy
 
-__all__ = ["LinkStatus", "LiveOptions", "LiveResult", "check_links", "is_public_address"]
+__all__ = [
+    "LinkStatus",
+    "LiveChecks",
+    "LiveOptions",
+    "LiveResult",
+    "check_links",
+    "is_live_candidate",
+    "is_public_address",
+    "run_checks",
+]
 
 _RETRY_CODES = frozenset({429, 500, 502, 503, 504})
 _DENIED_CODES = frozenset({401, 403})
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _ERROR_PATH = re.compile(r"(?i)(?:^|[/_.=-])(?:404|not[-_]?found|page[-_]?not[-_]?found|error)(?:[/_.&-]|$)")
 _NOT_FOUND_TITLE = re.compile(rb"(?is)<title[^>]*>[^<]*(?:404|not found|no longer available)[^<]*</title>")
 _CACHE_VERSION = 1
@@ -56,21 +67,15 @@ class LinkStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LiveOptions:
-    """How politely and how far to check; seconds throughout."""
+    """One live run: its pacing policy, the guard, the cache, and whom to tell how far it is."""
 
-    per_host_limit: int = 2
-    politeness_delay: float = 0.5
-    timeout: float = 10.0
-    max_redirects: int = 10
-    retries: int = 2
-    backoff: float = 0.5
-    max_retry_after: float = 30.0
+    policy: LinkPolicy = field(default_factory=LinkPolicy)
     allow_private: bool = False
     cache_dir: Path | None = None
     cache_ttl: float = 86_400.0
-    user_agent: str = "news-audit-linkcheck/0.1"
-    max_connections: int = 32
     sniff_bytes: int = 16_384
+    progress: Callable[[LinkProgress], None] | None = None
+    progress_every: float = 1.0  # seconds between progress calls (and one at the end)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,167 +104,92 @@ class _Answer:
     body: bytes
 
 
-class _TargetRefused(httpcore.ConnectError):
-    """Raised by the guard when a target resolves to an address it may not connect to."""
-
-
-def is_public_address(address: str) -> bool:
-    """True when the IP address is globally routable (also through IPv4-mapped and NAT64 forms)."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        elif ip in _NAT64:
-            ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    return ip.is_global and not ip.is_multicast
-
-
-class _GuardedBackend(httpcore.AsyncNetworkBackend):
-    """A network backend that resolves, vets every address, and connects only to a vetted address."""
-
-    def __init__(self, *, allow_private: bool) -> None:
-        self._inner = httpcore.AnyIOBackend()
-        self._allow_private = allow_private
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        addresses = await _resolve(host, port, timeout)
-        refused = [a for a in addresses if not is_public_address(a)]
-        if refused and not self._allow_private:
-            raise _TargetRefused(f"{host} resolves to non-public address {refused[0]}")
-        failure: Exception = httpcore.ConnectError(f"{host}: no address to connect to")
-        for address in addresses:
-            try:
-                return await self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
-            except httpcore.ConnectError as exc:
-                failure = exc
-        raise failure
-
-    async def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.AsyncNetworkStream:
-        raise _TargetRefused("unix sockets are never link targets")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-async def _resolve(host: str, port: int, timeout: float | None) -> list[str]:
-    """Every address the host resolves to, in resolver order, without duplicates."""
-    loop = asyncio.get_running_loop()
-    try:
-        infos = await asyncio.wait_for(loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout)
-    except TimeoutError as exc:
-        raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
-    except OSError as exc:
-        raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
-class _GuardedTransport(httpx.AsyncHTTPTransport):
-    # not a plain transport: httpx has no parameter for the network backend, so the pool is rebuilt
-    def __init__(self, *, allow_private: bool, max_connections: int) -> None:
-        super().__init__(trust_env=False)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
-            max_connections=max_connections,
-            max_keepalive_connections=max_connections,
-            network_backend=_GuardedBackend(allow_private=allow_private),
-        )
-
-
-class _HostGate:
-    # not a dataclass: holds a semaphore and the time the next request to the host may be sent
-    def __init__(self, limit: int, delay: float) -> None:
-        self._slots = asyncio.Semaphore(limit)
-        self._lock = asyncio.Lock()
-        self._delay = delay
-        self._next_send = 0.0
-
-    @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[Callable[[], None]]:
-        """Hold one of the host's slots; yield the callback to call once the request is on the wire.
-
-        With a politeness delay the gate stays shut until the request is actually sent, so the time a new
-        connection takes to open cannot bunch two requests closer than the delay at the server.
-        """
-        loop = asyncio.get_running_loop()
-        async with self._slots:
-            await self._lock.acquire()
-            is_open = False
-
-            def sent() -> None:
-                nonlocal is_open
-                if not is_open:
-                    is_open = True
-                    self._next_send = loop.time() + self._delay
-                    self._lock.release()
-
-            try:
-                await asyncio.sleep(max(0.0, self._next_send - loop.time()))
-                if self._delay <= 0:
-                    sent()  # no delay to keep: let the next request open its connection in parallel
-                yield sent
-            finally:
-                sent()
-
-
 class _Checker:
-    # not a dataclass: one run's client, per-host gates and options
-    def __init__(self, client: httpx.AsyncClient, options: LiveOptions) -> None:
+    # not a dataclass: one run's client, per-host pacers and statistics, and the shared slots
+    def __init__(self, client: httpx.AsyncClient, options: LiveOptions, stats: dict[str, HostStats]) -> None:
         self.client = client
         self.options = options
-        self.gates: dict[str, _HostGate] = {}
+        self.policy = options.policy
+        self.pacers: dict[str, HostPacer] = {}
+        self.stats = stats  # shared with the cache hits counted before the run
+        self.shared = asyncio.Semaphore(options.policy.global_concurrency)
 
-    def gate(self, url: httpx.URL) -> _HostGate:
-        """The gate of the URL's host, created on first use."""
+    def host_stats(self, host: str) -> HostStats:
+        """The statistics of a host, created on first use."""
+        key = host.lower()
+        if key not in self.stats:
+            self.stats[key] = HostStats(host=key, limits=self.policy.limits_for(key))
+        return self.stats[key]
+
+    def idle(self, host: str) -> bool:
+        """Whether no request to the host is in flight."""
+        pacer = self.pacers.get(host.lower())
+        return pacer is None or pacer.in_flight == 0
+
+    def pacer(self, url: httpx.URL) -> HostPacer:
+        """The pacer of the URL's host, created on first use."""
         key = url.host.lower()
-        if key not in self.gates:
-            self.gates[key] = _HostGate(self.options.per_host_limit, self.options.politeness_delay)
-        return self.gates[key]
+        if key not in self.pacers:
+            self.pacers[key] = HostPacer(self.host_stats(key), self.policy.max_retry_after)
+        return self.pacers[key]
 
     async def send(self, method: str, url: httpx.URL) -> _Answer:
-        """One request in the host's slot; a GET reads at most ``sniff_bytes`` of the body."""
-        # the timeout covers the whole request, not the wait for the host's slot
-        async with self.gate(url).slot() as sent, asyncio.timeout(self.options.timeout):
+        """One request in the host's turn; a GET reads at most ``sniff_bytes`` of the body."""
+        pacer = self.pacer(url)
+        # the timeout covers the whole request, not the wait for the host's turn
+        async with pacer.slot(self.shared) as sent, asyncio.timeout(self.policy.timeout):
+            started = time.monotonic()
 
             async def trace(event: str, info: dict[str, Any]) -> None:
-                if event.endswith("send_request_headers.started"):
+                # once the headers are written they are at the server: the host's interval starts there
+                if event.endswith("send_request_headers.complete"):
                     sent()
 
             request = self.client.build_request(method, url, extensions={"trace": trace})
-            response = await self.client.send(request, stream=True)
             try:
-                body = b""
-                # reading to the end of a HEAD (or a short GET) lets the connection be reused
-                async for chunk in response.aiter_raw():
-                    body += chunk
-                    if len(body) >= self.options.sniff_bytes:
-                        break
-                headers = response.headers
-                return _Answer(
-                    response.status_code, headers.get("location"), headers.get("retry-after"), body
-                )
-            finally:
-                await response.aclose()
+                response = await self.client.send(request, stream=True)
+                try:
+                    answer = await self._read(response)
+                finally:
+                    await response.aclose()
+            except BaseException:
+                pacer.failed()
+                raise
+            pacer.answered(answer.code, time.monotonic() - started, _retry_after(answer.retry_after))
+            return answer
+
+    async def _read(self, response: httpx.Response) -> _Answer:
+        body = b""
+        # reading to the end of a HEAD (or a short GET) lets the connection be reused
+        async for chunk in response.aiter_raw():
+            body += chunk
+            if len(body) >= self.options.sniff_bytes:
+                break
+        headers = response.headers
+        return _Answer(response.status_code, headers.get("location"), headers.get("retry-after"), body)
 
     async def send_with_retries(self, method: str, url: httpx.URL) -> _Answer:
-        """Send, retrying 429 and 5xx with exponential backoff or the server's Retry-After."""
-        for attempt in range(self.options.retries + 1):
+        """Send, retrying 429 and 5xx: after the server's Retry-After (the host waits), else with backoff.
+
+        A 429 or a Retry-After draws on ``rate_limit_retries``, any other 5xx on ``retries``: a host that
+        asks to be paced is not a host that fails.
+        """
+        budgets = {"limited": self.policy.rate_limit_retries, "failed": self.policy.retries}
+        attempt = 0
+        while True:
             answer = await self.send(method, url)
-            if answer.code not in _RETRY_CODES or attempt == self.options.retries:
+            if answer.code not in _RETRY_CODES:
                 return answer
-            delay = _retry_delay(answer.retry_after, attempt, self.options)
-            if delay is None:
+            asked = _retry_after(answer.retry_after)
+            kind = "limited" if answer.code == 429 or asked is not None else "failed"
+            delay = self.policy.backoff * (2**attempt) if asked is None else asked
+            if budgets[kind] == 0 or delay > self.policy.max_retry_after:
                 return answer
-            await asyncio.sleep(delay)
-        raise AssertionError("unreachable: the loop returns on its last attempt")
+            budgets[kind] -= 1
+            attempt += 1
+            self.host_stats(url.host).retries += 1
+            if asked is None or answer.code not in SLOW_CODES:
+                await asyncio.sleep(delay)  # a 429/503 Retry-After already closed the host for that long
 
     async def fetch(self, url: httpx.URL) -> _Answer:
         """HEAD, then GET when HEAD is refused or fails (many servers answer HEAD badly)."""
@@ -277,6 +207,10 @@ class _Checker:
             return _result(url, LinkStatus.NOT_CHECKED, checked_at, error=f"unreadable URL: {exc}")
         if current.scheme not in ("http", "https"):
             return _result(url, LinkStatus.NOT_CHECKED, checked_at, error="not an http(s) URL")
+        self.host_stats(current.host).urls += 1
+        if is_ip_literal(current.host) and not self.options.allow_private:
+            error = "guard: the host is an IP address (fetched only with --allow-private-links)"
+            return _result(url, LinkStatus.REFUSED, checked_at, error=error)
         chain: list[str] = []
         answer: _Answer | None = None
         while True:
@@ -290,7 +224,7 @@ class _Checker:
                 return _classify(url, answer, current, chain, checked_at)
             target = current.join(answer.location)
             chain.append(str(target))
-            problem = _redirect_error(target, chain, url, self.options.max_redirects)
+            problem = _redirect_error(target, chain, url, self.policy.max_redirects)
             if problem is not None:
                 return _result(url, LinkStatus.BROKEN, checked_at, answer.code, current, chain, problem)
             current = target
@@ -306,20 +240,22 @@ def _redirect_error(target: httpx.URL, chain: list[str], origin: str, limit: int
     return None
 
 
-def _retry_delay(retry_after: str | None, attempt: int, options: LiveOptions) -> float | None:
-    """Seconds to wait before the next attempt; None when the server asks for longer than we allow."""
-    delay = options.backoff * (2**attempt)
-    if retry_after:
-        if retry_after.strip().isdigit():
-            delay = float(retry_after.strip())
-        elif (when := email.utils.parsedate_to_datetime(retry_after)) is not None:
-            when = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
-            delay = max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
-    return delay if delay <= options.max_retry_after else None
+def _retry_after(value: str | None) -> float | None:
+    """Seconds a Retry-After header asks for (delta-seconds or an HTTP date), or None without a readable one."""
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    when = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 
 def _failure(exc: Exception) -> tuple[LinkStatus, str]:
-    if isinstance(exc.__cause__, _TargetRefused) or isinstance(exc, _TargetRefused):
+    if isinstance(exc.__cause__, TargetRefused) or isinstance(exc, TargetRefused):
         return LinkStatus.REFUSED, f"guard: {exc}"
     if isinstance(exc, httpx.TimeoutException | TimeoutError):
         return LinkStatus.TIMEOUT, f"timed out: {type(exc).__name__}"
@@ -378,7 +314,7 @@ def _cache_path(url: str, options: LiveOptions) -> Path | None:
     if options.cache_dir is None:
         return None
     # the options that change an outcome are part of the key: a refusal must not answer an allowed run
-    key = json.dumps([_CACHE_VERSION, url, options.allow_private, options.max_redirects])
+    key = json.dumps([_CACHE_VERSION, url, options.allow_private, options.policy.max_redirects])
     return options.cache_dir / f"{hashlib.sha256(key.encode()).hexdigest()}.json"
 
 
@@ -402,29 +338,116 @@ def _write_cache(result: LiveResult, options: LiveOptions) -> None:
     path = _cache_path(result.url, options)
     if path is not None:
         fields = asdict(result) | {"from_cache": False}
-        # a cache that cannot be written (full disk, no permission) only means the next run fetches again
+        # a cache that cannot be written (full disk, no permission) only means the next run fetches again;
+        # no fsync: a half-written entry after a crash reads as a miss
         with contextlib.suppress(OSError):
-            atomic_write_text(path, json.dumps(fields, sort_keys=True, indent=1))
+            atomic_write_text(path, json.dumps(fields, sort_keys=True, indent=1), durable=False)
 
 
-async def _check_all(urls: Sequence[str], options: LiveOptions) -> list[LiveResult]:
-    transport = _GuardedTransport(
-        allow_private=options.allow_private, max_connections=options.max_connections
-    )
-    headers = {"User-Agent": options.user_agent}
-    async with httpx.AsyncClient(transport=transport, headers=headers, timeout=options.timeout) as client:
-        checker = _Checker(client, options)
-        return list(await asyncio.gather(*(checker.check(url) for url in urls)))
+@dataclass(frozen=True, slots=True)
+class LiveChecks:
+    """A live run's results (iterating gives them, in the given order) and each host's statistics."""
+
+    results: dict[str, LiveResult]
+    hosts: tuple[dict[str, Any], ...]
+
+    def __iter__(self) -> Iterator[LiveResult]:
+        return iter(self.results.values())
+
+
+async def _check_all(
+    urls: Sequence[str], options: LiveOptions, stats: dict[str, HostStats]
+) -> list[LiveResult]:
+    transport = HostPools(allow_private=options.allow_private, policy=options.policy)
+    headers = {"User-Agent": options.policy.user_agent}
+    async with httpx.AsyncClient(
+        transport=transport, headers=headers, timeout=options.policy.timeout
+    ) as client:
+        checker = _Checker(client, options, stats)
+        progress = _Progress(len(urls), options, stats)
+        by_host: dict[str, collections.deque[str]] = collections.defaultdict(collections.deque)
+        for url in urls:
+            by_host[_host_of(url)].append(url)
+        results: dict[str, LiveResult] = {}
+        loop = asyncio.get_running_loop()
+        # cache entries are written by threads as results come in: each costs ms of file-system latency
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as writers:
+            writes: list[asyncio.Future[None]] = []
+
+            async def work(queue: collections.deque[str]) -> None:
+                while queue:
+                    url = queue.popleft()
+                    results[url] = await progress.counted(checker.check(url))
+                    writes.append(loop.run_in_executor(writers, _write_cache, results[url], options))
+
+            async def host(name: str, queue: collections.deque[str]) -> None:
+                # as many workers as the host may have requests in flight: tasks grow with hosts, not URLs
+                n_workers = min(options.policy.limits_for(name).concurrency, len(queue))
+                await asyncio.gather(*(work(queue) for _ in range(n_workers)))
+                # a redirect hop from another host's URL may still be using the pool: then it stays open
+                if checker.idle(name):
+                    await transport.release(name)
+
+            await asyncio.gather(*(host(name, queue) for name, queue in by_host.items()))
+            await asyncio.gather(*writes)
+        progress.report(final=True)
+        return [results[url] for url in urls]
+
+
+class _Progress:
+    # not a dataclass: counts finished URLs and calls the progress callback at most every few seconds
+    def __init__(self, total: int, options: LiveOptions, stats: dict[str, HostStats]) -> None:
+        self.total, self.done = total, 0
+        self.callback, self.every = options.progress, options.progress_every
+        self.stats = stats
+        self.started = self.last = time.monotonic()
+
+    async def counted(self, check: Awaitable[LiveResult]) -> LiveResult:
+        """Await one URL's check and count it."""
+        result = await check
+        self.done += 1
+        if self.callback is not None and time.monotonic() - self.last >= self.every:
+            self.report()
+        return result
+
+    def report(self, final: bool = False) -> None:
+        """Tell the callback how far the run is."""
+        if self.callback is None:
+            return
+        self.last = time.monotonic()
+        requests = sum(s.requests for s in self.stats.values())
+        self.callback(
+            LinkProgress(
+                done=self.done, total=self.total, requests=requests, elapsed_s=self.last - self.started
+            )
+        )
+
+
+def run_checks(urls: Sequence[str], options: LiveOptions) -> LiveChecks:
+    """Check each distinct URL live (or answer from the on-disk cache), with each host's statistics."""
+    unique = list(dict.fromkeys(urls))
+    now = dt.datetime.now(dt.UTC)
+    results = {url: hit for url in unique if (hit := _read_cache(url, options, now)) is not None}
+    stats: dict[str, HostStats] = {}
+    for hit in results.values():
+        host = _host_of(hit.url)
+        entry = stats.setdefault(host, HostStats(host=host, limits=options.policy.limits_for(host)))
+        entry.urls += 1
+        entry.cache_hits += 1
+    todo = [url for url in unique if url not in results]
+    if todo:
+        results.update((result.url, result) for result in asyncio.run(_check_all(todo, options, stats)))
+    hosts = tuple(s.document() for _, s in sorted(stats.items()))
+    return LiveChecks(results={url: results[url] for url in unique}, hosts=hosts)
 
 
 def check_links(urls: Sequence[str], options: LiveOptions) -> dict[str, LiveResult]:
     """Check each distinct URL live (or answer from the on-disk cache); keys are the given URLs."""
-    unique = list(dict.fromkeys(urls))
-    now = dt.datetime.now(dt.UTC)
-    results = {url: hit for url in unique if (hit := _read_cache(url, options, now)) is not None}
-    todo = [url for url in unique if url not in results]
-    if todo:
-        for result in asyncio.run(_check_all(todo, options)):
-            _write_cache(result, options)
-            results[result.url] = result
-    return {url: results[url] for url in unique}
+    return run_checks(urls, options).results
+
+
+def _host_of(url: str) -> str:
+    try:
+        return httpx.URL(url).host.lower()
+    except httpx.InvalidURL:
+        return ""

@@ -20,7 +20,7 @@ from audit.extract import ExtractOptions
 from audit.extract.numbers import load_policy
 from audit.fsio import atomic_dir, atomic_write_text, in_use, sha256_file
 from audit.ingest import IngestLimits, list_seed_files
-from audit.linkcheck import LiveOptions, check_links
+from audit.linkcheck import LiveChecks, LiveOptions, is_live_candidate, run_checks
 from audit.places import check_apart, check_replaceable
 from audit.process import Chunk, Processed, duplicate_of, processing
 from audit.provenance import DerivedTexts, reread_seed
@@ -298,7 +298,7 @@ def manifest_core(
     }
 
 
-LinkChecker = Callable[[list[str]], Iterable[Any]]
+LinkChecker = Callable[[list[str]], LiveChecks]  # iterating gives the results; .hosts the statistics
 
 
 def write_tables(
@@ -334,8 +334,11 @@ def write_tables(
                     {k: getattr(row, k) for k in ("path", "seed_sha256", "size_bytes", "status", "reason")}
                     for row in rows
                 )
+            link_hosts = None
             if check_links is not None:
-                writer.write("link_checks", to_batch(SPECS["link_checks"], check_links(sorted(urls))))
+                checks = check_links(sorted(urls))
+                writer.write("link_checks", to_batch(SPECS["link_checks"], checks))
+                link_hosts = checks.hosts  # each host's pacing statistics: run-time facts
             embedded = embedded_manifest(core, seeds)
             writer.close(embedded)
         except BaseException:
@@ -345,7 +348,7 @@ def write_tables(
             name: {"file": f"{name}.parquet", "sha256": sha256_file(staging / f"{name}.parquet"), "n_rows": n}
             for name, n in writer.n_rows.items()
         }
-        write_manifest(staging, core, embedded, seeds, tables, started)
+        write_manifest(staging, core, embedded, seeds, tables, started, link_hosts)
     return derived
 
 
@@ -368,6 +371,7 @@ def write_manifest(
     seeds: list[dict[str, Any]],
     tables: dict[str, Any],
     started: float,
+    link_hosts: Sequence[Mapping[str, Any]] | None = None,
 ) -> None:
     """manifest.json: the embedded part, the seed list, the run-time keys, each table's digest and rows, times."""
     finished = time.time()
@@ -381,6 +385,7 @@ def write_manifest(
             "started_at": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
             "finished_at": dt.datetime.fromtimestamp(finished, dt.UTC).isoformat(timespec="seconds"),
             "duration_s": round(finished - started, 3),
+            **({"link_hosts": list(link_hosts)} if link_hosts is not None else {}),
         },
     }
     atomic_write_text(staging / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True))
@@ -409,16 +414,16 @@ def _without_seeds(batch: pa.RecordBatch, dropped: set[str]) -> pa.RecordBatch:
 
 
 def _checkable_urls(batch: pa.RecordBatch) -> list[str]:
-    """URLs of a links batch that pass the offline syntax checks (only those are fetched)."""
-    rows = batch.select(["url", "syntax_ok"]).to_pylist()
-    return [r["url"] for r in rows if r["syntax_ok"]]
+    """URLs of a links batch that pass the offline syntax checks, or fail them only by being IP literals."""
+    rows = batch.select(["url", "syntax_ok", "syntax_error_code", "host"]).to_pylist()
+    return [r["url"] for r in rows if is_live_candidate(r["syntax_ok"], r["syntax_error_code"], r["host"])]
 
 
 def live_checker(options: LiveOptions) -> LinkChecker:
     """A link checker for write_tables that fetches each distinct URL once (or reads the cache)."""
 
-    def check(urls: list[str]) -> Iterable[Any]:
-        return check_links(urls, options).values()
+    def check(urls: list[str]) -> LiveChecks:
+        return run_checks(urls, options)
 
     return check
 

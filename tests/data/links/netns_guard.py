@@ -14,6 +14,7 @@ import threading
 from dataclasses import asdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from audit.link_policy import LinkPolicy
 from audit.linkcheck import LiveOptions, check_links
 
 PORT = 8080
@@ -23,7 +24,12 @@ REDIRECTS = {
     "/to-mapped": "http://[::ffff:10.1.2.3]:8080/ok",
     "/to-decimal": "http://167838211:8080/ok",
     "/to-public": "http://public.test:8080/ok",
+    # IPv4-embedded IPv6 forms of 127.0.0.1: compatible, 6to4, local-use NAT64
+    "/to-compatible": "http://[::7f00:1]:8080/ok",
+    "/to-6to4": "http://[2002:7f00:1::]:8080/ok",
+    "/to-nat64-local": "http://[64:ff9b:1::7f00:1]:8080/ok",
 }
+EMBEDDED_NAMES = ("compatible.test", "sixtofour.test", "nat64.test")
 HITS: dict[str, int] = {}
 LOCK = threading.Lock()
 
@@ -59,7 +65,8 @@ def serve(address: str) -> ThreadingHTTPServer:
 
 def facts(urls: list[str], allow_private: bool) -> dict[str, dict[str, object]]:
     """Check the URLs with the guard on or off; results as plain dicts."""
-    options = LiveOptions(timeout=2.0, politeness_delay=0.0, retries=0, allow_private=allow_private)
+    policy = LinkPolicy(timeout=2.0, per_host_interval=0.0, retries=0)
+    options = LiveOptions(policy=policy, allow_private=allow_private)
     return {url: asdict(result) for url, result in check_links(urls, options).items()}
 
 
@@ -79,11 +86,13 @@ def main() -> int:
         "http://167838211:8080/ok",
         "http://[::ffff:10.1.2.3]:8080/ok",
         "http://169.254.169.254:8080/latest/meta-data/",
+        *(f"http://{name}:8080/ok" for name in EMBEDDED_NAMES),
     ]
     default = facts(default_urls, allow_private=False)
     private_hits_default = HITS.get("10.1.2.3", 0) + HITS.get("169.254.169.254", 0)
     allowed = facts(
-        ["http://intranet.test:8080/ok", "http://public.test:8080/to-intranet"], allow_private=True
+        ["http://intranet.test:8080/ok", "http://public.test:8080/to-intranet", "http://10.1.2.3:8080/ok"],
+        allow_private=True,
     )
     out = {
         "default": default,
