@@ -200,18 +200,25 @@ def _names(action: argparse.Action) -> set[str]:
     return names
 
 
+def _settable(action: argparse.Action) -> bool:
+    """Options a file may set: not --help, --version, the settings-file options, nor hidden ones."""
+    return not isinstance(action, argparse._HelpAction | argparse._VersionAction) and action.dest not in (
+        "config_file",
+        "no_config",
+        "debug",
+    )
+
+
 def _action(parser: argparse.ArgumentParser, key: str) -> argparse.Action | None:
     wanted = key.replace("_", "-")
     for action in parser._actions:
-        if action.dest not in ("help", "version", "config_file", "no_config") and wanted in _names(action):
+        if _settable(action) and wanted in _names(action):
             return action
     return None
 
 
 def _option_hint(key: str, parsers: Iterable[argparse.ArgumentParser]) -> str:
-    known = sorted(
-        {n for p in parsers for a in p._actions if a.dest not in ("help", "version") for n in _names(a)}
-    )
+    known = sorted({n for p in parsers for a in p._actions if _settable(a) for n in _names(a)})
     close = difflib.get_close_matches(key.replace("_", "-"), known, n=1)
     return f' Did you mean "{close[0]}"?' if close else " See `news-audit COMMAND --help` for the options."
 

@@ -92,12 +92,13 @@ def github_annotations(verdict: Verdict, seeds_root: Path | None = None) -> Iter
                 return
             n += 1
             path = paths.get(f.seed_sha256 or "")
-            props = {"title": f"{r.rule_id} ({r.severity.value})"}
+            props = {}
             if path:
                 props["file"] = path
                 line = _line_of(Path(path), f)
                 if line:
                     props["line"] = str(line)
+            props["title"] = f"{r.rule_id} ({r.severity.value})"
             text = f"{r.description} {evidence_text(f)}"
             fields = ",".join(f"{k}={_escape(v, prop=True)}" for k, v in props.items())
             yield f"::{_ANNOTATION[r.severity]} {fields}::{_escape(text)}"

@@ -4,11 +4,12 @@ Pure: records in, records out. Severity is the one thing that decides blocking (
 policy acts by changing a rule's severity for this run, and records why:
 
 1. ``severity`` in ``[rules.RULE]`` replaces the suite's;
-2. ``--fail-on warning`` makes every warning rule critical;
-3. a tolerance lowers a rule to ``within`` (default warning) while its findings stay within it; over it,
+2. a tolerance lowers a rule to ``within`` (default warning) while its findings stay within it; over it,
    the rule keeps its severity. A dataset-wide ``max-rate`` on a rule Great Expectations can give
    ``mostly`` is not judged here: ``policy.with_tolerances`` writes it into the suite as ``mostly``, and
-   GX passes the rule (no findings) while the rate holds.
+   GX passes the rule (no findings) while the rate holds;
+3. ``--fail-on warning`` then makes every rule still at warning critical (so a tolerance meant to let a
+   rule pass under it says ``within = "info"``).
 """
 
 from __future__ import annotations
@@ -102,9 +103,6 @@ def apply_gate(
         if rule.severity is not None and rule.severity is not severity:
             severity = rule.severity
             why.append(f"severity {rule.severity.value} (suite: {r.severity.value})")
-        if policy.fail_on is Severity.WARNING and severity is Severity.WARNING:
-            severity = Severity.CRITICAL
-            why.append("fail-on warning")
         tolerance = rule.tolerance
         if tolerance is not None and not policy.uses_mostly(r.rule_id, r.expectation_type):
             over = _over(r, tolerance, (articles or {}).get(r.rule_id))
@@ -115,6 +113,9 @@ def apply_gate(
                 why.append(f"over tolerance ({tolerance.describe()}): {over}")
         elif tolerance is not None:
             why.append(f"GX mostly = {1 - (tolerance.max_rate or 0):.4g} ({tolerance.describe()})")
+        if policy.fail_on is Severity.WARNING and severity is Severity.WARNING:
+            severity = Severity.CRITICAL
+            why.append("fail-on warning")
         if why:
             applied[r.rule_id] = {"suite_severity": r.severity.value, "severity": severity.value, "why": why}
         out.append(r if severity is r.severity else dataclasses.replace(r, severity=severity))
