@@ -180,4 +180,3 @@ def _existing(path: Path) -> list[dict[str, str]]:
         }
         for w in load_waivers(path)
     ]
-
