@@ -11,7 +11,8 @@ reads none). Precedence: the command line, then the file, then the built-in defa
 
 An option group is a table whose name is neither a command nor ``rules``; the module that owns it calls
 ``register_section(NAME, parse)`` at import time, and ``parse(table, where)`` returns what the group's code
-needs (raising ConfigError on a bad key). A table no hook claims is an error naming the known ones.
+needs (raising ConfigError on a bad key). ``SECTION_OWNERS`` names that module, so it is imported only
+when its table is present. A table no hook claims is an error naming the known ones.
 This module reads and checks; applying option values to the parser is ``apply_options``.
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import importlib
 import math
 import os
 import tomllib
@@ -35,6 +37,8 @@ FILE_NAME = "news-audit.toml"
 COMMANDS = ("run", "validate", "publish", "waive", "init")
 SectionParser = Callable[[Mapping[str, Any], str], Any]
 _SECTIONS: dict[str, SectionParser] = {}
+# option group -> the module that registers its parser (imported when the table is present)
+SECTION_OWNERS: dict[str, str] = {}
 
 
 def register_section(name: str, parse: SectionParser) -> None:
@@ -118,9 +122,11 @@ def _table(value: Any, where: str) -> Mapping[str, Any]:
 
 
 def _section(name: str, value: Mapping[str, Any], where: str) -> Any:
+    if name not in _SECTIONS and name in SECTION_OWNERS:
+        importlib.import_module(SECTION_OWNERS[name])  # registers its parser
     parse = _SECTIONS.get(name)
     if parse is None:
-        known = [*COMMANDS, "rules", *sorted(_SECTIONS)]
+        known = [*COMMANDS, "rules", *sorted({*_SECTIONS, *SECTION_OWNERS})]
         close = difflib.get_close_matches(name, known, n=1)
         hint = f' Did you mean "{close[0]}"?' if close else f" Known tables: {', '.join(known)}."
         raise ConfigError(f"{where}.{name}: no such table.{hint}")

@@ -154,3 +154,19 @@ def test_every_option_is_settable(tmp_path: Path) -> None:
 def test_python_3_11_tomllib_is_used() -> None:
     """The loader needs no third-party TOML reader (tomllib is in the standard library from 3.11)."""
     assert sys.version_info >= (3, 11) and config.tomllib.__name__ == "tomllib"
+
+
+def test_option_group_owner_is_imported_when_its_table_is_present(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SECTION_OWNERS names the module to import for a table; importing it registers the parser."""
+    module = tmp_path / "crawl_owner.py"
+    module.write_text(
+        "from audit.config import register_section\n"
+        "register_section('crawl', lambda table, where: dict(table))\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(config, "_SECTIONS", {})
+    monkeypatch.setattr(config, "SECTION_OWNERS", {"crawl": "crawl_owner"})
+    settings = load_settings(_write(tmp_path / "news-audit.toml", "[crawl]\ntimeout = 3\n"))
+    assert settings.sections == {"crawl": {"timeout": 3}}
