@@ -591,6 +591,9 @@ def _show(args: argparse.Namespace, verdict: Any) -> None:
 
 
 def _dispatch(args: argparse.Namespace, suites_dir: Path, origin: str, gate: Any) -> Any:
+    from audit.lazy import defer_unused_imports
+
+    defer_unused_imports()  # before the pipeline imports Great Expectations
     from audit.ingest import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S, IngestLimits
     from audit.pipeline import RunConfig, ValidateConfig, run_audit, validate_tables
     from audit.project import default_waivers
