@@ -522,10 +522,8 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
     suites_dir, origin = resolve_suites(args.suites)
     _check_inputs(args, suites_dir)
     gate = dataclasses.replace(settings.gate, fail_on=Severity(args.fail_on))
-    if not args.quiet:
-        _note(settings, origin)
     verdict = _dispatch(args, suites_dir, origin, gate)
-    _show(args, verdict)
+    _show(args, verdict, _notes(settings, origin))
     from audit.gate import exit_code_for
 
     return int(exit_code_for(verdict))
@@ -550,21 +548,19 @@ def _check_inputs(args: argparse.Namespace, suites_dir: Path) -> None:
             )
 
 
-def _note(settings: Settings, origin: str) -> None:
+def _notes(settings: Settings, origin: str) -> list[str]:
+    """Where the settings and the suites came from, when not the plain defaults."""
     from audit.project import PACKAGED
 
-    if settings.source is not None:
-        print(f"settings: {settings.where}", file=sys.stderr)
+    notes = [f"settings: {settings.where}"] if settings.source is not None else []
     if origin == PACKAGED:
-        print(
-            "suites: the packaged defaults (no ./expectations/; `news-audit init` copies them to edit)",
-            file=sys.stderr,
+        notes.append(
+            "suites: the packaged defaults (no ./expectations/; `news-audit init` copies them to edit)"
         )
-    else:
-        print(f"suites: {origin}", file=sys.stderr)
+    return notes
 
 
-def _show(args: argparse.Namespace, verdict: Any) -> None:
+def _show(args: argparse.Namespace, verdict: Any, notes: list[str]) -> None:
     """The verdict for people (text) or machines (json), and GitHub annotations under GitHub Actions."""
     from audit import console
     from audit.gate import summary_line
@@ -584,6 +580,8 @@ def _show(args: argparse.Namespace, verdict: Any) -> None:
         if args.verbose:
             for lapsed in verdict.lapsed_waivers:
                 print(f"lapsed waiver: {lapsed.waiver.rule_id} {lapsed.waiver.record_id}: {lapsed.why}")
+        for note in notes:
+            print(note)
     if github:
         for line in console.github_annotations(verdict):
             print(line)

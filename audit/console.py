@@ -146,7 +146,8 @@ def json_summary(document: Mapping[str, Any], report: Path) -> dict[str, Any]:
 
 class Progress:
     """Extraction progress: a bar redrawn in place on a terminal; elsewhere (CI logs) a line every
-    ``interval`` seconds with seeds done, rate and time left. Silent for runs shorter than that."""
+    ``interval`` seconds with seeds done, rate and time left. Silent for runs shorter than that, and for
+    runs done in one step."""
 
     # not a dataclass: holds a clock and a stream
 
@@ -167,11 +168,12 @@ class Progress:
     def __call__(self, done: int, total: int) -> None:
         now = self._clock()
         last = done >= total
+        # the last call draws only to finish what was drawn: a run done in one step prints nothing
         if self._tty:
-            if now - self._shown >= 0.1 or (last and self._drawn):
+            if (now - self._shown >= 0.1 and not last) or (last and self._drawn):
                 self._draw(done, total, now)
             return
-        if now - self._shown >= self._interval or (last and self._drawn):
+        if (now - self._shown >= self._interval and not last) or (last and self._drawn):
             self._out.write(self._status(done, total, now) + "\n")
             self._out.flush()
             self._shown, self._drawn = now, True

@@ -58,7 +58,7 @@ def test_wheel_audits_from_an_empty_directory(installed: Path, tmp_path: Path) -
     shutil.copy(SAMPLE, tmp_path / "seeds" / SAMPLE.name)
     done = _run(installed, tmp_path, "run")
     assert done.returncode in (0, 1), done.stderr
-    assert "suites: the packaged defaults" in done.stderr
+    assert "suites: the packaged defaults" in done.stdout
     doc = json.loads((tmp_path / "reports" / "results.json").read_text())
     assert doc["manifest"]["suites_origin"] == "packaged" and len(doc["rules"]) > 50
     assert (tmp_path / "reports" / "index.html").stat().st_size > 10_000
