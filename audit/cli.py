@@ -8,6 +8,7 @@ import datetime as dt
 import difflib
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -49,7 +50,11 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}{self.suggestion(message)}\n")
 
     def suggestion(self, message: str) -> str:
-        """ " Did you mean --jobs?" for an unknown option close to one of this parser's."""
+        """A "did you mean" for an unknown option or choice close to a known one (else "")."""
+        choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if choice:
+            close = difflib.get_close_matches(choice[1], re.findall(r"'([^']*)'", choice[2]), n=1)
+            return f" (did you mean {close[0]}?)" if close else ""
         if not message.startswith("unrecognized arguments:"):
             return ""
         known = [s for a in self._actions for s in a.option_strings if s.startswith("--")]

@@ -9,6 +9,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from audit import __version__
+from audit.cli import main
 from audit.console import Progress, github_annotations, summary_lines
 from audit.records import CheckResult, Finding, Severity, Verdict
 from tests.conftest import ROOT
@@ -127,3 +131,20 @@ def test_usage_errors_answer_before_heavy_imports() -> None:
     assert done.stdout.strip() == "[2, 2, 2] []", done.stderr
     assert "(did you mean --jobs?)" in done.stderr
     assert elapsed < 5  # about 0.2 s idle; generous for a busy machine, the import check above is the point
+
+
+def test_misspelt_command_and_choice_get_a_suggestion(capsys: pytest.CaptureFixture[str]) -> None:
+    """A misspelt sub-command or choice is exit 2 with "did you mean"; no abbreviation is taken."""
+    assert main(["runn"]) == 2
+    assert "(did you mean run?)" in capsys.readouterr().err
+    assert main(["run", "--links", "offlin"]) == 2
+    err = capsys.readouterr().err
+    assert "(did you mean offline?)" in err and err.startswith("usage: ") and " run " in err.splitlines()[0]
+    assert main(["run", "--max-seed", "3"]) == 2  # allow_abbrev=False: not taken as --max-seed-bytes
+    assert "did you mean --max-seed-bytes?" in capsys.readouterr().err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    """--version prints the tool's name and version and exits 0."""
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"news-audit {__version__}\n"
