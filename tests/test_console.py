@@ -148,3 +148,14 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     """--version prints the tool's name and version and exits 0."""
     assert main(["--version"]) == 0
     assert capsys.readouterr().out == f"news-audit {__version__}\n"
+
+
+def test_public_names_resolve_without_loading_the_pipeline_first() -> None:
+    """`import audit` loads no pandas or GX; every name in audit.__all__ still resolves (lazily)."""
+    code = (
+        "import sys, audit; light = 'pandas' not in sys.modules and 'great_expectations' not in sys.modules; "
+        "[getattr(audit, n) for n in audit.__all__]; print(light, audit.run_audit.__module__)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    assert done.stdout.split() == ["True", "audit.pipeline"], done.stderr[-2000:]
