@@ -496,8 +496,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _settings(argv: Sequence[str]) -> Settings:
-    """The settings file named by --config-file, or the nearest one; none with --no-config."""
-    if "--no-config" in argv:
+    """The settings file named by --config-file, or the nearest one; none with --no-config (nor for --help
+    and --version, which must answer whatever state the project's files are in)."""
+    if {"--no-config", "--help", "-h", "--version"} & set(argv):
         return Settings()
     for i, word in enumerate(argv):
         if word == "--config-file" and i + 1 < len(argv):

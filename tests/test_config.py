@@ -170,3 +170,16 @@ def test_option_group_owner_is_imported_when_its_table_is_present(
     monkeypatch.setattr(config, "SECTION_OWNERS", {"crawl": "crawl_owner"})
     settings = load_settings(_write(tmp_path / "news-audit.toml", "[crawl]\ntimeout = 3\n"))
     assert settings.sections == {"crawl": {"timeout": 3}}
+
+
+def test_help_and_version_answer_despite_a_broken_settings_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A pyproject.toml that is not TOML stops a run (exit 2, naming it) but not --version or --help."""
+    _write(tmp_path / "pyproject.toml", "[tool.news-audit\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["--version"]) == 0
+    assert main(["run", "--help"]) == 0
+    capsys.readouterr()
+    assert main(["run"]) == 2
+    assert "pyproject.toml: invalid TOML" in capsys.readouterr().err
