@@ -1,13 +1,24 @@
-"""Sessions: audit (the CLI on seeds/), audit-spark (the same on Spark), tests, lint, typecheck, eval, bench."""
+"""Sessions: audit (the CLI on seeds/), audit-spark (the same on Spark), tests, lint, typecheck, eval, bench.
+
+Every install is constrained by requirements/lock.txt, so a dependency's new release cannot change a
+verdict unnoticed (`nox -s lock` writes it again from pyproject.toml). A session's environment is reused,
+and its install skipped, while pyproject.toml, setup.py and the lock file are unchanged.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
+from pathlib import Path
 
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["lint", "tests"]
+nox.options.reuse_venv = "yes"  # built once; the stamp below says when to install again
+
+LOCK = "requirements/lock.txt"
+STAMPED = ("pyproject.toml", "setup.py", LOCK)
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 ENV = {
@@ -18,10 +29,20 @@ ENV = {
 os.environ.update(ENV)
 
 
-def _install(session: nox.Session, *groups: str, extra: str = "") -> None:
-    session.install("-e", f".{extra}")
+def _install(session: nox.Session, *groups: str, extra: str = "", package: bool = True) -> None:
+    """The package (editable) and the dependency groups, pinned by the lock; skipped when already done."""
+    digest = hashlib.sha256(repr((groups, extra, package)).encode())
+    for name in STAMPED:
+        digest.update(Path(name).read_bytes())
+    stamp = Path(str(session.virtualenv.location)) / ".news-audit-installed"
+    if stamp.is_file() and stamp.read_text() == digest.hexdigest():
+        session.log(f"up to date with {', '.join(STAMPED)}: install skipped")
+        return
+    wanted = ["-e", f".{extra}"] if package else []
     for group in groups:
-        session.install(*nox.project.dependency_groups(PYPROJECT, group))
+        wanted += nox.project.dependency_groups(PYPROJECT, group)
+    session.install("-c", LOCK, *wanted)
+    stamp.write_text(digest.hexdigest())
 
 
 @nox.session
@@ -34,7 +55,7 @@ def audit(session: nox.Session) -> None:
 @nox.session(name="audit-spark")
 def audit_spark(session: nox.Session) -> None:
     """Audit the bundled seeds on Apache Spark (local[2]; pass --spark-master URL after --); needs Java 17+."""
-    session.install("-e", ".[spark]")
+    _install(session, extra="[spark]")
     session.run("python", "-m", "audit", "run", "--engine", "spark", *session.posargs, env=ENV)
 
 
@@ -56,7 +77,7 @@ def tests(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     """Ruff lint, and the format check on the package, benchmarks and noxfile."""
-    session.install(*nox.project.dependency_groups(PYPROJECT, "dev"))
+    _install(session, "dev", package=False)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", "audit", "benchmarks", "noxfile.py")
 
@@ -81,9 +102,20 @@ def eval_(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks under benchmarks/: figures and ratios against baselines measured in the same run."""
+    """Benchmarks under benchmarks/ (all, or those named after --: cli scale gx corpus links shapes);
+    cli: the usage-error latency and one seed end to end."""
     _install(session, "test")
     session.run("python", "-m", "benchmarks", *session.posargs, env=ENV)
+
+
+@nox.session(venv_backend="none")
+def lock(session: nox.Session) -> None:
+    """Write requirements/lock.txt again from pyproject.toml (every extra and group), with uv."""
+    session.run(
+        "python3", "-m", "uv", "pip", "compile", "pyproject.toml", "--all-extras", "--group", "test",
+        "--group", "dev", "--python-version", "3.11", "--no-header", "--annotation-style", "line",
+        "-o", LOCK, external=True,
+    )  # fmt: skip
 
 
 @nox.session

@@ -4,9 +4,26 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from typing import TYPE_CHECKING, Any
+
 from audit.errors import AuditError, ConfigError, ExitCode, SuiteError, UsageError
-from audit.pipeline import RunConfig, ValidateConfig, run_audit, validate_tables
 from audit.records import CheckResult, Finding, Verdict
+
+if TYPE_CHECKING:
+    from audit.pipeline import RunConfig, ValidateConfig, run_audit, validate_tables
+
+# the pipeline imports pandas, pyarrow and trafilatura: loaded on first use, so that `news-audit --help`
+# and a mistyped path answer at once
+_LAZY = frozenset({"RunConfig", "ValidateConfig", "run_audit", "validate_tables"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from audit import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module 'audit' has no attribute {name!r}")
+
 
 __all__ = [
     "AuditError",

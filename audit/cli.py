@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import datetime as dt
+import difflib
+import json
+import os
+import re
 import signal
 import sys
 import threading
 import traceback
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from audit.errors import AuditError, ExitCode
+from audit import __version__
+from audit.config import Settings, apply_options, find_settings, load_settings
+from audit.errors import AuditError, ConfigError, ExitCode, UsageError
+from audit.records import Severity
 
 _EXIT_CODES = """exit codes:
   0  passed: no critical rule fails after waivers (warnings allowed)
@@ -19,27 +29,61 @@ _EXIT_CODES = """exit codes:
   3  internal error (a bug: rerun with --debug and report it)"""
 
 _RUN_EXAMPLE = """example:
-  python -m audit run seeds/ --tables build/tables --report reports/
+  news-audit run seeds/ --tables build/tables --report reports/
+
+Defaults for any option can be set in news-audit.toml or pyproject.toml's [tool.news-audit]
+(see docs/configuration.md); the command line wins over the file.
 """
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    """Parse the given argument list (never sys.argv implicitly when a list is given)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m audit",
+class Parser(argparse.ArgumentParser):
+    """argparse without abbreviations, whose errors show this (sub)command's usage and a "did you mean"."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        """Print usage, the message and a suggestion for an unknown option; exit 2."""
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}{self.suggestion(message)}\n")
+
+    def suggestion(self, message: str) -> str:
+        """A "did you mean" for an unknown option or choice close to a known one (else "")."""
+        choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if choice:
+            close = difflib.get_close_matches(choice[1], re.findall(r"'([^']*)'", choice[2]), n=1)
+            return f" (did you mean {close[0]}?)" if close else ""
+        if not message.startswith("unrecognized arguments:"):
+            return ""
+        known = [s for a in self._actions for s in a.option_strings if s.startswith("--")]
+        for word in message.split(":", 1)[1].split():
+            if word.startswith("-"):
+                close = difflib.get_close_matches(word.split("=", 1)[0], known, n=1, cutoff=0.6)
+                if close:
+                    return f" (did you mean {close[0]}?)"
+        return ""
+
+
+def build_parser() -> tuple[Parser, dict[str, Parser]]:
+    """The parser and each command's sub-parser, by command name."""
+    parser = Parser(
+        prog=_prog(),
         description="Audit a news-article dataset: seeds -> Parquet tables -> Great Expectations -> report -> exit code.",
         epilog=_EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"news-audit {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an internal error")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{run,validate,publish}")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="{run,validate,publish,waive,init}", parser_class=Parser
+    )
     run = sub.add_parser(
         "run",
         help="extract the seeds, write the tables, validate them and write the report",
         description="Ingest every file under SEEDS_DIR, extract articles and their numbers, links and dates, "
         "write Parquet tables with a provenance manifest, validate them with the suites and write the report.",
         epilog=_RUN_EXAMPLE + "\n" + _EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument(
         "seeds_dir",
@@ -106,15 +150,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     _common(run)
     _engine(run)
+    _output(run)
     validate = sub.add_parser(
         "validate",
         help="re-audit existing tables against the seeds named in their manifest",
         description="Re-read the seeds named in TABLES/manifest.json, recompute provenance, extract a sample "
         "of the seeds again, run the suites on the existing tables and write the report. Catches tables "
         "edited after extraction.",
-        epilog="example:\n  python -m audit validate --tables build/tables --report reports/\n\n"
-        + _EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  news-audit validate --tables build/tables --report reports/\n\n" + _EXIT_CODES,
     )
     validate.add_argument(
         "--tables",
@@ -153,8 +196,38 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     _common(validate)
     _engine(validate)
-    _publish_parser(sub)
-    return parser.parse_args(argv)
+    _output(validate)
+    commands = {"run": run, "validate": validate, "publish": _publish_parser(sub)}
+    commands["waive"] = _waive_parser(sub)
+    commands["init"] = _init_parser(sub)
+    for command in commands.values():
+        command.add_argument(
+            "--config-file",
+            type=Path,
+            default=None,
+            metavar="FILE",
+            help="settings file (default: the nearest news-audit.toml, or pyproject.toml with [tool.news-audit])",
+        )
+        command.add_argument("--no-config", action="store_true", help="read no settings file")
+        command.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+        )
+    return parser, commands
+
+
+def parse_args(argv: Sequence[str] | None, settings: Settings | None = None) -> argparse.Namespace:
+    """Parse the given argument list (sys.argv only when None), with the settings file's defaults."""
+    parser, commands = build_parser()
+    if settings is not None:
+        apply_options(settings, commands)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        commands[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
+def _prog() -> str:
+    return "python -m audit" if Path(sys.argv[0]).name == "__main__.py" else "news-audit"
 
 
 _PUBLISH_EXIT_CODES = """exit codes:
@@ -198,7 +271,7 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _publish_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _publish_parser(sub: argparse._SubParsersAction[Parser]) -> Parser:
     publish = sub.add_parser(
         "publish",
         help="release the audited tables with their report, a Croissant description and provenance",
@@ -209,7 +282,6 @@ def _publish_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "at it.",
         epilog="example:\n  python -m audit run seeds/ && python -m audit publish --tables build/tables "
         "--report reports --to releases\n\n" + _PUBLISH_EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     publish.add_argument(
         "--tables",
@@ -256,6 +328,100 @@ def _publish_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="JSON Schemas: results.schema.json, release.schema.json and <table>.schema.json, read at "
         "publish time for the Croissant record sets (default: the schemas/ beside the audit package)",
     )
+    return publish
+
+
+def _waive_parser(sub: argparse._SubParsersAction[Parser]) -> Parser:
+    waive = sub.add_parser(
+        "waive",
+        help="accept failing records of a rule: write their waivers from REPORT/results.json",
+        description="Write waivers for failing records of RULE, as the report found them: each pinned to "
+        "its record's seed digest (read from the audited tables), with the reason and the expiry date. "
+        "An existing waiver for the same rule and record is replaced.",
+        epilog="example:\n  news-audit waive number-has-source --records n-3f2a n-77c1 "
+        '--reason "figures quoted from the court filing" --expires 2027-06-30\n\n' + _EXIT_CODES_WAIVE,
+    )
+    waive.add_argument("rule_id", metavar="RULE", help="the rule id, as results.json and the report name it")
+    waive.add_argument(
+        "--records",
+        nargs="+",
+        required=True,
+        metavar="ID",
+        help="failing record ids of the rule (results.json: rules[].failed_ids), or: all",
+    )
+    waive.add_argument(
+        "--reason", required=True, help="why the exception is accepted (at least 10 characters)"
+    )
+    waive.add_argument(
+        "--expires",
+        required=True,
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="the day after which the waiver lapses",
+    )
+    waive.add_argument(
+        "--report", type=Path, default=Path("reports"), metavar="DIR", help="the report (default: reports/)"
+    )
+    waive.add_argument(
+        "--tables",
+        type=Path,
+        default=Path("build/tables"),
+        metavar="DIR",
+        help="the audited tables, where each record's seed digest is read (default: build/tables/)",
+    )
+    waive.add_argument("--suites", type=Path, default=None, metavar="DIR", help=argparse.SUPPRESS)
+    waive.add_argument(
+        "--waivers",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the waivers file to add to (default: SUITES/waivers.json; ./waivers.json with the packaged suites)",
+    )
+    return waive
+
+
+def _init_parser(sub: argparse._SubParsersAction[Parser]) -> Parser:
+    init = sub.add_parser(
+        "init",
+        help="copy the default suites and number policy into DIR/expectations/ to edit them",
+        description="Write an editable copy of the packaged suites and number policy into DIR/expectations/ "
+        "(refused if it exists). Runs in DIR then use them instead of the packaged defaults.",
+        epilog="example:\n  news-audit init .\n\n" + _EXIT_CODES,
+    )
+    init.add_argument("directory", nargs="?", type=Path, default=Path(), metavar="DIR", help="default: .")
+    return init
+
+
+_EXIT_CODES_WAIVE = """exit codes:
+  0  waivers written
+  2  usage error: no reason, a past date, an unknown rule or record, tables other than the audited ones"""
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: write YYYY-MM-DD") from None
+
+
+def _output(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--fail-on",
+        choices=("critical", "warning"),
+        default="critical",
+        help="the least severity that fails the gate (default: critical; warning: warnings block too)",
+    )
+    p.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text: the verdict and the failing rules (default); json: results.json's summary on stdout",
+    )
+    loud = p.add_mutually_exclusive_group()
+    loud.add_argument("-q", "--quiet", action="store_true", help="only the verdict line and errors")
+    loud.add_argument(
+        "-v", "--verbose", action="store_true", help="more findings per rule, and lapsed waivers"
+    )
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -269,9 +435,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--suites",
         type=Path,
-        default=Path("expectations"),
+        default=None,
         metavar="DIR",
-        help="directory of <table>.json expectation suites (default: expectations/)",
+        help="directory of <table>.json expectation suites (default: ./expectations/ if present, else the "
+        "packaged defaults)",
     )
     p.add_argument(
         "--waivers",
@@ -307,20 +474,21 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise Terminated
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; return the exit code."""
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parse_args(argv)
+        settings = _settings(argv)
+        args = parse_args(argv, settings)
     except SystemExit as exc:  # argparse exits 2 on usage errors and 0 on --help
         return int(exc.code or 0)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return int(exc.exit_code)
     try:
-        if args.command == "publish":
-            return _publish(args)
-        from audit.gate import exit_code_for, summary_line
-
-        verdict = _dispatch(args)
+        return _command(args, settings)
     except AuditError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return int(exc.exit_code)
@@ -337,51 +505,192 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug)", file=sys.stderr)
         return int(ExitCode.INTERNAL_ERROR)
-    print(summary_line(verdict))
-    for line in _link_host_lines(verdict) if args.command == "run" else ():
-        print(line)
-    print(f"report: {args.report / 'index.html'}")
+
+
+def _settings(argv: Sequence[str]) -> Settings:
+    """The settings file named by --config-file, or the nearest one; none with --no-config (nor for --help
+    and --version, which must answer whatever state the project's files are in)."""
+    if {"--no-config", "--help", "-h", "--version"} & set(argv):
+        return Settings()
+    for i, word in enumerate(argv):
+        if word == "--config-file" and i + 1 < len(argv):
+            return load_settings(_settings_file(Path(argv[i + 1])))
+        if word.startswith("--config-file="):
+            return load_settings(_settings_file(Path(word.split("=", 1)[1])))
+    return load_settings(find_settings(Path.cwd()))
+
+
+def _settings_file(path: Path) -> Path:
+    if not path.is_file():
+        raise ConfigError(
+            f"--config-file {path}: no such file. Name an existing news-audit.toml or pyproject.toml."
+        )
+    return path
+
+
+def _command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "publish":
+        return _publish(args)
+    if args.command == "init":
+        return _init(args)
+    if args.command == "waive":
+        return _waive(args)
+    from audit.project import resolve_suites
+
+    suites_dir, origin = resolve_suites(args.suites)
+    _check_inputs(args, suites_dir)
+    gate = dataclasses.replace(settings.gate, fail_on=Severity(args.fail_on))
+    verdict = _dispatch(args, suites_dir, origin, gate, settings.sections.get("links", {}))
+    _show(args, verdict, _notes(settings, origin))
+    from audit.gate import exit_code_for
+
     return int(exit_code_for(verdict))
 
 
-def _dispatch(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _check_inputs(args: argparse.Namespace, suites_dir: Path) -> None:
+    """The mistakes worth answering before the heavy imports: inputs that are missing (< 1 s)."""
+    if args.command == "run" and not args.seeds_dir.is_dir():
+        what = "does not exist" if not args.seeds_dir.exists() else "is not a directory"
+        raise UsageError(
+            f"{args.seeds_dir}: the seeds directory {what}. Pass an existing directory of seed files."
+        )
+    if not suites_dir.is_dir():
+        raise UsageError(
+            f"{suites_dir}: the suites directory does not exist. Pass --suites DIR with <table>.json files, "
+            "or leave it out to use ./expectations/ or the packaged defaults."
+        )
+    if args.waivers is not None and not args.waivers.exists():  # (the same words as the waivers loader)
+        raise UsageError(f"{args.waivers}: the waivers file does not exist.")
+
+
+def _notes(settings: Settings, origin: str) -> list[str]:
+    """Where the settings and the suites came from, when not the plain defaults."""
+    from audit.project import PACKAGED
+
+    notes = [f"settings: {settings.where}"] if settings.source is not None else []
+    if origin == PACKAGED:
+        notes.append(
+            "suites: the packaged defaults (no ./expectations/; `news-audit init` copies them to edit)"
+        )
+    return notes
+
+
+def _show(args: argparse.Namespace, verdict: Any, notes: list[str]) -> None:
+    """The verdict for people (text) or machines (json), and GitHub annotations under GitHub Actions."""
+    from audit import console
+    from audit.gate import summary_line
+
+    github = os.environ.get("GITHUB_ACTIONS") == "true"
+    if args.format == "json":
+        document = json.loads((args.report / "results.json").read_text(encoding="utf-8"))
+        print(json.dumps(console.json_summary(document, args.report), indent=2))
+        if github:
+            for line in console.github_annotations(verdict):
+                print(line, file=sys.stderr)
+        return
+    print(summary_line(verdict))
+    if not args.quiet:
+        for line in console.summary_lines(verdict, per_rule=10 if args.verbose else 3):
+            print(line)
+        if args.verbose:
+            for lapsed in verdict.lapsed_waivers:
+                print(f"lapsed waiver: {lapsed.waiver.rule_id} {lapsed.waiver.record_id}: {lapsed.why}")
+        for line in _link_host_lines(verdict) if args.command == "run" else ():
+            print(line)
+        for note in notes:
+            print(note)
+    if github:
+        for line in console.github_annotations(verdict):
+            print(line)
+    print(f"report: {args.report / 'index.html'}")
+
+
+def _dispatch(
+    args: argparse.Namespace, suites_dir: Path, origin: str, gate: Any, links_table: Mapping[str, Any]
+) -> Any:
+    from audit.lazy import defer_unused_imports
+
+    defer_unused_imports()  # before the pipeline imports Great Expectations
     from audit.ingest import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S, IngestLimits
     from audit.pipeline import RunConfig, ValidateConfig, run_audit, validate_tables
+    from audit.project import default_waivers
     from audit.reextract import Reextract
 
-    waivers = args.waivers or _default_waivers(args.suites)
+    waivers = args.waivers or _if_exists(default_waivers(suites_dir, origin))
+    policy = args.policy or suites_dir / "number_policy.json"
     if args.command == "run":
         config = RunConfig(
             seeds_dir=args.seeds_dir,
             tables_dir=args.tables,
             report_dir=args.report,
-            suites_dir=args.suites,
+            suites_dir=suites_dir,
             waivers_path=waivers,
-            policy_path=args.policy or args.suites / "number_policy.json",
+            policy_path=policy,
             jobs=args.jobs,
-            live_links=_live_options(args),
+            live_links=_live_options(args, links_table),
             engine=args.engine,
             spark_master=args.spark_master,
             limits=IngestLimits(
                 max_bytes=args.max_seed_bytes or DEFAULT_MAX_BYTES,
                 timeout_s=DEFAULT_TIMEOUT_S if args.seed_timeout is None else args.seed_timeout,
             ),
+            gate=gate,
+            suites_origin=origin,
         )
-        return run_audit(config, progress=_progress)
+        return run_audit(config, progress=None if args.quiet else _progress())
     return validate_tables(
         ValidateConfig(
             tables_dir=args.tables,
             report_dir=args.report,
-            suites_dir=args.suites,
+            suites_dir=suites_dir,
             waivers_path=waivers,
             seeds_dir=args.seeds,
             engine=args.engine,
             spark_master=args.spark_master,
             jobs=args.jobs,
             reextract=Reextract(args.reextract),
-            policy_path=args.policy or args.suites / "number_policy.json",
+            policy_path=policy,
+            gate=gate,
+            suites_origin=origin,
         )
     )
+
+
+def _init(args: argparse.Namespace) -> int:
+    from audit.project import init_project
+
+    written = init_project(args.directory)
+    print(
+        f"wrote {len(written)} files to {written[0].parent}/: edit them; runs in {args.directory} now use them"
+    )
+    return int(ExitCode.PASSED)
+
+
+def _waive(args: argparse.Namespace) -> int:
+    from audit.project import WaiveRequest, default_waivers, resolve_suites, waive
+
+    suites_dir, origin = resolve_suites(args.suites)
+    target = args.waivers or default_waivers(suites_dir, origin)
+    new = waive(
+        WaiveRequest(
+            rule_id=args.rule_id,
+            records=args.records,
+            reason=args.reason,
+            expires=args.expires,
+            report_dir=args.report,
+            tables_dir=args.tables,
+            waivers_path=target,
+            today=dt.date.today(),
+        )
+    )
+    print(
+        f"wrote {len(new)} waiver{'s' if len(new) != 1 else ''} for {args.rule_id} to {target} (expires {args.expires})"
+    )
+    return int(ExitCode.PASSED)
+
+
+def _if_exists(path: Path) -> Path | None:
+    return path if path.exists() else None
 
 
 def _publish(args: argparse.Namespace) -> int:
@@ -464,7 +773,9 @@ def link_settings(args: argparse.Namespace) -> dict[str, Any]:
     return table | ({"hosts": hosts} if hosts else {})
 
 
-def _live_options(args: argparse.Namespace) -> Any:
+def _live_options(args: argparse.Namespace, file_table: Mapping[str, Any]) -> Any:
+    """The live checker's settings: the settings file's [tool.news-audit.links] table, the --link-* flags
+    over it (a --link-host list replaces the file's whole hosts table)."""
     if args.links != "live":
         return None
     from audit.link_policy import LinkPolicy
@@ -472,7 +783,9 @@ def _live_options(args: argparse.Namespace) -> Any:
     from audit.linkcheck import LiveOptions
 
     return LiveOptions(
-        policy=LinkPolicy.from_mapping(link_settings(args), where="the --link-* options:"),
+        policy=LinkPolicy.from_mapping(
+            {**file_table, **link_settings(args)}, where="the --link-* options and [tool.news-audit.links]:"
+        ),
         allow_private=args.allow_private_links,
         cache_dir=args.link_cache,
         progress=ProgressPrinter(sys.stderr),
@@ -485,11 +798,7 @@ def _link_host_lines(verdict: Any) -> list[str]:
     return host_summary_lines(verdict.manifest.get("run", {}).get("link_hosts", ()))
 
 
-def _default_waivers(suites: Path) -> Path | None:
-    path = suites / "waivers.json"
-    return path if path.exists() else None
+def _progress() -> Any:
+    from audit.console import Progress
 
-
-def _progress(done: int, total: int) -> None:
-    if total >= 1000 and sys.stderr.isatty():
-        print(f"\r{done}/{total} seeds", end="\n" if done == total else "", file=sys.stderr, flush=True)
+    return Progress(sys.stderr, tty=sys.stderr.isatty())

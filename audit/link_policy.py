@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from audit.config import register_section
 from audit.errors import ConfigError
 
 __all__ = ["HostLimits", "LinkPolicy", "host_option"]
@@ -165,3 +166,13 @@ def _number(text: str) -> int | float | str:
         except ValueError:
             pass
     return text  # not a number: from_mapping names the key and the fix
+
+
+def _links_table(table: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+    """The settings file's ``[tool.news-audit.links]`` table, checked now so that a typo stops the run before
+    any work; the --link-* flags are laid over it when the checker starts (cli._live_options)."""
+    LinkPolicy.from_mapping(table, where)
+    return dict(table)
+
+
+register_section("links", _links_table)

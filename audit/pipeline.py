@@ -19,9 +19,11 @@ from audit.errors import UsageError
 from audit.extract import ExtractOptions
 from audit.extract.numbers import load_policy
 from audit.fsio import atomic_dir, atomic_write_text, in_use, sha256_file
+from audit.gate import GatePolicy
 from audit.ingest import IngestLimits, list_seed_files
 from audit.linkcheck import LiveChecks, LiveOptions, is_live_candidate, run_checks
 from audit.places import check_apart, check_replaceable
+from audit.policy import gate_results, with_tolerances
 from audit.process import Chunk, Processed, duplicate_of, processing
 from audit.provenance import DerivedTexts, reread_seed
 from audit.records import CheckResult, SeedRow, Verdict
@@ -51,6 +53,8 @@ class RunConfig:
     engine: str = "pandas"  # or "spark": audit/spark/, an optional extra
     spark_master: str | None = None
     live_links: LiveOptions | None = None
+    gate: GatePolicy = field(default_factory=GatePolicy)  # severity overrides, tolerances, --fail-on
+    suites_origin: str | None = None  # "packaged" or the suites directory as given, for the report
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,6 +72,8 @@ class ValidateConfig:
     jobs: int | None = None  # worker processes for validation (None: one per CPU)
     reextract: Reextract = Reextract.NONE  # seeds extracted again (`audit validate`: a sample)
     policy_path: Path | None = None  # the number policy for re-extraction (None: SUITES/number_policy.json)
+    gate: GatePolicy = field(default_factory=GatePolicy)
+    suites_origin: str | None = None
 
 
 PARALLEL_ROWS = 1_500_000  # table rows up to which validation and the report fork workers by default
@@ -101,7 +107,7 @@ def _run_audit(config: RunConfig, progress: Progress | None) -> Verdict:
 
         return spark.run_audit(config)
     started = time.time()
-    suites = load_suites(config.suites_dir)
+    suites = with_tolerances(load_suites(config.suites_dir), config.gate)
     waivers = load_waivers(config.waivers_path)
     options = ExtractOptions(policy=load_policy(config.policy_path))
     files = list_seed_files(config.seeds_dir)
@@ -122,6 +128,8 @@ def _run_audit(config: RunConfig, progress: Progress | None) -> Verdict:
             seeds_dir=config.seeds_dir,
             today=config.today,
             jobs=config.jobs,
+            gate=config.gate,
+            suites_origin=config.suites_origin,
         ),
         suites=suites,
         waivers=waivers,
@@ -165,7 +173,7 @@ def _validate_tables(
         from audit import spark
 
         return spark.validate_tables(config)
-    suites = suites if suites is not None else load_suites(config.suites_dir)
+    suites = suites if suites is not None else with_tolerances(load_suites(config.suites_dir), config.gate)
     waivers = waivers if waivers is not None else load_waivers(config.waivers_path)
     manifest = read_manifest(config.tables_dir)
     seeds_dir = seeds_root(config, manifest)
@@ -231,7 +239,13 @@ def finish_audit(
 ) -> Verdict:
     """Apply the waivers to the rules' results, make the verdict and write the report (both engines)."""
     results, lapsed = apply_waivers(results, waivers, config.today or dt.date.today())
-    manifest = {**manifest, "validated_suites": {s.path.name: s.sha256 for s in suites}}
+    results, gate = gate_results(results, config.gate, config.tables_dir)
+    manifest = {
+        **manifest,
+        "validated_suites": {s.path.name: s.sha256 for s in suites},
+        "suites_origin": config.suites_origin or str(config.suites_dir),
+        "gate": gate,
+    }
     verdict = Verdict(results=results, lapsed_waivers=lapsed, manifest=manifest)
     seeds = read_table(config.tables_dir, "seeds").to_pylist()
     policy = next(iter(manifest.get("policy", {})), None)

@@ -14,9 +14,9 @@ from typing import Any
 
 import jsonschema
 
+from audit.defaults import SCHEMAS_DIR as SCHEMAS_DIR  # re-exported: publish and its gate read it
 from audit.errors import ConfigError
 
-SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
 RELEASE_SCHEMA = SCHEMAS_DIR / "release.schema.json"
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import jsonschema
 
+from audit import defaults
 from audit.errors import SuiteError
 from audit.fsio import sha256_file
 from audit.provenance import PROVENANCE_COLUMNS, TABLE_FACT_COLUMNS
@@ -27,7 +28,7 @@ from audit.store import SPECS, arrow_schema
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
-SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMAS_DIR = defaults.SCHEMAS_DIR
 REQUIRED_TABLES = ("seeds", "articles", "numbers", "links", "dates", "tables")
 
 

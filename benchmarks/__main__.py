@@ -1,4 +1,4 @@
-"""python -m benchmarks [scale|gx|corpus|links|shapes ...] [--sizes N ...]: figures with same-run baselines."""
+"""python -m benchmarks [cli|scale|gx|corpus|links|shapes ...] [--sizes N ...]: figures with same-run baselines."""
 
 from __future__ import annotations
 
@@ -36,8 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "which",
         nargs="*",
-        default=["scale", "gx", "corpus", "links", "shapes"],
-        choices=["scale", "gx", "corpus", "links", "shapes"],
+        default=["cli", "scale", "gx", "corpus", "links", "shapes"],
+        choices=["cli", "scale", "gx", "corpus", "links", "shapes"],
     )
     parser.add_argument(
         "--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000], help="seed counts for scale"
@@ -46,7 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for which in args.which:
         print(f"== {which}", flush=True)
-        if which == "scale":
+        if which == "cli":
+            from benchmarks import bench_cli
+
+            bench_cli.main()
+        elif which == "scale":
             bench_scale.main(args.sizes)
         elif which == "gx":
             _gx(args.rows)

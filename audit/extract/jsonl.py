@@ -6,18 +6,18 @@ import datetime as dt
 import json
 import re
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 
 from audit import __version__
+from audit.defaults import SCHEMAS_DIR
 from audit.extract.date_html import PageDates
 from audit.extract.documents import Composer, Document, derivation_for
 from audit.extract.page import Page
 
 EXTRACTOR = "news-audit-jsonl"
-_SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "jsonl_article.schema.json"
+_SCHEMA = SCHEMAS_DIR / "jsonl_article.schema.json"
 
 
 @cache

@@ -10,19 +10,18 @@ from typing import Any, cast
 
 import jsonschema
 
+from audit.defaults import SCHEMAS_DIR, SUITES_DIR
 from audit.errors import ConfigError
-
-_ROOT = Path(__file__).resolve().parents[2]
 
 
 def default_policy_path() -> Path:
     """Path of the bundled policy file, ``expectations/number_policy.json``."""
-    return _ROOT / "expectations" / "number_policy.json"
+    return SUITES_DIR / "number_policy.json"
 
 
 def policy_schema_path() -> Path:
     """Path of the JSON Schema every policy file is validated against."""
-    return _ROOT / "schemas" / "number_policy.schema.json"
+    return SCHEMAS_DIR / "number_policy.schema.json"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

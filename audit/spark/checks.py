@@ -33,6 +33,7 @@ from pyspark.sql.types import BooleanType, StructField, StructType
 
 from audit.errors import ConfigError
 from audit.pipeline import ValidateConfig, finish_audit, reextraction_for, seeds_root
+from audit.policy import with_tolerances
 from audit.provenance import (
     PROVENANCE_COLUMNS,
     SPAN_CHECKS,
@@ -74,7 +75,7 @@ def validate_with(
     waivers: Any = None,
 ) -> Verdict:
     """Run the suites on Spark, apply waivers and write the report as ``pipeline.validate_tables`` does."""
-    suites = suites if suites is not None else load_suites(config.suites_dir)
+    suites = suites if suites is not None else with_tolerances(load_suites(config.suites_dir), config.gate)
     waivers = waivers if waivers is not None else load_waivers(config.waivers_path)
     manifest = read_manifest(config.tables_dir)
     seeds_dir = seeds_root(config, manifest)

@@ -42,6 +42,7 @@ from audit.pipeline import (
     manifest_core,
     write_manifest,
 )
+from audit.policy import with_tolerances
 from audit.process import _EXTRACTED_TABLES, Processed, duplicate_of, process_seed
 from audit.records import SeedRow, Verdict
 from audit.spark.datasets import FIELD_MANIFEST_KEY, count_rows, dataset_sha256, remove_checksums
@@ -68,7 +69,7 @@ def run_audit_spark(config: RunConfig) -> Verdict:
     from audit.spark.checks import validate_with
 
     started = time.time()
-    suites = load_suites(config.suites_dir)
+    suites = with_tolerances(load_suites(config.suites_dir), config.gate)
     waivers = load_waivers(config.waivers_path)
     options = ExtractOptions(policy=load_policy(config.policy_path))
     files = list_seed_files(config.seeds_dir)
@@ -84,6 +85,8 @@ def run_audit_spark(config: RunConfig) -> Verdict:
         today=config.today,
         engine="spark",
         spark_master=config.spark_master,
+        gate=config.gate,
+        suites_origin=config.suites_origin,
     )
     with spark_session(config.spark_master) as spark:
         checker = live_checker(config.live_links) if config.live_links is not None else None
