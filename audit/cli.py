@@ -455,7 +455,7 @@ def _engine(p: argparse.ArgumentParser) -> None:
         choices=("pandas", "spark"),
         default="pandas",
         help="pandas: one machine (default); spark: extraction in Spark tasks, tables written and validated "
-        "by Spark (needs the [spark] extra and Java 17+; see the README's Spark section)",
+        "by Spark (needs the [spark] extra and Java 17+; see docs/spark.md)",
     )
     p.add_argument(
         "--spark-master",
