@@ -165,8 +165,8 @@ def recover_dir(target: Path) -> None:
                 f"marker ({MARKER}), so the audit does not delete it. Rename or move it, then run again."
             )
     named = _journaled_backup(target)
-    # only the backup the swap's journal names is put back: a report retired before new tables were
-    # swapped in (``retire_dir``) has no journal, and must not come back beside them
+    # only the folder the swap's journal names is put in place: the previous one, or for a report
+    # retired before new tables came in (``retire_dir``) its empty successor, never the old report
     if not target.exists() and named is not None and named in leftovers:
         os.replace(named, target)
         leftovers.remove(named)
@@ -180,7 +180,7 @@ def _journal(target: Path) -> Path:
 
 
 def _journaled_backup(target: Path) -> Path | None:
-    """The backup a swap's journal names; a journal the audit did not write is refused."""
+    """The folder a swap's journal names; a journal the audit did not write is refused."""
     journal = _journal(target)
     if not journal.exists() and not journal.is_symlink():
         return None
@@ -188,7 +188,7 @@ def _journaled_backup(target: Path) -> Path | None:
         name = journal.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         name = ""
-    if re.fullmatch(rf"\.{re.escape(target.name)}\.old-[0-9]+", name) is None:
+    if re.fullmatch(rf"\.{re.escape(target.name)}\.(old-[0-9]+|new-\w+)", name) is None:
         raise UsageError(
             f"{journal}: is named like the audit's swap journal but was not written by it. "
             "Rename or move it, then run again."
@@ -232,32 +232,52 @@ def check_owned(place: str, target: Path, kind: str) -> None:
 def _swapped_in(
     target: Path, kind: str, place: str, before_swap: Callable[[], None] | None, run: str | None
 ) -> Iterator[Path]:
+    staging = _new_staging(target, kind, place)
+    try:
+        yield staging
+        _seal(target, staging, kind, run)
+        if before_swap is not None:
+            before_swap()
+        check_owned(place, target, kind)  # what the user may have put there meanwhile
+        _swap(target, staging, back_to_previous=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _new_staging(target: Path, kind: str, place: str) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     recover_dir(target)
     check_owned(place, target, kind)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.new-"))
     try:
         atomic_write_text(staging / MARKER, marker_text(kind, None))  # ours from the start
-        yield staging
-        for name in sorted(KEPT):
-            if (target / name).exists() and not (staging / name).exists():
-                shutil.copy2(target / name, staging / name)
-        atomic_write_text(staging / MARKER, marker_text(kind, listing(staging), run))
-        _fsync_tree(staging)
-        os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp's 0700 would keep the outputs private
-        if before_swap is not None:
-            before_swap()
-        check_owned(place, target, kind)  # what the user may have put there meanwhile
-        backup = target.parent / f".{target.name}.old-{os.getpid()}"
-        if target.exists():
-            atomic_write_text(_journal(target), backup.name)  # lets recover_dir find it if we die next
-            os.replace(target, backup)
-        os.replace(staging, target)
-        _journal(target).unlink(missing_ok=True)
-        shutil.rmtree(backup, ignore_errors=True)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    return staging
+
+
+def _seal(target: Path, staging: Path, kind: str, run: str | None) -> None:
+    """Make a filled staging folder ready to swap in: kept names copied, the complete marker, synced, readable."""
+    for name in sorted(KEPT):
+        if (target / name).exists() and not (staging / name).exists():
+            shutil.copy2(target / name, staging / name)
+    atomic_write_text(staging / MARKER, marker_text(kind, listing(staging), run))
+    _fsync_tree(staging)
+    os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp's 0700 would keep the outputs private
+
+
+def _swap(target: Path, staging: Path, *, back_to_previous: bool) -> None:
+    """Rename target aside and staging in. The journal names what recovery puts in place if we die
+    between the two renames: the previous folder, or (``back_to_previous`` False) the new one."""
+    backup = target.parent / f".{target.name}.old-{os.getpid()}"
+    if target.exists():
+        atomic_write_text(_journal(target), backup.name if back_to_previous else staging.name)
+        os.replace(target, backup)
+    os.replace(staging, target)
+    _journal(target).unlink(missing_ok=True)
+    shutil.rmtree(backup, ignore_errors=True)
 
 
 def check_owned_file(place: str, root: Path, name: str, kind: str) -> None:
@@ -276,16 +296,17 @@ def write_owned_file(root: Path, name: str, text: str, kind: str) -> None:
 
 
 def retire_dir(target: Path, kind: str, place: str) -> None:
-    """Remove the audit's own folder of ``kind`` (renamed aside first, with no journal, so it never comes
-    back): ``audit run`` retires the report just before new tables replace the ones it was about."""
+    """Replace the audit's own folder of ``kind`` by an empty one of its own (kept names such as .gitkeep
+    stay), never to come back: ``audit run`` retires the report just before new tables come in."""
     target = target.resolve()
-    recover_dir(target)
-    if not target.exists():
-        return
-    check_owned(place, target, kind)
-    backup = target.parent / f".{target.name}.old-{os.getpid()}"
-    os.replace(target, backup)
-    shutil.rmtree(backup, ignore_errors=True)
+    with writing(target, f"choose another {place}"):
+        staging = _new_staging(target, kind, place)
+        try:
+            if target.exists():
+                _seal(target, staging, kind, None)
+                _swap(target, staging, back_to_previous=False)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def _fsync_tree(root: Path) -> None:
