@@ -404,5 +404,6 @@ def _locked(name: str, path: Path, *, exclusive: bool) -> Iterator[None]:
         yield
     finally:
         _HELD.pop(path, None)
-        _LOCK_FDS.discard(fd)
-        os.close(fd)
+        if fd in _LOCK_FDS:  # (not in a forked child, which closed it already)
+            _LOCK_FDS.discard(fd)
+            os.close(fd)
