@@ -171,7 +171,7 @@ def recover_dir(target: Path) -> None:
         os.replace(named, target)
         leftovers.remove(named)
     for path in leftovers:
-        shutil.rmtree(path)
+        remove_ours(path)
     journal.unlink(missing_ok=True)
 
 
@@ -241,8 +241,26 @@ def _swapped_in(
         check_owned(place, target, kind)  # what the user may have put there meanwhile
         _swap(target, staging, back_to_previous=True)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_ours(staging, ignore_errors=True)
         raise
+
+
+def remove_ours(path: Path, *, ignore_errors: bool = False) -> None:
+    """Delete one of the audit's folders, its marker last: a deletion cut short leaves it still marked
+    as the audit's, for the next run's recovery to finish (not to refuse as someone else's)."""
+    try:
+        for child in sorted(path.iterdir()):
+            if child.name == MARKER:
+                continue
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+        (path / MARKER).unlink(missing_ok=True)
+        path.rmdir()
+    except OSError:
+        if not ignore_errors:
+            raise
 
 
 def _new_staging(target: Path, kind: str, place: str) -> Path:
@@ -253,7 +271,7 @@ def _new_staging(target: Path, kind: str, place: str) -> Path:
     try:
         atomic_write_text(staging / MARKER, marker_text(kind, None))  # ours from the start
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_ours(staging, ignore_errors=True)
         raise
     return staging
 
@@ -277,7 +295,8 @@ def _swap(target: Path, staging: Path, *, back_to_previous: bool) -> None:
         os.replace(target, backup)
     os.replace(staging, target)
     _journal(target).unlink(missing_ok=True)
-    shutil.rmtree(backup, ignore_errors=True)
+    if backup.exists():
+        remove_ours(backup, ignore_errors=True)
 
 
 def check_owned_file(place: str, root: Path, name: str, kind: str) -> None:
@@ -306,7 +325,8 @@ def retire_dir(target: Path, kind: str, place: str) -> None:
                 _seal(target, staging, kind, None)
                 _swap(target, staging, back_to_previous=False)
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            if staging.exists():
+                remove_ours(staging, ignore_errors=True)
 
 
 def _fsync_tree(root: Path) -> None:

@@ -74,7 +74,8 @@ def test_a_forked_child_does_not_keep_the_lock_of_its_killed_parent(tmp_path: Pa
     children = Path(f"/proc/{holder.pid}/task/{holder.pid}/children").read_text().split()
     try:
         holder.kill()
-        holder.communicate()
+        holder.wait()  # (not communicate: the child holds the pipe open)
+        holder.stdout.close()
         assert children and all(
             _alive(int(c)) for c in children
         )  # the child outlives it: no parent-death signal here
@@ -93,7 +94,8 @@ def test_pool_workers_die_with_their_parent() -> None:
     try:
         assert _alive(worker)
         parent.kill()
-        parent.communicate()
+        parent.wait()  # (not communicate: a worker that outlived it would hold the pipe open)
+        parent.stdout.close()
         assert _gone_within(worker, 5), "the worker outlived its parent"
     finally:
         if _alive(worker):
@@ -130,7 +132,7 @@ def test_the_next_run_proceeds_at_once_after_a_kill_9_mid_run(tmp_path: Path) ->
     generate(tmp_path / "seeds", 72)  # past the 64 seeds from which extraction forks workers
     out = tmp_path / "out"
     first = subprocess.Popen(
-        _run(tmp_path / "seeds", out), env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        _run(tmp_path / "seeds", out), env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     deadline = time.monotonic() + 120
     while len(_workers_of(first.pid)) < 2 and first.poll() is None and time.monotonic() < deadline:
@@ -138,13 +140,18 @@ def test_the_next_run_proceeds_at_once_after_a_kill_9_mid_run(tmp_path: Path) ->
     workers = _workers_of(first.pid)
     assert len(workers) >= 2 and first.poll() is None, "the run ended before its workers started"
     first.kill()
-    first.communicate()
+    first.wait()
     second = subprocess.run(
         _run(tmp_path / "seeds", out), env=ENV, capture_output=True, text=True, timeout=300
     )
-    assert "another audit" not in second.stderr
-    assert second.returncode in (0, 1), second.stderr
-    assert all(_gone_within(w, 5) for w in workers)
+    try:
+        assert "another audit" not in second.stderr
+        assert second.returncode in (0, 1), second.stderr
+        assert all(_gone_within(w, 5) for w in workers)
+    finally:
+        for worker in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker, signal.SIGKILL)
 
 
 def _open_files() -> set[str]:
