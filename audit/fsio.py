@@ -149,7 +149,7 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def recover_dir(target: Path) -> None:
-    """Undo a swap interrupted between its two renames: put the previous complete directory back.
+    """Undo a swap interrupted between its two renames: put in place the folder its journal names.
 
     Then remove what interrupted runs left beside target: staging directories and old backups. Only the
     audit's own are touched (``marks.is_leftover_of_ours``); another folder by such a name is refused.
@@ -214,8 +214,8 @@ def atomic_dir(
     directory is renamed aside, the new one renamed in, the old one removed. A crash between the two
     renames leaves the old directory under a backup name; ``recover_dir`` restores it. ``before_swap``
     runs just before the renames (``audit run`` retires the report there); ``run`` is the run id the
-    marker records (default: this run's). A full disk or a read-only
-    place raises ``OutputError`` (see ``writing``), with target untouched.
+    marker records (default: this run's). A full disk or a read-only place raises ``OutputError``
+    (see ``writing``), with target untouched.
     """
     target = target.resolve()
     with writing(target, elsewhere), _swapped_in(target, kind, place, before_swap, run) as staging:
@@ -319,11 +319,13 @@ def retire_dir(target: Path, kind: str, place: str) -> None:
     stay), never to come back: ``audit run`` retires the report just before new tables come in."""
     target = target.resolve()
     with writing(target, f"choose another {place}"):
+        recover_dir(target)
+        if not target.exists():
+            return
         staging = _new_staging(target, kind, place)
         try:
-            if target.exists():
-                _seal(target, staging, kind, None)
-                _swap(target, staging, back_to_previous=False)
+            _seal(target, staging, kind, None)
+            _swap(target, staging, back_to_previous=False)
         finally:
             if staging.exists():
                 remove_ours(staging, ignore_errors=True)
