@@ -29,6 +29,14 @@ _WHAT = {
     "releases": "releases folder",
 }
 
+# the file every output of a kind held before markers existed (a hint for the message, never a proof)
+_LEGACY = {
+    "tables": "manifest.json",
+    "report": "results.json",
+    "release": "provenance.intoto.json",
+    "releases": "latest.json",
+}
+
 _RUN_ID: list[str] = []
 
 
@@ -102,11 +110,16 @@ def ownership_problem(name: str, path: Path, kind: str) -> str | None:
         return f"{name} {path}: is a file, and the audit writes a folder there. Choose another {name}."
     body = read_marker(path)
     foreign = foreign_paths(path)
+    if body is None and foreign and (path / _LEGACY[kind]).is_file():
+        return (
+            f"{name} {path}: carries no audit marker ({MARKER}). It may be an output of an earlier version "
+            f"(they carry none), but it may hold your files (e.g. {foreign[0]}), and the audit replaces {name} "
+            f"whole. If it is an old output, delete or move it yourself; otherwise choose another {name}."
+        )
     if body is None and foreign:
         return (
-            f"{name} {path}: carries no audit marker ({MARKER}), so its files (e.g. {foreign[0]}) are not the "
-            f"audit's, and the audit replaces {name} whole. Move or delete {path} yourself (outputs of "
-            f"earlier versions carry no marker), or choose another {name}."
+            f"{name} {path}: holds files the audit did not write (e.g. {foreign[0]}) and carries no audit "
+            f"marker ({MARKER}), and the audit replaces {name} whole. Choose a new or empty folder for {name}."
         )
     if body is not None and body["kind"] != kind:
         return (

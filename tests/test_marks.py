@@ -114,7 +114,7 @@ def test_a_folder_holding_the_audits_file_name_is_not_the_audits(
     before = _snapshot(audited)
     argv = _run(audited)
     argv[argv.index(flag) + 1] = str(target)
-    _refused(capsys, argv, f"{flag} {target}", "no audit marker", "Move or delete")
+    _refused(capsys, argv, f"{flag} {target}", "no audit marker", "delete or move it yourself; otherwise")
     assert _snapshot(audited) == before
 
 
@@ -152,7 +152,10 @@ def test_validate_never_replaces_the_seeds_folder(audited: Path, capsys: pytest.
     _user_files(audited / "seeds")
     before = _snapshot(audited)
     argv = ["validate", "--tables", str(audited / "tables"), "--report", str(audited / "seeds")]
-    _refused(capsys, [*argv, "--suites", str(audited / "expectations")], f"--report {audited / 'seeds'}")
+    err = _refused(
+        capsys, [*argv, "--suites", str(audited / "expectations")], f"--report {audited / 'seeds'}"
+    )
+    assert "Choose a new or empty folder" in err or "otherwise choose another --report" in err
     assert _snapshot(audited) == before
 
 
@@ -176,7 +179,7 @@ def test_outputs_of_an_earlier_version_are_refused_not_deleted(
     for name in ("tables", "report"):
         (audited / name / MARKER).unlink()
     before = _snapshot(audited)
-    _refused(capsys, _run(audited), "no audit marker", "earlier versions carry no marker")
+    _refused(capsys, _run(audited), "no audit marker", "an output of an earlier version")
     assert _snapshot(audited) == before
 
 
@@ -311,7 +314,9 @@ def test_publish_never_replaces_a_release_folder_holding_user_files(
     shutil.rmtree(audited / "releases" / "1.0" / "data")
     (audited / "releases" / "1.0" / "thesis.tex").unlink()
     before = _snapshot(audited)
-    _refused(capsys, _publish(audited, "--version", "1.0"), "no audit marker", "Move or delete")
+    _refused(
+        capsys, _publish(audited, "--version", "1.0"), "no audit marker", "an output of an earlier version"
+    )
     assert _snapshot(audited) == before
 
 

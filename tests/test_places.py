@@ -119,9 +119,13 @@ def test_a_symlink_to_the_seeds_is_the_seeds(tmp_path: Path) -> None:
         (
             "--report",
             lambda p: (p.mkdir(), (p / "README.md").write_text("docs")),
-            "carries no audit marker",
+            "holds files the audit did not write",
         ),
-        ("--tables", lambda p: (p.mkdir(), (p / "data.csv").write_text("a,b")), "carries no audit marker"),
+        (
+            "--tables",
+            lambda p: (p.mkdir(), (p / "data.csv").write_text("a,b")),
+            "holds files the audit did not write",
+        ),
     ],
 )
 def test_an_output_over_files_no_audit_wrote_is_refused(
