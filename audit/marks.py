@@ -77,9 +77,10 @@ def read_marker(directory: Path) -> dict[str, Any] | None:
 def listing(directory: Path) -> list[str]:
     """Every path under directory (files, folders, links; not followed), relative, except the marker."""
     found: list[str] = []
-    for top, dirs, files in os.walk(directory):
-        rel = Path(top).relative_to(directory)
-        found += [(rel / name).as_posix() for name in (*dirs, *files)]
+    root = os.fspath(directory)
+    for top, dirs, files in os.walk(root):
+        prefix = "" if top == root else os.path.relpath(top, root).replace(os.sep, "/") + "/"
+        found += [prefix + name for name in (*dirs, *files)]
     return sorted(p for p in found if p != MARKER and not _is_marker_temp(p))
 
 
