@@ -247,8 +247,14 @@ def finish_audit(
     verdict = Verdict(results=results, lapsed_waivers=lapsed, manifest=manifest)
     seeds = read_table(config.tables_dir, "seeds").to_pylist()
     policy = next(iter(manifest.get("policy", {})), None)
+    # the report's marker names the run of its tables, so a report of the same tables is the same bytes
+    tables_run = (manifest.get("run") or {}).get("run_id")
     with atomic_dir(
-        config.report_dir, "choose another directory with --report", kind="report", place="--report"
+        config.report_dir,
+        "choose another directory with --report",
+        kind="report",
+        place="--report",
+        run=tables_run if isinstance(tables_run, str) else None,
     ) as staging:
         write_report(
             staging,
