@@ -162,6 +162,7 @@ HOLDER = r"""
 import fcntl, os, sys, time
 fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
 fcntl.lockf(fd, fcntl.LOCK_EX if sys.argv[2] == "write" else fcntl.LOCK_SH)
+os.ftruncate(fd, 0)  # (as the audit does: a longer pid written before would leave its last digits)
 os.pwrite(fd, str(os.getpid()).encode(), 0)
 print("held", flush=True)
 time.sleep(120)
