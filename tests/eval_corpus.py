@@ -34,9 +34,7 @@ def token_scores(predicted: str, gold: str) -> tuple[float, float, float]:
 
 def _articles_by_path(tables: Path) -> dict[str, dict[str, Any]]:
     seeds = {r["seed_sha256"]: r["path"] for r in pq.read_table(tables / "seeds.parquet").to_pylist()}
-    articles = pq.read_table(
-        tables / "articles.parquet", columns=["seed_sha256", "body", "published_at"]
-    ).to_pylist()
+    articles = pq.read_table(tables / "articles.parquet", columns=["seed_sha256", "body", "published_at"]).to_pylist()
     return {seeds[a["seed_sha256"]]: a for a in articles}
 
 
@@ -44,10 +42,7 @@ def body_scores(tables: Path, ground_truth: Path) -> dict[str, float]:
     """Mean token precision, recall and F1 of the articles' bodies; a page with no article scores 0."""
     truth = json.loads(ground_truth.read_text(encoding="utf-8"))
     articles = {Path(path).name.split(".")[0]: a for path, a in _articles_by_path(tables).items()}
-    scores = [
-        token_scores(articles[key]["body"] if key in articles else "", item["articleBody"])
-        for key, item in truth.items()
-    ]
+    scores = [token_scores(articles[key]["body"] if key in articles else "", item["articleBody"]) for key, item in truth.items()]
     return {
         "pages": len(scores),
         "extracted": sum(1 for key in truth if key in articles),
@@ -59,18 +54,11 @@ def body_scores(tables: Path, ground_truth: Path) -> dict[str, float]:
 
 def date_scores(tables: Path, dates_json: Path) -> dict[str, float]:
     """Share of pages with a gold date whose article's published_at is that day."""
-    gold = {
-        item["file"].removeprefix("html/"): item["date"]
-        for item in json.loads(dates_json.read_text()).values()
-    }
+    gold = {item["file"].removeprefix("html/"): item["date"] for item in json.loads(dates_json.read_text()).values()}
     articles = _articles_by_path(tables)
     dated = {f: d for f, d in gold.items() if d}
     hits = sum(1 for f, d in dated.items() if f in articles and str(articles[f]["published_at"]) == d)
-    return {
-        "pages": len(dated),
-        "extracted": sum(1 for f in dated if f in articles),
-        "accuracy": hits / len(dated),
-    }
+    return {"pages": len(dated), "extracted": sum(1 for f in dated if f in articles), "accuracy": hits / len(dated)}
 
 
 def main(argv: list[str]) -> int:

@@ -18,10 +18,7 @@ from pathlib import Path
 from audit.extract.dates import find_dates, page_dates_from_html
 from audit.extract.segments import Segment
 
-CORPUS = (
-    Path(os.environ.get("AUDIT_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus"))
-    / "htmldate-en"
-)
+CORPUS = Path(os.environ.get("AUDIT_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus")) / "htmldate-en"
 
 
 def evaluate_page(html: str, url: str, with_text: bool) -> dt.date | None:

@@ -75,11 +75,7 @@ def source_ok(gold_source: str | list[str], fact: NumberFact) -> bool:
     got = _norm(fact.source)
     for name in names:
         want = _norm(name)
-        if (
-            got == want
-            or re.search(rf"\b{re.escape(want)}\b", got)
-            or re.search(rf"\b{re.escape(got)}\b", want)
-        ):
+        if got == want or re.search(rf"\b{re.escape(want)}\b", got) or re.search(rf"\b{re.escape(got)}\b", want):
             return True
     return False
 
@@ -108,16 +104,14 @@ def score_article(gold: dict[str, Any], policy: Any, tally: Tally) -> None:
     facts = find_numbers(text, segs, language=gold.get("language", "en"), policy=policy)
     golds = gold["numbers"]
     for g in golds:
-        assert gold["text"][g["start"] : g["end"]] == g["text"], (gold["id"], g)
+        assert gold["text"][g["start"]:g["end"]] == g["text"], (gold["id"], g)
     match = _match(golds, facts, offset)
     tally.det_tp += len(match)
     tally.det_fn += len(golds) - len(match)
     tally.det_fp += len(facts) - len(match)
     for fi, f in enumerate(facts):
         if fi not in match.values():
-            tally.errors.append(
-                f"{gold['id']}: extra    {f.text!r} ({f.kind}) in {text[f.sentence_start : f.sentence_end][:90]!r}"
-            )
+            tally.errors.append(f"{gold['id']}: extra    {f.text!r} ({f.kind}) in {text[f.sentence_start:f.sentence_end][:90]!r}")
     for gi, g in enumerate(golds):
         fact = facts[match[gi]] if gi in match else None
         if fact is None:
@@ -170,12 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     sp, sr, sf = _prf(tally.src_tp, tally.src_fp, tally.src_fn)
     figures = {"detection precision": dp, "detection recall": dr, "source F1": sf}
     print(f"gold: {len(files)} articles, {tally.det_tp + tally.det_fn} numbers ({elapsed * 1000:.0f} ms)")
-    print(
-        f"detection         P={dp:.3f} R={dr:.3f} F1={df:.3f}  (tp={tally.det_tp} fp={tally.det_fp} fn={tally.det_fn})"
-    )
-    print(
-        f"source attribution P={sp:.3f} R={sr:.3f} F1={sf:.3f}  (tp={tally.src_tp} fp={tally.src_fp} fn={tally.src_fn})"
-    )
+    print(f"detection         P={dp:.3f} R={dr:.3f} F1={df:.3f}  (tp={tally.det_tp} fp={tally.det_fp} fn={tally.det_fn})")
+    print(f"source attribution P={sp:.3f} R={sr:.3f} F1={sf:.3f}  (tp={tally.src_tp} fp={tally.src_fp} fn={tally.src_fn})")
     print(f"requires_attribution agreement {tally.req_agree}/{tally.req_total}")
     if args.verbose:
         print("\n".join(tally.errors))

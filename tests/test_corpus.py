@@ -49,16 +49,9 @@ def test_provenance_holds_for_real_pages(corpus_run: tuple[Path, int]) -> None:
     """No provenance rule fails: every span reproduces its text, every derived text re-derives from its page."""
     tmp, _ = corpus_run
     results = json.loads((tmp / "report" / "results.json").read_text())
-    provenance = [
-        r
-        for r in results["rules"]
-        if r["rule_id"].endswith(
-            ("-span-matches-seed", "-seed-hash-matches", "-record-unchanged", "rederives-from-seed")
-        )
-    ]
-    assert provenance and all(r["passed"] for r in provenance), [
-        r["rule_id"] for r in provenance if not r["passed"]
-    ]
+    provenance = [r for r in results["rules"] if r["rule_id"].endswith(("-span-matches-seed", "-seed-hash-matches",
+                                                                       "-record-unchanged", "rederives-from-seed"))]
+    assert provenance and all(r["passed"] for r in provenance), [r["rule_id"] for r in provenance if not r["passed"]]
 
 
 def test_bodies_match_the_human_checked_text(corpus_run: tuple[Path, int]) -> None:
@@ -111,15 +104,7 @@ def test_run_checks_the_texts_it_derived_and_validate_derives_them_again(
     assert derived_again == []
     again = tmp_path / "validated"
     # one job: the checks run in this process, where the count is kept
-    validate = [
-        "validate",
-        "--tables",
-        str(tmp_path / "tables"),
-        "--report",
-        str(again),
-        "--suites",
-        str(SUITES),
-    ]
+    validate = ["validate", "--tables", str(tmp_path / "tables"), "--report", str(again), "--suites", str(SUITES)]
     main([*validate, "--jobs", "1"])
     assert len(derived_again) == 5
     assert _rules(tmp_path / "report") == _rules(again)
@@ -140,29 +125,18 @@ def test_kept_texts_are_keyed_by_their_bytes_bounded_and_sampled() -> None:
     assert kept.of("f" * 64) is None
 
 
-def test_a_stored_text_unlike_the_one_the_run_derived_fails(
-    corpus_run: tuple[Path, int], tmp_path: Path
-) -> None:
+def test_a_stored_text_unlike_the_one_the_run_derived_fails(corpus_run: tuple[Path, int], tmp_path: Path) -> None:
     """The in-run check is not vacuous: a derived text that differs from what the run's extraction made (here,
     one word changed in the kept copy) fails text-rederives-from-seed, and spans into it no longer match."""
     tmp, _ = corpus_run
     texts = pq.read_table(tmp / "tables" / "texts.parquet")
     victim = texts.column("seed_sha256")[0].as_py()
-    changed = [
-        t.replace(" the ", " a ", 1) if s == victim else t
-        for s, t in zip(
-            texts.column("seed_sha256").to_pylist(), texts.column("text").to_pylist(), strict=True
-        )
-    ]
+    changed = [t.replace(" the ", " a ", 1) if s == victim else t for s, t in
+               zip(texts.column("seed_sha256").to_pylist(), texts.column("text").to_pylist(), strict=True)]
     kept = provenance.DerivedTexts()
     kept.add(texts.set_column(texts.column_names.index("text"), "text", pa.array(changed)))
-    config = ValidateConfig(
-        tables_dir=tmp / "tables",
-        report_dir=tmp_path / "report",
-        suites_dir=SUITES,
-        waivers_path=None,
-        seeds_dir=tmp / "seeds",
-    )
+    config = ValidateConfig(tables_dir=tmp / "tables", report_dir=tmp_path / "report", suites_dir=SUITES,
+                            waivers_path=None, seeds_dir=tmp / "seeds")
     rules = {r.rule_id: r for r in validate_tables(config, derived=kept).results}
     assert [f.seed_sha256 for f in rules["text-rederives-from-seed"].findings] == [victim]
     assert not rules["article-span-matches-seed"].passed

@@ -295,9 +295,7 @@ def _rows(facts: tuple[DateFact, ...]) -> list[dict[str, object]]:
     return rows
 
 
-def _run_suite(
-    name: str, rows: list[dict[str, object]], only: frozenset[str] | None = None
-) -> dict[str, list[int]]:
+def _run_suite(name: str, rows: list[dict[str, object]], only: frozenset[str] | None = None) -> dict[str, list[int]]:
     """Failing row indices per rule_id of one suite run by GX on a pandas frame built through Arrow."""
     os.environ["GX_ANALYTICS_ENABLED"] = "false"
     import great_expectations as gx
@@ -350,17 +348,9 @@ def test_articles_dates_suite() -> None:
          "n_date_conflicts": 1},
         {"published_at": None, "captured_at": None, "updated_at": None, "n_date_conflicts": 0},
     ]  # fmt: skip
-    date_rules = frozenset(
-        {
-            "article-has-published-at",
-            "article-published-after-1995",
-            "article-published-not-after-capture",
-            "article-updated-not-before-published",
-            "article-updated-not-after-capture",
-            "article-dates-consistent",
-            "article-has-captured-at",
-        }
-    )
+    date_rules = frozenset({"article-has-published-at", "article-published-after-1995", "article-published-not-after-capture",
+                            "article-updated-not-before-published", "article-updated-not-after-capture",
+                            "article-dates-consistent", "article-has-captured-at"})
     failed = _run_suite("articles", rows, only=date_rules)
     assert failed["article-has-published-at"] == [2]
     assert failed["article-published-after-1995"] == [1]

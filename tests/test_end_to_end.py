@@ -28,18 +28,8 @@ def _failed(tmp_path: Path) -> set[tuple[str, str]]:
 
 
 def _validate(tmp_path: Path, suites: Path, *extra: str) -> int:
-    return main(
-        [
-            "validate",
-            "--tables",
-            str(tmp_path / "tables"),
-            "--report",
-            str(tmp_path / "report"),
-            "--suites",
-            str(suites),
-            *extra,
-        ]
-    )
+    return main(["validate", "--tables", str(tmp_path / "tables"), "--report", str(tmp_path / "report"),
+                 "--suites", str(suites), *extra])
 
 
 @pytest.fixture
@@ -54,9 +44,7 @@ def mixed_seeds(tmp_path: Path) -> Path:
     return d
 
 
-def test_bundled_seed_writes_tables_manifest_and_report(
-    tmp_path: Path, seeds_dir: Path, suites_dir: Path
-) -> None:
+def test_bundled_seed_writes_tables_manifest_and_report(tmp_path: Path, seeds_dir: Path, suites_dir: Path) -> None:
     """The bundled seed yields every table, a manifest with its hash, and a report whose verdict matches the exit code."""
     code = main(run_args(tmp_path, seeds_dir, suites_dir))
     tables = tmp_path / "tables"
@@ -70,11 +58,7 @@ def test_bundled_seed_writes_tables_manifest_and_report(
         assert "seeds" not in embedded  # the list is in manifest.json; each footer holds its digest
     article = pq.read_table(tables / "articles.parquet").to_pylist()[0]
     assert article["title"] == "Putin's Mobilization Backfires as 370,000 Flee Russia in Two Weeks"
-    assert (article["byline"], article["publisher"], article["section"]) == (
-        "Isabel van Brugen",
-        "Newsweek",
-        "Politics",
-    )
+    assert (article["byline"], article["publisher"], article["section"]) == ("Isabel van Brugen", "Newsweek", "Politics")
     assert "Comments / 19" not in article["body"] and "Turkey has issued" not in article["body"]
     assert code == (0 if _results(tmp_path)["passed"] else 1)
     report = (tmp_path / "report" / "index.html").read_text()
@@ -98,14 +82,8 @@ def test_non_utf8_spans_are_bytes_of_the_file(tmp_path: Path, mixed_seeds: Path,
     """Spans of a cp1252/latin-1 seed are byte offsets of the file, decoded with the recorded encoding."""
     main(run_args(tmp_path, mixed_seeds, suites_dir))
     data = (mixed_seeds / "latin1.txt").read_bytes()
-    blocks = [
-        b
-        for b in pq.read_table(tmp_path / "tables" / "blocks.parquet").to_pylist()
-        if b["text"].startswith("Le pr")
-    ]
-    assert blocks and all(
-        data[b["span_start"] : b["span_end"]].decode("latin-1") == b["text"] for b in blocks
-    )
+    blocks = [b for b in pq.read_table(tmp_path / "tables" / "blocks.parquet").to_pylist() if b["text"].startswith("Le pr")]
+    assert blocks and all(data[b["span_start"] : b["span_end"]].decode("latin-1") == b["text"] for b in blocks)
 
 
 def test_tampered_parquet_value_is_caught(tmp_path: Path, seeds_dir: Path, suites_dir: Path) -> None:
@@ -135,17 +113,9 @@ def test_tampered_seed_byte_is_caught(tmp_path: Path, seeds_dir: Path, suites_di
 
 
 def _waiver(suites_dir: Path, record_id: str, seed_sha256: str, expires: dt.date) -> None:
-    doc = {
-        "waivers": [
-            {
-                "rule_id": "article-has-publisher",
-                "record_id": record_id,
-                "seed_sha256": seed_sha256,
-                "reason": "generic text seed: the publisher is recorded in the dataset card",
-                "expires": expires.isoformat(),
-            }
-        ]
-    }
+    doc = {"waivers": [{"rule_id": "article-has-publisher", "record_id": record_id, "seed_sha256": seed_sha256,
+                        "reason": "generic text seed: the publisher is recorded in the dataset card",
+                        "expires": expires.isoformat()}]}
     (suites_dir / "waivers.json").write_text(json.dumps(doc))
 
 

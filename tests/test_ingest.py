@@ -44,7 +44,7 @@ def test_bad_bytes_are_rejected_with_a_reason(data: bytes, reason: RejectReason)
 def test_legacy_encoding_is_detected_and_recorded() -> None:
     """A cp1252 text is decoded with its encoding recorded, not rejected."""
     text = "Le président a annoncé que la réforme coûterait près de 3 milliards d'euros à l'État français."
-    seed = decode_seed((text + "\n").encode("cp1252") * 3, "fr.txt")
+    seed = decode_seed((text + "\n") .encode("cp1252") * 3, "fr.txt")
     assert isinstance(seed, Seed)
     assert seed.text.startswith("Le président")
     assert seed.encoding in {"cp1252", "iso8859-1", "latin-1", "iso8859-15"}

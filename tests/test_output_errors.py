@@ -85,12 +85,7 @@ def test_the_first_run_fits_and_gives_its_verdict(log: Path) -> None:
     [
         ("full_run", "--tables", "No space left on device", "free some space there"),
         ("full_validate", "--report", "No space left on device", "free some space there"),
-        (
-            "read_only",
-            "--report",
-            "Read-only file system",
-            "make it writable",
-        ),  # locked first: paths in order
+        ("read_only", "--report", "Read-only file system", "make it writable"),  # locked first: paths in order
     ],
 )
 def test_an_output_that_cannot_be_written_is_exit_2_with_one_line(
@@ -152,3 +147,4 @@ def test_permission_denied_elsewhere_is_not_the_outputs(tmp_path: Path, name: st
 def test_other_os_errors_go_on_unchanged(tmp_path: Path) -> None:
     missing = FileNotFoundError(errno.ENOENT, "No such file or directory", str(tmp_path / "tables" / "x"))
     assert _raised_through(tmp_path / "tables", missing) is missing
+

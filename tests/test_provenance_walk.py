@@ -141,9 +141,7 @@ def _paths(tables: Path) -> dict[str, str]:
     return {r["seed_sha256"]: r["path"] for r in rows if r["seed_sha256"]}
 
 
-def test_one_walk_reads_each_seed_once_for_every_table(
-    generated: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_one_walk_reads_each_seed_once_for_every_table(generated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With a cache of four seeds, twelve seeds and six tables with spans: twelve reads, same columns."""
     tables, root = generated / "tables", generated / "seeds"
     paths = _paths(tables)
@@ -156,9 +154,7 @@ def test_one_walk_reads_each_seed_once_for_every_table(
 
     monkeypatch.setattr(provenance, "reread_seed", counted)
     order = {sha: i for i, sha in enumerate(paths)}
-    found = tables_provenance(
-        tables, list(SPECS), SeedCache(root, paths, size=4), order, dict.fromkeys(SPECS, True)
-    )
+    found = tables_provenance(tables, list(SPECS), SeedCache(root, paths, size=4), order, dict.fromkeys(SPECS, True))
     assert sorted(reads) == sorted(paths.values())
     assert {n: {c: v.to_pylist() for c, v in cols.items()} for n, cols in found.items()} == expected
     assert all(all(expected["numbers"][c]) for c in ("seed_ok", "span_ok", "record_ok"))

@@ -43,13 +43,7 @@ def _arrow_type(t: pa.DataType) -> str:
         return f"array<{_arrow_type(t.value_type)}>"
     if pa.types.is_struct(t):
         return "span"
-    return {
-        "string": "string",
-        "int64": "integer",
-        "double": "number",
-        "bool": "boolean",
-        "date32[day]": "date",
-    }[str(t)]
+    return {"string": "string", "int64": "integer", "double": "number", "bool": "boolean", "date32[day]": "date"}[str(t)]
 
 
 @pytest.mark.parametrize("spec", TABLES, ids=lambda s: s.name)
@@ -60,9 +54,7 @@ def test_arrow_and_json_schema_agree(spec: Any) -> None:
     assert list(schema["properties"]) == arrow.names
     assert schema["required"] == arrow.names and schema["additionalProperties"] is False
     for field in arrow:
-        assert _json_type(schema["properties"][field.name]) == (_arrow_type(field.type), field.nullable), (
-            field.name
-        )
+        assert _json_type(schema["properties"][field.name]) == (_arrow_type(field.type), field.nullable), field.name
 
 
 @pytest.mark.parametrize("spec", TABLES, ids=lambda s: s.name)
@@ -86,9 +78,7 @@ def test_real_rows_validate_against_json_schemas(tmp_path: Path, seeds_dir: Path
     """Every row the audit writes for the bundled seed is valid under its table's JSON Schema."""
     main(run_args(tmp_path, seeds_dir, suites_dir))
     for spec in TABLES:
-        validator = jsonschema.Draft202012Validator(
-            json.loads((SCHEMAS / f"{spec.name}.schema.json").read_text())
-        )
+        validator = jsonschema.Draft202012Validator(json.loads((SCHEMAS / f"{spec.name}.schema.json").read_text()))
         for row in pq.read_table(tmp_path / "tables" / f"{spec.name}.parquet").to_pylist():
             errors = list(validator.iter_errors(_jsonable(row)))
             assert not errors, (spec.name, errors[0].message)
@@ -101,15 +91,5 @@ def test_truncated_parquet_is_a_clear_config_error(tmp_path: Path, seeds_dir: Pa
     path.write_bytes(path.read_bytes()[:100])
     with pytest.raises(ConfigError, match=r"numbers\.parquet: not a readable Parquet table"):
         read_table(tmp_path / "tables", "numbers")
-    code = main(
-        [
-            "validate",
-            "--tables",
-            str(tmp_path / "tables"),
-            "--report",
-            str(tmp_path / "r2"),
-            "--suites",
-            str(suites_dir),
-        ]
-    )
+    code = main(["validate", "--tables", str(tmp_path / "tables"), "--report", str(tmp_path / "r2"), "--suites", str(suites_dir)])
     assert code == 2

@@ -35,6 +35,7 @@ RUN_TIME_TABLES = {"link_checks"}
 SEEDED = [spec.name for spec in TABLES if spec.name not in RUN_TIME_TABLES]
 
 
+
 def _provenance_rules() -> dict[str, set[str]]:
     """rule_ids per table of the rules that test a provenance column."""
     rules: dict[str, set[str]] = {}
@@ -312,9 +313,7 @@ def test_structural_edits_fail_validate(copy: Path, how: str) -> None:
         manifest["tables"]["numbers"]["sha256"] = "0" * 64
         manifest_path.write_text(json.dumps(manifest))
         expected = ("table-hash-matches-manifest", "numbers")
-    elif (
-        how == "seed-list-edited"
-    ):  # the files embed the list's digest, so an edited list disagrees with them
+    elif how == "seed-list-edited":  # the files embed the list's digest, so an edited list disagrees with them
         manifest["seeds"][0]["size_bytes"] += 1
         manifest_path.write_text(json.dumps(manifest))
         expected = ("table-embedded-manifest-matches", "numbers")
@@ -341,9 +340,7 @@ def test_every_column_is_covered_by_the_row_digest(audited: Path, tmp_path: Path
         edited[i][column] = _changed(value) if value is not None else _typed(schema.field(column).type)
         path = tmp_path / f"{spec.name}.{column}.parquet"
         pq.write_table(pa.Table.from_pylist(edited, schema=schema), path)
-        ok = provenance_columns(pq.read_table(path), SeedCache(tmp_path, {}), None, rows_intact=False)[
-            "record_ok"
-        ].to_pylist()
+        ok = provenance_columns(pq.read_table(path), SeedCache(tmp_path, {}), None, rows_intact=False)["record_ok"].to_pylist()
         assert ok == [k != i for k in range(len(rows))], (spec.name, column)
 
 
