@@ -14,6 +14,7 @@ import ctypes
 import ctypes.util
 import gc
 import multiprocessing
+import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -32,7 +33,7 @@ def forked_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     started is cancelled and the running work is waited for."""
     fork = multiprocessing.get_context("fork")
     release_memory()  # each worker starts from the parent's pages: fewer of them, less memory in all
-    pool = ProcessPoolExecutor(workers, mp_context=fork, initializer=_start_worker)
+    pool = ProcessPoolExecutor(workers, mp_context=fork, initializer=_start_worker, initargs=(os.getpid(),))
     try:
         with _signals_held():  # a pool of forked workers forks them all at its first submit
             pool.submit(_nothing).result()
@@ -50,15 +51,33 @@ def release_memory() -> None:
             ctypes.CDLL(libc).malloc_trim(0)
 
 
-def _start_worker() -> None:
-    """First thing in a forked worker: the held signals' handlers back, and what it inherited frozen.
+def _start_worker(parent: int) -> None:
+    """First thing in a forked worker: die with the parent, the held signals' handlers back, and what it
+    inherited frozen.
 
     ``gc.freeze`` leaves the parent's objects (about 275k once Great Expectations is imported) out of the
     worker's full garbage collections: each walked them all (0.15 s), about 5% of extraction's time. The
     worker's own objects are collected as usual, and the parent's are left untouched, pages included.
     """
+    die_with_parent(parent)
     _restore_signals()
     gc.freeze()
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent(parent: int) -> None:
+    """Have the kernel SIGKILL this worker when its parent ends, however it ends (Linux's
+    PR_SET_PDEATHSIG); a worker whose parent is already gone ends now.
+
+    Without it, workers of a parent killed with SIGKILL went on with their chunks for minutes, holding
+    the memory and the CPUs the next run needs. Elsewhere than Linux the worker only checks its parent.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the signal was asked for
+        os._exit(1)
 
 
 def _nothing() -> None:

@@ -18,10 +18,11 @@ from audit import __version__
 from audit.errors import UsageError
 from audit.extract import ExtractOptions
 from audit.extract.numbers import load_policy
-from audit.fsio import atomic_dir, atomic_write_text, in_use, sha256_file
+from audit.fsio import atomic_dir, atomic_write_text, in_use, retire_dir, sha256_file
 from audit.gate import GatePolicy
 from audit.ingest import IngestLimits, list_seed_files
 from audit.linkcheck import LiveChecks, LiveOptions, is_live_candidate, run_checks
+from audit.marks import run_id
 from audit.places import check_apart, check_replaceable
 from audit.policy import gate_results, with_tolerances
 from audit.process import Chunk, Processed, duplicate_of, processing
@@ -95,16 +96,22 @@ def run_audit(config: RunConfig, progress: Progress | None = None) -> Verdict:
         },
         file_by_file=frozenset({"--link-cache"}),
     )
-    check_replaceable("--tables", config.tables_dir, "manifest.json")
-    check_replaceable("--report", config.report_dir, "results.json")
+    check_replaceable("--tables", config.tables_dir, "tables")
+    check_replaceable("--report", config.report_dir, "report")
     with in_use({"--tables": config.tables_dir, "--report": config.report_dir}):
         return _run_audit(config, progress)
 
 
 def _run_audit(config: RunConfig, progress: Progress | None) -> Verdict:
+    # the one commit point of tables and report: the old report goes just before new tables come in,
+    # and the new one is written after, so no report is ever read beside tables it is not about
+    def retire_report() -> None:
+        retire_dir(config.report_dir, "report", "--report")
+
     if config.engine == "spark":
         from audit import spark
 
+        retire_report()  # (its tables are swapped inside spark.run_audit)
         return spark.run_audit(config)
     started = time.time()
     suites = with_tolerances(load_suites(config.suites_dir), config.gate)
@@ -117,7 +124,12 @@ def _run_audit(config: RunConfig, progress: Progress | None) -> Verdict:
     checker = live_checker(config.live_links) if config.live_links is not None else None
     with processing(config.seeds_dir, files, config.limits, options, config.jobs) as processed:
         derived = write_tables(
-            config.tables_dir, _with_progress(processed, len(files), progress), core, started, checker
+            config.tables_dir,
+            _with_progress(processed, len(files), progress),
+            core,
+            started,
+            checker,
+            before_swap=retire_report,
         )
     return validate_tables(
         ValidateConfig(
@@ -158,7 +170,7 @@ def validate_tables(
         },
         {"--report": config.report_dir},
     )
-    check_replaceable("--report", config.report_dir, "results.json")
+    check_replaceable("--report", config.report_dir, "report")
     with in_use({"--report": config.report_dir}, {"--tables": config.tables_dir}):
         return _validate_tables(config, suites, waivers, derived)
 
@@ -249,7 +261,15 @@ def finish_audit(
     verdict = Verdict(results=results, lapsed_waivers=lapsed, manifest=manifest)
     seeds = read_table(config.tables_dir, "seeds").to_pylist()
     policy = next(iter(manifest.get("policy", {})), None)
-    with atomic_dir(config.report_dir, "choose another directory with --report") as staging:
+    # the report's marker names the run of its tables, so a report of the same tables is the same bytes
+    tables_run = (manifest.get("run") or {}).get("run_id")
+    with atomic_dir(
+        config.report_dir,
+        "choose another directory with --report",
+        kind="report",
+        place="--report",
+        run=tables_run if isinstance(tables_run, str) else None,
+    ) as staging:
         write_report(
             staging,
             verdict,
@@ -321,17 +341,26 @@ def write_tables(
     core: dict[str, Any],
     started: float,
     check_links: LinkChecker | None = None,
+    *,
+    before_swap: Callable[[], None] | None = None,
 ) -> DerivedTexts:
     """Stream every seed's batches into the tables, then live link checks if asked, then the manifest.
 
-    All or nothing: everything is written into a staging directory that replaces ``directory`` whole.
+    All or nothing: everything is written into a staging directory that replaces ``directory`` whole
+    (``before_swap`` runs just before).
     Returns the derived texts written (as many as memory allows), for the run's validation.
     """
     derived = DerivedTexts()
     seen: dict[str, str] = {}
     seeds: list[dict[str, Any]] = []
     urls: set[str] = set()
-    with atomic_dir(directory, "choose another directory with --tables") as staging:
+    with atomic_dir(
+        directory,
+        "choose another directory with --tables",
+        kind="tables",
+        place="--tables",
+        before_swap=before_swap,
+    ) as staging:
         writer = TablesWriter(staging)
         try:
             for chunk in processed:
@@ -400,6 +429,7 @@ def write_manifest(
             "finished_at": dt.datetime.fromtimestamp(finished, dt.UTC).isoformat(timespec="seconds"),
             "duration_s": round(finished - started, 3),
             **({"link_hosts": list(link_hosts)} if link_hosts is not None else {}),
+            "run_id": run_id(),  # the report's results.json repeats it: which tables it is about
         },
     }
     atomic_write_text(staging / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True))

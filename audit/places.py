@@ -2,8 +2,8 @@
 
 An output directory is replaced whole (``fsio.atomic_dir``), so one that holds the seeds, the suites or
 another output would delete them; one inside the seeds directory would be read as seeds by the next run.
-Both are refused before anything is read or written, as is an output directory that holds files no
-audit wrote (``--report docs`` would delete docs/).
+Both are refused before anything is read or written, as is an output directory that is not the audit's
+own by its marker (``--report docs`` would delete docs/; see ``marks``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from audit.errors import UsageError
-from audit.fsio import KEPT
+from audit.marks import ownership_problem
 
 
 def check_apart(
@@ -57,22 +57,9 @@ def _overlap(out_name: str, out: Path, name: str, place: Path, *, whole: bool, r
     return None
 
 
-def check_replaceable(name: str, path: Path, written_by_audit: str) -> None:
-    """Raise UsageError unless path is absent, an empty directory, or one an earlier run wrote.
-
-    ``written_by_audit`` is the file every such directory holds ("manifest.json" for tables).
-    """
-    if not path.exists() and not path.is_symlink():
-        return
-    if not path.is_dir():
-        raise UsageError(
-            f"{name} {path}: is a file, and the audit writes a directory there. Choose another {name}."
-        )
-    if (path / written_by_audit).is_file():
-        return
-    foreign = sorted(p.name for p in path.iterdir() if p.name not in KEPT)
-    if foreign:
-        raise UsageError(
-            f"{name} {path}: holds files no audit wrote (e.g. {foreign[0]}), and the audit replaces {name} "
-            f"whole on each run: they would be deleted. Choose a new or empty directory, or one an earlier run wrote."
-        )
+def check_replaceable(name: str, path: Path, kind: str) -> None:
+    """Raise UsageError unless path is absent, empty, or the audit's own folder of ``kind`` (its marker,
+    ``marks.MARKER``, lists everything in it): the audit never replaces a folder holding files it did not
+    write, nor one an earlier version wrote (no marker), nor its own folder of another kind."""
+    if problem := ownership_problem(name, path, kind):
+        raise UsageError(problem)

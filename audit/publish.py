@@ -30,7 +30,16 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from audit.errors import ConfigError, UsageError
-from audit.fsio import atomic_dir, atomic_write, atomic_write_text, in_use, sha256_file, writing
+from audit.fsio import (
+    atomic_dir,
+    atomic_write,
+    atomic_write_text,
+    check_owned_file,
+    in_use,
+    sha256_file,
+    write_owned_file,
+    writing,
+)
 from audit.places import check_apart
 from audit.release_config import SCHEMAS_DIR, ReleaseConfig, load_release_config
 from audit.release_croissant import PARQUET, ReleasedFile, TableShape, croissant_document
@@ -93,6 +102,7 @@ def publish(config: PublishConfig) -> Release:
     inputs = {"--tables": config.tables_dir, "--report": config.report_dir}
     check_apart(inputs, {"--to": root}, file_by_file=frozenset({"--to"}))  # releases are added one by one
     with in_use({"--to": root}, inputs):
+        check_owned_file("--to", root, LATEST, "releases")  # a latest.json of the user's is not overwritten
         return _publish(config)
 
 
@@ -105,7 +115,10 @@ def _publish(config: PublishConfig) -> Release:
     check_apart({"--tables": config.tables_dir, "--report": config.report_dir}, {"--to": root / name})
     existed = (root / name).is_dir()
     previous = _recorded_previous(root / name) if existed else read_latest(root)
-    with atomic_dir(root / name, "choose another folder with --to") as staging:
+    run = (audit.results["manifest"].get("run") or {}).get("run_id") or audit.run_at  # same bytes again
+    with atomic_dir(
+        root / name, "choose another folder with --to", kind="release", place="--to", run=run
+    ) as staging:
         files, diff = write_release(staging, audit, release_config, config.schemas_dir, name, previous)
     latest = read_latest(root)
     is_latest = not existed or latest in (None, name)
@@ -170,7 +183,7 @@ def write_latest(root: Path, name: str, audit: Audit) -> None:
         "audited_at": audit.run_at,
     }
     with writing(root / LATEST, "choose another folder with --to"):
-        atomic_write_text(root / LATEST, _json(pointer))
+        write_owned_file(root, LATEST, _json(pointer), "releases")
 
 
 def _released_table_names(release: Path) -> set[str]:

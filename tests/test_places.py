@@ -17,6 +17,7 @@ import pytest
 
 from audit.cli import main
 from audit.errors import UsageError
+from audit.marks import MARKER
 from audit.places import check_apart
 from benchmarks.generate import generate
 from tests.conftest import ROOT, SAMPLE, SUITES, run_args
@@ -118,9 +119,13 @@ def test_a_symlink_to_the_seeds_is_the_seeds(tmp_path: Path) -> None:
         (
             "--report",
             lambda p: (p.mkdir(), (p / "README.md").write_text("docs")),
-            "holds files no audit wrote",
+            "holds files the audit did not write",
         ),
-        ("--tables", lambda p: (p.mkdir(), (p / "data.csv").write_text("a,b")), "holds files no audit wrote"),
+        (
+            "--tables",
+            lambda p: (p.mkdir(), (p / "data.csv").write_text("a,b")),
+            "holds files the audit did not write",
+        ),
     ],
 )
 def test_an_output_over_files_no_audit_wrote_is_refused(
@@ -147,7 +152,7 @@ def test_an_empty_output_directory_or_one_an_earlier_run_wrote_is_used(
     for name in content:
         (report / name).write_text("")
     assert main(run_args(tmp_path, seeds_dir, SUITES)) == 1
-    assert sorted(p.name for p in report.iterdir() if p.name.startswith(".")) == sorted(content)
+    assert sorted(p.name for p in report.iterdir() if p.name.startswith(".")) == sorted([*content, MARKER])
     assert main(run_args(tmp_path, seeds_dir, SUITES)) == 1  # the second run replaces the first run's
 
 
@@ -156,7 +161,8 @@ def test_an_empty_output_directory_or_one_an_earlier_run_wrote_is_used(
 HOLDER = r"""
 import fcntl, os, sys, time
 fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
-fcntl.flock(fd, fcntl.LOCK_EX if sys.argv[2] == "write" else fcntl.LOCK_SH)
+fcntl.lockf(fd, fcntl.LOCK_EX if sys.argv[2] == "write" else fcntl.LOCK_SH)
+os.ftruncate(fd, 0)  # (as the audit does: a longer pid written before would leave its last digits)
 os.pwrite(fd, str(os.getpid()).encode(), 0)
 print("held", flush=True)
 time.sleep(120)

@@ -117,7 +117,9 @@ def write_tables_spark(
         rows, dropped = reject_duplicates(collect_seed_rows(envelope, len(files)))
         seeds = [{k: getattr(r, k) for k in _SEED_FIELDS} for r in rows]
         embedded = embedded_manifest(core, seeds)
-        with atomic_dir(directory, "choose another directory with --tables") as staging:
+        with atomic_dir(
+            directory, "choose another directory with --tables", kind="tables", place="--tables"
+        ) as staging:
             _write_driver_table(spark, SPECS["seeds"], rows, embedded, staging)
             for name in _EXTRACTED_TABLES:
                 frame = _table_frame(spark, envelope, dropped, SPECS[name], embedded)
