@@ -108,8 +108,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     validate = sub.add_parser(
         "validate",
         help="re-audit existing tables against the seeds named in their manifest",
-        description="Re-read the seeds named in TABLES/manifest.json, recompute provenance, extract a sample "
-        "of the seeds again, run the suites on the existing tables and write the report. Catches tables "
+        description="Re-read the seeds named in TABLES/manifest.json, recompute provenance, extract every "
+        "seed again, run the suites on the existing tables and write the report. Catches tables "
         "edited after extraction.",
         epilog="example:\n  python -m audit validate --tables build/tables --report reports/\n\n"
         + _EXIT_CODES,
@@ -138,10 +138,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     validate.add_argument(
         "--reextract",
-        choices=["sample", "all", "none"],
-        default="sample",
+        choices=["all", "sample", "none"],
+        default="all",
         help="seeds extracted again, whose stored rows must be rows extraction makes (catches an edited "
-        "value whose digests were recomputed): one in 16 (default), all, or none",
+        "value whose digests were recomputed): all (default), a sample of one in 16 drawn with a key "
+        "kept secret for this validation only, or none (see docs/security.md)",
     )
     validate.add_argument(
         "--policy",
@@ -158,7 +159,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 _PUBLISH_EXIT_CODES = """exit codes:
   0  published (or the same tables republished to the same release)
-  1  refused: the audit verdict is not "passed", or a table's sha256 is not the one the audit recorded
+  1  refused: the verdict of publish's own validation is not "passed", the suites are not the audited
+     ones or hold no rule, or a table's sha256 is not the one the report recorded
   2  usage or configuration error: REPORT/results.json or TABLES/manifest.json missing or corrupt,
      bad release config, a --version already used for other tables
   3  internal error (a bug: rerun with --debug and report it)"""
@@ -190,8 +192,9 @@ def _publish_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     publish = sub.add_parser(
         "publish",
         help="release the audited tables with their report, a Croissant description and provenance",
-        description='Publish exactly what passed: check that REPORT/results.json says "passed" for tables '
-        "whose sha256 equals that of the files in TABLES now, then write RELEASES/<name>/ atomically with "
+        description="Publish exactly what passed: check that REPORT/results.json names tables whose sha256 "
+        "equals that of the files in TABLES now, validate them again with SUITES (the audited suites; every "
+        "seed extracted again) and, only if that verdict is passed, write RELEASES/<name>/ atomically with "
         "the tables, the report, croissant.jsonld, provenance.intoto.json (in-toto Statement v1), "
         "CHANGELOG.md and changes.json (diff against the previous release), and point RELEASES/latest.json "
         "at it.",
@@ -235,6 +238,34 @@ def _publish_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="FILE",
         help="dataset name, description, license, url, citation, creators, keywords "
         "(schemas/release.schema.json; default: release.json if present, else the schema's defaults)",
+    )
+    publish.add_argument(
+        "--suites",
+        type=Path,
+        default=Path("expectations"),
+        metavar="DIR",
+        help="the suites the tables were audited with; publish validates again with them (default: expectations/)",
+    )
+    publish.add_argument(
+        "--waivers",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="waivers file (default: SUITES/waivers.json if present)",
+    )
+    publish.add_argument(
+        "--seeds",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where the seeds are now, if not where the manifest says",
+    )
+    publish.add_argument(
+        "--jobs",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="worker processes for the validation (default: one per CPU)",
     )
     publish.add_argument(
         "--schemas",
@@ -383,6 +414,10 @@ def _publish(args: argparse.Namespace) -> int:
             config_path=args.config or (default_config if default_config.is_file() else None),
             schemas_dir=args.schemas or SCHEMAS_DIR,
             version=args.version,
+            suites_dir=args.suites,
+            waivers_path=args.waivers or _default_waivers(args.suites),
+            seeds_dir=args.seeds,
+            jobs=args.jobs,
         )
     )
     for line in summary_lines(release):

@@ -19,7 +19,7 @@ from audit.errors import UsageError
 from audit.extract import ExtractOptions
 from audit.extract.numbers import load_policy
 from audit.fsio import atomic_dir, atomic_write_text, in_use, sha256_file
-from audit.ingest import IngestLimits, list_seed_files
+from audit.ingest import IngestLimits, list_seed_files, recorded_limits
 from audit.linkcheck import LiveOptions, check_links
 from audit.places import check_apart, check_replaceable
 from audit.process import Chunk, Processed, duplicate_of, processing
@@ -240,14 +240,16 @@ def finish_audit(
             staging,
             verdict,
             seeds,
-            pages=seed_pages(config.tables_dir, seeds_dir, seeds),
+            pages=seed_pages(config.tables_dir, seeds_dir, seeds, recorded_limits(manifest)),
             policy_path=config.suites_dir / policy if policy else None,
             jobs=worker_jobs(config.jobs, manifest),
         )
     return verdict
 
 
-def seed_pages(tables_dir: Path, seeds_dir: Path, seeds: list[dict[str, Any]]) -> PageLoader:
+def seed_pages(
+    tables_dir: Path, seeds_dir: Path, seeds: list[dict[str, Any]], limits: IngestLimits = IngestLimits()
+) -> PageLoader:
     """Per-seed report data for the seeds that get a page: one filtered read of each table for all of them."""
     rows = {s["seed_sha256"]: s for s in seeds if s["seed_sha256"] and s["status"] == "extracted"}
 
@@ -258,7 +260,7 @@ def seed_pages(tables_dir: Path, seeds_dir: Path, seeds: list[dict[str, Any]]) -
             if sha not in rows:
                 yield sha, None
                 continue
-            found = reread_seed(seeds_dir, rows[sha]["path"], sha)
+            found = reread_seed(seeds_dir, rows[sha]["path"], sha, limits=limits)
             tables = {name: by_seed[sha] for name, by_seed in picked.items() if sha in by_seed}
             yield sha, SeedPage.from_rows(rows[sha], found.seed.data if found.seed else None, tables)
 

@@ -17,8 +17,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from audit.fsio import read_regular, sha256_bytes
-from audit.ingest import decode_seed
+from audit.fsio import sha256_bytes, sha256_file
+from audit.ingest import IngestLimits, decode_seed, read_seed_file
 from audit.records import Seed
 from audit.store import DIGEST_COLUMN, iter_table, record_digest
 
@@ -110,16 +110,27 @@ class DerivedTexts:
 
 
 def reread_seed(
-    root: Path, rel: str, expected_sha256: str | None, derived: dict[str, bytes] | None = None
+    root: Path,
+    rel: str,
+    expected_sha256: str | None,
+    derived: dict[str, bytes] | None = None,
+    limits: IngestLimits = IngestLimits(),
 ) -> SeedFile:
-    """Read a seed file again and decode it the way ingest did; its texts are derived again when first used,
-    unless ``derived`` gives them (the texts this run's extraction derived from a seed with this digest)."""
+    """Read a seed file again and decode it the way ingest did, under the run's size limit; its texts are
+    derived again when first used, unless ``derived`` gives them (the texts this run's extraction derived
+    from a seed with this digest).
+
+    A file now over the limit is hashed in chunks and not decoded: a seed swapped for a huge (or sparse)
+    file fails its digest check without taking that much memory.
+    """
+    path = root / rel
     try:
-        data = read_regular(root / rel)
+        data = read_seed_file(path, limits.max_bytes)
+        digest = sha256_file(path) if len(data) > limits.max_bytes else sha256_bytes(data)
     except OSError:
         return SeedFile(path=rel, sha256_now=None, seed=None)
-    digest = sha256_bytes(data)
-    decoded = decode_seed(data, rel) if digest == expected_sha256 else None
+    fits = len(data) <= limits.max_bytes
+    decoded = decode_seed(data, rel, limits) if fits and digest == expected_sha256 else None
     if not isinstance(decoded, Seed):
         return SeedFile(path=rel, sha256_now=digest, seed=None)
     return SeedFile(path=rel, sha256_now=digest, seed=decoded, _derived=derived)
@@ -134,9 +145,15 @@ class SeedCache(Mapping[str, SeedFile]):
     # not a dataclass: an LRU cache around reread_seed
 
     def __init__(
-        self, root: Path, paths: Mapping[str, str], size: int = 2048, derived: DerivedTexts | None = None
+        self,
+        root: Path,
+        paths: Mapping[str, str],
+        size: int = 2048,
+        derived: DerivedTexts | None = None,
+        limits: IngestLimits = IngestLimits(),
     ) -> None:
         self._root, self._paths, self.size, self._derived = root, dict(paths), size, derived
+        self._limits = limits
         self._files: OrderedDict[str, SeedFile] = OrderedDict()
         self._ok: dict[str, bool] = {}
 
@@ -147,7 +164,7 @@ class SeedCache(Mapping[str, SeedFile]):
         if sha not in self._paths:
             raise KeyError(sha)
         kept = None if self._derived is None else self._derived.of(sha)
-        found = reread_seed(self._root, self._paths[sha], sha, kept)
+        found = reread_seed(self._root, self._paths[sha], sha, kept, self._limits)
         self._ok[sha] = found.sha256_now == sha
         self._files[sha] = found
         if len(self._files) > self.size:

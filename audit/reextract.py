@@ -21,7 +21,7 @@ from audit.extract import ExtractOptions
 from audit.extract.number_policy import load_policy
 from audit.forking import forked_pool
 from audit.fsio import sha256_file
-from audit.ingest import DEFAULT_MAX_BYTES, IngestLimits
+from audit.ingest import DEFAULT_MAX_BYTES, IngestLimits, recorded_limits
 from audit.process import process_seed
 from audit.provenance import SAMPLE_PREFIX
 from audit.records import RejectReason
@@ -149,7 +149,5 @@ def reextraction(
             f"{', '.join(f'{k} {v}' for k, v in recorded.items())}; this file's sha256 is {digest}). {fix}"
         )
     options = ExtractOptions(policy=load_policy(policy_path))
-    limits = manifest.get("limits")
-    size = limits.get("max_seed_bytes") if isinstance(limits, Mapping) else None
-    max_bytes = size if isinstance(size, int) and size > 0 else DEFAULT_MAX_BYTES
+    max_bytes = recorded_limits(manifest).max_bytes
     return Reextraction(root, paths, options, mode is Reextract.ALL, max_bytes=max_bytes)
