@@ -54,6 +54,9 @@ class IngestLimits:
     timeout_s: float | None = DEFAULT_TIMEOUT_S
 
 
+DEFAULT_LIMITS = IngestLimits()
+
+
 def recorded_limits(manifest: Mapping[str, Any]) -> IngestLimits:
     """The size policy a run recorded in its manifest (``limits.max_seed_bytes``), for every later read of
     its seeds; the default for tables made before it was recorded. No clock: a time limit at validation

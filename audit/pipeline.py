@@ -19,7 +19,7 @@ from audit.errors import UsageError
 from audit.extract import ExtractOptions
 from audit.extract.numbers import load_policy
 from audit.fsio import atomic_dir, atomic_write_text, in_use, sha256_file
-from audit.ingest import IngestLimits, list_seed_files, recorded_limits
+from audit.ingest import DEFAULT_LIMITS, IngestLimits, list_seed_files, recorded_limits
 from audit.linkcheck import LiveOptions, check_links
 from audit.places import check_apart, check_replaceable
 from audit.process import Chunk, Processed, duplicate_of, processing
@@ -248,7 +248,7 @@ def finish_audit(
 
 
 def seed_pages(
-    tables_dir: Path, seeds_dir: Path, seeds: list[dict[str, Any]], limits: IngestLimits = IngestLimits()
+    tables_dir: Path, seeds_dir: Path, seeds: list[dict[str, Any]], limits: IngestLimits = DEFAULT_LIMITS
 ) -> PageLoader:
     """Per-seed report data for the seeds that get a page: one filtered read of each table for all of them."""
     rows = {s["seed_sha256"]: s for s in seeds if s["seed_sha256"] and s["status"] == "extracted"}

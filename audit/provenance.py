@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from audit.fsio import sha256_bytes, sha256_file
-from audit.ingest import IngestLimits, decode_seed, read_seed_file
+from audit.ingest import DEFAULT_LIMITS, IngestLimits, decode_seed, read_seed_file
 from audit.records import Seed
 from audit.store import DIGEST_COLUMN, iter_table, record_digest
 
@@ -114,7 +114,7 @@ def reread_seed(
     rel: str,
     expected_sha256: str | None,
     derived: dict[str, bytes] | None = None,
-    limits: IngestLimits = IngestLimits(),
+    limits: IngestLimits = DEFAULT_LIMITS,
 ) -> SeedFile:
     """Read a seed file again and decode it the way ingest did, under the run's size limit; its texts are
     derived again when first used, unless ``derived`` gives them (the texts this run's extraction derived
@@ -150,7 +150,7 @@ class SeedCache(Mapping[str, SeedFile]):
         paths: Mapping[str, str],
         size: int = 2048,
         derived: DerivedTexts | None = None,
-        limits: IngestLimits = IngestLimits(),
+        limits: IngestLimits = DEFAULT_LIMITS,
     ) -> None:
         self._root, self._paths, self.size, self._derived = root, dict(paths), size, derived
         self._limits = limits
@@ -228,6 +228,39 @@ def mention_spans_ok(table: pa.Table, seeds: Mapping[str, SeedFile]) -> np.ndarr
 
 
 _MENTION_COLUMNS = ("seed_sha256", "text_sha256", "span_start", "span_end", "text")
+# a number's other spans and the values they hold: its sentence, and the source and cue it is attributed to
+NUMBER_SPANS = (("sentence_span", "sentence"), ("source_span", "source"), ("cue_span", "cue"))
+
+
+def number_spans_ok(table: pa.Table, seeds: Mapping[str, SeedFile]) -> np.ndarray:
+    """For each number row: its own span and every other span (sentence, source, cue) reproduce their values.
+
+    A span left empty must have no value; a value without its span, or a span that does not decode to it,
+    fails the row, so an edited source or cue is caught by the seed's bytes whatever digests were recomputed.
+    """
+    out = mention_spans_ok(table, seeds)
+    for span_column, value_column in NUMBER_SPANS:
+        span, value = table.column(span_column).combine_chunks(), table.column(value_column).combine_chunks()
+        has_span = span.is_valid().to_numpy(zero_copy_only=False)
+        out &= has_span | value.is_null().to_numpy(zero_copy_only=False)
+        rows = np.flatnonzero(has_span)
+        if not len(rows):
+            continue
+        picked = pa.array(rows)
+        spans = span.take(picked)
+        view = pa.table(
+            {
+                "seed_sha256": table.column("seed_sha256").take(picked),
+                "text_sha256": table.column("text_sha256").take(picked),
+                "span_start": spans.field("start"),
+                "span_end": spans.field("end"),
+                "text": value.take(picked),
+            }
+        )
+        out[rows] &= mention_spans_ok(view, seeds)
+    return out
+
+
 _NO_SOURCE, _BYTES, _DECODE = 0, 1, 2  # how a row's span is checked: fails, byte comparison, decoding
 
 
@@ -443,7 +476,7 @@ SPAN_CHECKS: dict[str, SpanCheck | None] = {
     "seeds": None,
     "articles": article_spans_ok,
     "blocks": mention_spans_ok,
-    "numbers": mention_spans_ok,
+    "numbers": number_spans_ok,
     "links": mention_spans_ok,
     "dates": mention_spans_ok,
     "texts": derived_text_ok,
@@ -455,7 +488,8 @@ _CHECKED_COLUMNS: dict[str, tuple[str, ...] | None] = {
     "articles": None,
     "texts": ("seed_sha256", "text_sha256", "text"),
     "link_checks": None,
-} | dict.fromkeys(("blocks", "numbers", "links", "dates"), _MENTION_COLUMNS)
+    "numbers": (*_MENTION_COLUMNS, *(c for pair in NUMBER_SPANS for c in pair)),
+} | dict.fromkeys(("blocks", "links", "dates"), _MENTION_COLUMNS)
 _READ_ROWS = 65_536
 
 

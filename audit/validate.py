@@ -25,8 +25,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from audit.forking import forked_pool, release_memory
-from audit.ingest import recorded_limits
 from audit.fsio import sha256_bytes, sha256_file
+from audit.ingest import recorded_limits
 from audit.provenance import (
     PROVENANCE_COLUMNS,
     TABLE_FACT_COLUMNS,

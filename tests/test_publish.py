@@ -8,14 +8,17 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from audit.cli import main
 from audit.errors import ConfigError
 from audit.fsio import sha256_file
+from audit.provenance import PROVENANCE_COLUMNS
 from audit.release_config import RELEASE_SCHEMA, defaults, load_release_config, load_release_schema
 from audit.release_diff import RuleState, diff_keys, diff_rules
+from audit.store import DIGEST_COLUMN, record_digest
 from tests.conftest import ROOT, SAMPLE, SUITES
 
 DATA = Path(__file__).parent / "data" / "seeds"
@@ -47,7 +50,8 @@ def _suites(directory: Path, *, failing: bool) -> Path:
             continue  # the number policy, not a suite
         if path.name not in KEEP_CRITICAL:
             for exp in suite["expectations"]:
-                if exp["severity"] == "critical":
+                # provenance rules stay critical: publish's own validation must catch forged tables
+                if exp["severity"] == "critical" and exp["kwargs"].get("column") not in PROVENANCE_COLUMNS:
                     exp["severity"] = "warning"
         if failing and path.name == "seeds.json":
             suite["expectations"].append(
@@ -286,6 +290,90 @@ def test_table_edited_after_the_audit_is_refused(audited: Path, capsys: pytest.C
     assert (
         "articles.parquet" in err and "changed after the audit" in err and "python -m audit validate" in err
     )
+    assert not (audited / "releases" / "latest.json").exists()
+
+
+def _flip_to_passed(report: Path) -> None:
+    """Edit a failing report's results.json to say passed, as someone who can write it would."""
+    doc = _json(report / "results.json")
+    doc.update(verdict="passed", passed=True, summary="Publishable: no critical rule fails.")
+    for rule in doc["rules"]:
+        rule.update(passed=True, n_failed=0, failed_ids=[])
+    (report / "results.json").write_text(json.dumps(doc))
+
+
+def test_a_report_flipped_to_passed_does_not_release_a_failing_audit(
+    audited_failing: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Regression: results.json's verdict is not believed: a failing audit whose report was edited to say
+    passed is validated again by publish and refused (exit 1); nothing is released."""
+    for name in ("tables", "report", "expectations"):
+        shutil.copytree(audited_failing / name, tmp_path / name)
+    _flip_to_passed(tmp_path / "report")
+    assert _publish(tmp_path, tmp_path / "releases") == 1
+    err = capsys.readouterr().err
+    assert "refused: the audit verdict for these tables is failed" in err and "seeds-at-least-a-thousand" in err
+    assert not (tmp_path / "releases" / "latest.json").exists()
+
+
+def _empty_suites(directory: Path) -> Path:
+    """A suites folder with every required suite file and no rule in any."""
+    directory.mkdir()
+    for table in ("seeds", "articles", "numbers", "links", "dates", "tables"):
+        (directory / f"{table}.json").write_text(json.dumps({"name": table, "expectations": []}))
+    return directory
+
+
+def test_a_report_validated_with_empty_suites_is_refused(
+    audited: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Regression: `validate --suites` over an empty suites folder says "PASSED: 0 rules"; publish refuses
+    that report (it names other suites than the audited ones), and refuses suites that hold no rule."""
+    empty = _empty_suites(audited / "empty")
+    assert main(["validate", "--tables", str(audited / "tables"), "--report", str(audited / "report"),
+                 "--suites", str(empty)]) == 0  # fmt: skip
+    assert "PASSED: 0 rules" in capsys.readouterr().out
+    assert _publish(audited, audited / "releases") == 1
+    err = capsys.readouterr().err
+    assert "results.json (the report) names other suites" in err and "seeds.json" in err
+    assert _publish(audited, audited / "releases", "--suites", str(empty)) == 1
+    assert "hold no rule" in capsys.readouterr().err
+    assert not (audited / "releases" / "latest.json").exists()
+
+
+def test_suites_other_than_the_audited_ones_are_refused(
+    audited: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Publishing with a suite changed since the audit (a rule dropped) is refused, naming the suite."""
+    suite = audited / "expectations" / "numbers.json"
+    doc = _json(suite)
+    doc["expectations"].pop()
+    suite.write_text(json.dumps(doc))
+    assert _publish(audited, audited / "releases") == 1
+    assert "names other suites" in (err := capsys.readouterr().err) and "numbers.json" in err
+
+
+def test_a_forged_table_with_recomputed_digests_is_not_released(
+    audited: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Regression: a number's attribution_kind edited, its row digest, the manifest's and the report's table
+    hashes recomputed (every digest anyone can recompute) is caught by publish's own validation: refused."""
+    path = audited / "tables" / "numbers.parquet"
+    table = pq.read_table(path)
+    rows = table.to_pylist()
+    row = next(r for r in rows if r["attribution_kind"] != "derived")
+    row["attribution_kind"] = "derived"
+    row[DIGEST_COLUMN] = record_digest(row)
+    pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), path, compression="zstd")
+    for doc_path, tables in (
+        (audited / "tables" / "manifest.json", lambda d: d["tables"]),
+        (audited / "report" / "results.json", lambda d: d["manifest"]["tables"]),
+    ):
+        doc = _json(doc_path)
+        tables(doc)["numbers"]["sha256"] = sha256_file(path)
+        doc_path.write_text(json.dumps(doc))
+    assert _publish(audited, audited / "releases") == 1
+    assert "number-matches-reextraction" in capsys.readouterr().err
     assert not (audited / "releases" / "latest.json").exists()
 
 
