@@ -97,6 +97,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="reject a seed whose extraction takes longer (default: 60; 0 for no limit)",
     )
     run.add_argument(
+        "--sign-key",
+        type=Path,
+        default=None,
+        metavar="KEY",
+        help="sign TABLES/manifest.json with this Ed25519 private key (PEM) into TABLES/manifest.sig, for "
+        "`publish --trust-key` (see docs/security.md)",
+    )
+    run.add_argument(
         "--policy",
         type=Path,
         default=None,
@@ -268,6 +276,13 @@ def _publish_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="worker processes for the validation (default: one per CPU)",
     )
     publish.add_argument(
+        "--trust-key",
+        type=Path,
+        default=None,
+        metavar="PUB",
+        help="refuse tables whose manifest this Ed25519 public key (PEM) did not sign (`run --sign-key`)",
+    )
+    publish.add_argument(
         "--schemas",
         type=Path,
         default=None,
@@ -377,6 +392,7 @@ def _dispatch(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             policy_path=args.policy or args.suites / "number_policy.json",
             jobs=args.jobs,
             live_links=_live_options(args),
+            signing_key=args.sign_key,
             engine=args.engine,
             spark_master=args.spark_master,
             limits=IngestLimits(
@@ -418,6 +434,7 @@ def _publish(args: argparse.Namespace) -> int:
             waivers_path=args.waivers or _default_waivers(args.suites),
             seeds_dir=args.seeds,
             jobs=args.jobs,
+            trust_key=args.trust_key,
         )
     )
     for line in summary_lines(release):

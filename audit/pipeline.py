@@ -13,6 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit import __version__
 from audit.errors import UsageError
@@ -26,6 +27,7 @@ from audit.process import Chunk, Processed, duplicate_of, processing
 from audit.provenance import DerivedTexts, reread_seed
 from audit.records import CheckResult, SeedRow, Verdict
 from audit.reextract import Reextract, Reextraction, reextraction
+from audit.release_signing import load_signing_key, sign_manifest
 from audit.report import PageLoader, SeedPage, write_report
 from audit.store import SPECS, TablesWriter, read_manifest, read_table, to_batch
 from audit.suites import Suite, load_suites
@@ -51,6 +53,7 @@ class RunConfig:
     engine: str = "pandas"  # or "spark": audit/spark/, an optional extra
     spark_master: str | None = None
     live_links: LiveOptions | None = None
+    signing_key: Path | None = None  # sign TABLES/manifest.json with this Ed25519 key (release_signing)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -109,9 +112,10 @@ def _run_audit(config: RunConfig, progress: Progress | None) -> Verdict:
         raise UsageError(f"{config.seeds_dir}: no seed files found. Put the captured pages to audit there.")
     core = manifest_core(suites, config.policy_path, config.seeds_dir, config.limits)
     checker = live_checker(config.live_links) if config.live_links is not None else None
+    key = load_signing_key(config.signing_key) if config.signing_key is not None else None
     with processing(config.seeds_dir, files, config.limits, options, config.jobs) as processed:
         derived = write_tables(
-            config.tables_dir, _with_progress(processed, len(files), progress), core, started, checker
+            config.tables_dir, _with_progress(processed, len(files), progress), core, started, checker, key
         )
     return validate_tables(
         ValidateConfig(
@@ -309,6 +313,7 @@ def write_tables(
     core: dict[str, Any],
     started: float,
     check_links: LinkChecker | None = None,
+    key: Ed25519PrivateKey | None = None,
 ) -> DerivedTexts:
     """Stream every seed's batches into the tables, then live link checks if asked, then the manifest.
 
@@ -348,6 +353,8 @@ def write_tables(
             for name, n in writer.n_rows.items()
         }
         write_manifest(staging, core, embedded, seeds, tables, started)
+        if key is not None:
+            sign_manifest(staging, key)
     return derived
 
 

@@ -50,6 +50,7 @@ from audit.release_diff import (
 )
 from audit.release_gate import Audit, AuditedTable, PublishRefused, Revalidation, check_audit, revalidate
 from audit.release_provenance import provenance_statement
+from audit.release_signing import check_signature
 from audit.store import SPECS
 
 LATEST = "latest.json"
@@ -80,6 +81,7 @@ class PublishConfig:
     waivers_path: Path | None = None
     seeds_dir: Path | None = None  # where the seeds are now, if not where the manifest says
     jobs: int | None = None
+    trust_key: Path | None = None  # refuse tables whose manifest this Ed25519 public key did not sign
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,6 +113,8 @@ def publish(config: PublishConfig) -> Release:
     )
     with in_use({"--to": root}, inputs):
         release_config = load_release_config(config.config_path, config.schemas_dir / "release.schema.json")
+        if config.trust_key is not None:
+            check_signature(config.tables_dir, config.trust_key)
         stale = check_audit(config.tables_dir, config.report_dir, config.schemas_dir, verdict=False)
         with tempfile.TemporaryDirectory(prefix="audit-publish-") as scratch:
             audit = revalidate(

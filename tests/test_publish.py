@@ -330,6 +330,7 @@ def test_a_report_validated_with_empty_suites_is_refused(
     """Regression: `validate --suites` over an empty suites folder says "PASSED: 0 rules"; publish refuses
     that report (it names other suites than the audited ones), and refuses suites that hold no rule."""
     empty = _empty_suites(audited / "empty")
+    shutil.copy(audited / "expectations" / "number_policy.json", empty)
     assert main(["validate", "--tables", str(audited / "tables"), "--report", str(audited / "report"),
                  "--suites", str(empty)]) == 0  # fmt: skip
     assert "PASSED: 0 rules" in capsys.readouterr().out
@@ -591,3 +592,72 @@ def test_bad_release_config_is_a_config_error(audited: Path, capsys: pytest.Capt
     assert code == 2
     assert "release.json: /creators: [] should be non-empty" in capsys.readouterr().err
     assert not (audited / "releases").exists()
+
+
+# -- a signed manifest ------------------------------------------------------------------------------------
+
+
+def _key_pair(directory: Path) -> tuple[Path, Path]:
+    """An Ed25519 key pair as PEM files: (private, public)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    private, public = directory / "team.pem", directory / "team.pub.pem"
+    private.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    public.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return private, public
+
+
+def test_a_signed_manifest_binds_link_checks_to_their_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Regression: a link_checks row edited (a broken link made ok) with its digest and the table hashes
+    recomputed passes every check anyone can recompute; with `run --sign-key` and `publish --trust-key`
+    it is refused, as are unsigned tables and another key's; the signed, untouched tables are published."""
+    private, public = _key_pair(tmp_path)
+    base = tmp_path / "audit"
+    base.mkdir()
+    (base / "seeds").mkdir()
+    shutil.copy(SAMPLE, base / "seeds" / SAMPLE.name)
+    suites = _suites(base / "expectations", failing=False)
+    assert main(["run", str(base / "seeds"), "--tables", str(base / "tables"), "--report", str(base / "report"),
+                 "--suites", str(suites), "--jobs", "1", "--sign-key", str(private)]) == 0  # fmt: skip
+    assert (base / "tables" / "manifest.sig").is_file()
+    (tmp_path / "other").mkdir()
+    _, stranger = _key_pair(tmp_path / "other")
+    assert _publish(base, tmp_path / "r0", "--trust-key", str(stranger)) == 1
+    assert "is not signed by the key" in capsys.readouterr().err
+    assert _publish(base, tmp_path / "r1", "--trust-key", str(public)) == 0
+
+    path = base / "tables" / "link_checks.parquet"
+    table = pq.read_table(path)
+    blank = {"string": "", "int64": 0, "bool": False, "double": 0.0}
+    row = {
+        f.name: None if f.nullable else ([] if pa.types.is_list(f.type) else blank[str(f.type)])
+        for f in table.schema
+    } | {"url": "https://example.org/dead", "status": "ok", "http_status": 200}
+    row[DIGEST_COLUMN] = record_digest({k: row[k] for k in table.column_names})
+    forged = pa.Table.from_pylist([*table.to_pylist(), row], schema=table.schema)
+    pq.write_table(forged.replace_schema_metadata(table.schema.metadata), path, compression="zstd")
+    for doc_path, tables in (
+        (base / "tables" / "manifest.json", lambda d: d["tables"]),
+        (base / "report" / "results.json", lambda d: d["manifest"]["tables"]),
+    ):
+        doc = _json(doc_path)
+        tables(doc)["link_checks"].update(sha256=sha256_file(path), n_rows=forged.num_rows)
+        doc_path.write_text(json.dumps(doc))
+    assert _publish(base, tmp_path / "r2", "--trust-key", str(public)) == 1
+    assert "is not signed by the key" in capsys.readouterr().err
+    (base / "tables" / "manifest.sig").unlink()
+    assert _publish(base, tmp_path / "r3", "--trust-key", str(public)) == 1
+    assert "the manifest is not signed" in capsys.readouterr().err
+    assert not (tmp_path / "r2" / "latest.json").exists() and not (tmp_path / "r3" / "latest.json").exists()
