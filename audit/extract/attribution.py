@@ -232,12 +232,13 @@ _CLAUSE_BREAK = re.compile(r"[,;:—–()\"“”]|\b(?:that|which|who|and|but)\
 _HEARSAY = re.compile(r"\b(?:reportedly|allegedly|purportedly)\b")
 _COORDINATE = re.compile(r"\b(?:yet|but|and|so|while|whereas)\s+$", re.I)
 _LEAD = re.compile(r"^(?:(?:and|but|so|yet|also|meanwhile|however|now|then)\s+)+", re.I)
-# `\s++`, `\s*+`: what follows a run of blanks is never a blank, so giving blanks back never helps a match
-# (and backtracking into a long run of them was quadratic from one start)
+# each trailing word is matched once, atomically, longest form first ("had been" before "had", "in a
+# statement" before "in X"): "previously" is both itself and \w+ly, and retrying every such choice when the
+# tail does not reach the end backtracked exponentially. `\s++`: what follows blanks is never a blank
 _TAIL = re.compile(
-    r"(?:\s++(?:has|have|had|also|previously|earlier|recently|later|then|had\s+been|would|will|"
-    r"were|was|are|is|\w+ly|today|yesterday|last\s+\w+|on\s+\w+|this\s+\w+|in\s+\w+|"
-    r"in\s+a\s+(?:statement|report|release))\b|\s*+\([^()]*\))+$",
+    r"(?:(?>\s++(?:has|have|had\s+been|had|also|previously|earlier|recently|later|then|would|will|"
+    r"were|was|are|is|\w+ly|today|yesterday|last\s+\w+|on\s+\w+|this\s+\w+|in\s+a\s+(?:statement|report|release)|"
+    r"in\s+\w+)\b|\s*+\([^()]*\)))+$",
     re.I,
 )
 # names and noun phrases are at most 200 characters: each lazy step's lookahead rescans the blanks after
