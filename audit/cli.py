@@ -142,6 +142,14 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
         help="reject a seed whose extraction takes longer (default: 60; 0 for no limit)",
     )
     run.add_argument(
+        "--sign-key",
+        type=Path,
+        default=None,
+        metavar="KEY",
+        help="sign TABLES/manifest.json with this Ed25519 private key (PEM) into TABLES/manifest.sig, for "
+        "`publish --trust-key` (see docs/security.md)",
+    )
+    run.add_argument(
         "--policy",
         type=Path,
         default=None,
@@ -154,8 +162,8 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
     validate = sub.add_parser(
         "validate",
         help="re-audit existing tables against the seeds named in their manifest",
-        description="Re-read the seeds named in TABLES/manifest.json, recompute provenance, extract a sample "
-        "of the seeds again, run the suites on the existing tables and write the report. Catches tables "
+        description="Re-read the seeds named in TABLES/manifest.json, recompute provenance, extract every "
+        "seed again, run the suites on the existing tables and write the report. Catches tables "
         "edited after extraction.",
         epilog="example:\n  news-audit validate --tables build/tables --report reports/\n\n" + _EXIT_CODES,
     )
@@ -182,10 +190,11 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
     )
     validate.add_argument(
         "--reextract",
-        choices=["sample", "all", "none"],
-        default="sample",
+        choices=["all", "sample", "none"],
+        default="all",
         help="seeds extracted again, whose stored rows must be rows extraction makes (catches an edited "
-        "value whose digests were recomputed): one in 16 (default), all, or none",
+        "value whose digests were recomputed): all (default), a sample of one in 16 drawn with a key "
+        "kept secret for this validation only, or none (see docs/security.md)",
     )
     validate.add_argument(
         "--policy",
@@ -232,7 +241,8 @@ def _prog() -> str:
 
 _PUBLISH_EXIT_CODES = """exit codes:
   0  published (or the same tables republished to the same release)
-  1  refused: the audit verdict is not "passed", or a table's sha256 is not the one the audit recorded
+  1  refused: the verdict of publish's own validation is not "passed", the suites are not the audited
+     ones or hold no rule, or a table's sha256 is not the one the report recorded
   2  usage or configuration error: REPORT/results.json or TABLES/manifest.json missing or corrupt,
      bad release config, a --version already used for other tables
   3  internal error (a bug: rerun with --debug and report it)"""
@@ -275,8 +285,9 @@ def _publish_parser(sub: argparse._SubParsersAction[Parser]) -> Parser:
     publish = sub.add_parser(
         "publish",
         help="release the audited tables with their report, a Croissant description and provenance",
-        description='Publish exactly what passed: check that REPORT/results.json says "passed" for tables '
-        "whose sha256 equals that of the files in TABLES now, then write RELEASES/<name>/ atomically with "
+        description="Publish exactly what passed: check that REPORT/results.json names tables whose sha256 "
+        "equals that of the files in TABLES now, validate them again with SUITES (the audited suites; every "
+        "seed extracted again) and, only if that verdict is passed, write RELEASES/<name>/ atomically with "
         "the tables, the report, croissant.jsonld, provenance.intoto.json (in-toto Statement v1), "
         "CHANGELOG.md and changes.json (diff against the previous release), and point RELEASES/latest.json "
         "at it.",
@@ -319,6 +330,42 @@ def _publish_parser(sub: argparse._SubParsersAction[Parser]) -> Parser:
         metavar="FILE",
         help="dataset name, description, license, url, citation, creators, keywords "
         "(schemas/release.schema.json; default: release.json if present, else the schema's defaults)",
+    )
+    publish.add_argument(
+        "--suites",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the suites the tables were audited with; publish validates again with them (default: "
+        "./expectations/ if present, else the packaged defaults)",
+    )
+    publish.add_argument(
+        "--waivers",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="waivers file (default: SUITES/waivers.json if present)",
+    )
+    publish.add_argument(
+        "--seeds",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where the seeds are now, if not where the manifest says",
+    )
+    publish.add_argument(
+        "--jobs",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="worker processes for the validation (default: one per CPU)",
+    )
+    publish.add_argument(
+        "--trust-key",
+        type=Path,
+        default=None,
+        metavar="PUB",
+        help="refuse tables whose manifest this Ed25519 public key (PEM) did not sign (`run --sign-key`)",
     )
     publish.add_argument(
         "--schemas",
@@ -530,7 +577,7 @@ def _settings_file(path: Path) -> Path:
 
 def _command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "publish":
-        return _publish(args)
+        return _publish(args, settings)
     if args.command == "init":
         return _init(args)
     if args.command == "waive":
@@ -628,6 +675,7 @@ def _dispatch(
             policy_path=policy,
             jobs=args.jobs,
             live_links=_live_options(args, links_table),
+            signing_key=args.sign_key,
             engine=args.engine,
             spark_master=args.spark_master,
             limits=IngestLimits(
@@ -693,11 +741,13 @@ def _if_exists(path: Path) -> Path | None:
     return path if path.exists() else None
 
 
-def _publish(args: argparse.Namespace) -> int:
+def _publish(args: argparse.Namespace, settings: Settings) -> int:
+    from audit.project import default_waivers, resolve_suites
     from audit.publish import PublishConfig, publish, summary_lines
     from audit.release_config import SCHEMAS_DIR
 
     default_config = Path("release.json")
+    suites_dir, origin = resolve_suites(args.suites)
     release = publish(
         PublishConfig(
             tables_dir=args.tables,
@@ -706,6 +756,13 @@ def _publish(args: argparse.Namespace) -> int:
             config_path=args.config or (default_config if default_config.is_file() else None),
             schemas_dir=args.schemas or SCHEMAS_DIR,
             version=args.version,
+            suites_dir=suites_dir,
+            waivers_path=args.waivers or _if_exists(default_waivers(suites_dir, origin)),
+            gate=settings.gate,
+            suites_origin=origin,
+            seeds_dir=args.seeds,
+            jobs=args.jobs,
+            trust_key=args.trust_key,
         )
     )
     for line in summary_lines(release):

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import codecs
+import errno
 import gzip
 import io
+import os
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from charset_normalizer import from_bytes
 
 from audit.errors import UsageError
-from audit.fsio import not_a_file, read_regular, sha256_bytes, sha256_file, shown
+from audit.fsio import not_a_file, sha256_bytes, sha256_file, shown
 from audit.records import Rejection, RejectReason, Seed
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -37,9 +40,10 @@ _BOM_NAMES = {
     "utf-16-be": "UTF-16",
 }
 _PAGE_DATE_LINE = re.compile(r"\A\W{0,3}date \d{4}-\d{2}-\d{2}\b")
-_HTML_START = re.compile(
-    rb"\A(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S
-)
+# the start of an HTML document after a byte-order mark, blanks and comments; comments are skipped by
+# find(), not by a pattern: `(?:<!--.*?-->\s*)*` backtracks exponentially over a run of empty comments
+_HTML_TAG = re.compile(rb"<(?:!doctype\s+html|html|head|body)\b", re.I)
+_BLANKS = b" \t\n\r\x0b\x0c"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,6 +54,20 @@ class IngestLimits:
     timeout_s: float | None = DEFAULT_TIMEOUT_S
 
 
+DEFAULT_LIMITS = IngestLimits()
+
+
+def recorded_limits(manifest: Mapping[str, Any]) -> IngestLimits:
+    """The size policy a run recorded in its manifest (``limits.max_seed_bytes``), for every later read of
+    its seeds; the default for tables made before it was recorded. No clock: a time limit at validation
+    would make the verdict depend on the machine's load."""
+    limits = manifest.get("limits")
+    size = limits.get("max_seed_bytes") if isinstance(limits, Mapping) else None
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        size = DEFAULT_MAX_BYTES
+    return IngestLimits(max_bytes=size, timeout_s=None)
+
+
 def list_seed_files(root: Path) -> list[str]:
     """Every file under root, recursively, as sorted POSIX paths relative to root."""
     if not root.exists():
@@ -58,9 +76,28 @@ def list_seed_files(root: Path) -> list[str]:
         )
     if not root.is_dir():
         raise UsageError(f"{root}: is not a directory. Pass the directory that holds the seed files.")
-    # everything but directories: a named pipe, socket or device is listed too, and rejected by name
-    found = (p for p in root.rglob("*") if p.is_symlink() or not p.is_dir())
-    return sorted(p.relative_to(root).as_posix() for p in found)
+    return sorted(_walk(root))
+
+
+def _walk(root: Path) -> Iterator[str]:
+    """Everything under root but directories, as POSIX paths relative to root; a symlink is listed, not
+    followed, and a named pipe, socket or device is listed too (ingest rejects it by name).
+
+    A stack, not recursion: a tree thousands of folders deep is walked like a shallow one.
+    """
+    stack = [""]
+    while stack:
+        rel = stack.pop()
+        try:
+            entries = list(os.scandir(root / rel if rel else root))
+        except PermissionError:  # as rglob did: an unreadable folder is skipped
+            continue
+        for entry in entries:
+            name = f"{rel}/{entry.name}" if rel else entry.name
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(name)
+            else:
+                yield name
 
 
 def ingest_seed(root: Path, rel: str, limits: IngestLimits = IngestLimits()) -> Seed | Rejection:
@@ -88,13 +125,60 @@ def ingest_seed(root: Path, rel: str, limits: IngestLimits = IngestLimits()) -> 
                 reason=RejectReason.TOO_LARGE,
                 detail=f"{size} bytes is over the {limits.max_bytes}-byte limit (raise --max-seed-bytes to accept it)",
             )
-        data = read_regular(resolved)
+        data = read_seed_file(resolved, limits.max_bytes)
+        if len(data) > limits.max_bytes:  # it grew since it was measured
+            return Rejection(
+                seed_sha256=sha256_file(resolved),
+                path=rel,
+                size_bytes=resolved.stat().st_size,
+                reason=RejectReason.TOO_LARGE,
+                detail=f"over the {limits.max_bytes}-byte limit (raise --max-seed-bytes to accept it)",
+            )
     except (OSError, RuntimeError) as exc:
         # RuntimeError (a symlink loop on Python 3.11) has no strerror
         return _unread(
             rel, RejectReason.UNREADABLE, f"cannot be read: {getattr(exc, 'strerror', None) or exc}"
         )
     return decode_seed(data, rel, limits)
+
+
+def read_seed_file(path: Path, max_bytes: int) -> bytes:
+    """A regular file's first ``max_bytes + 1`` bytes (more than ``max_bytes``: the file is over the limit),
+    or OSError for anything else (a plain read of a named pipe would wait for a writer forever).
+
+    Bounded, so a seed swapped for a huge (or sparse) file never takes that much memory.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # opening a pipe this way does not wait
+    with os.fdopen(fd, "rb") as fh:
+        if kind := not_a_file(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, f"not a regular file ({kind})", str(path))
+        return fh.read(max_bytes + 1)
+
+
+def timed_out(root: Path, rel: str, limits: IngestLimits, seed: Seed | None) -> Rejection:
+    """The rejection of a seed whose ingest or extraction ran past the per-seed time limit."""
+    detail = f"extraction took longer than the {limits.timeout_s:g}-second limit (raise --seed-timeout to allow more)"
+    if seed is not None:
+        return Rejection(
+            seed_sha256=seed.seed_sha256,
+            path=rel,
+            size_bytes=seed.size_bytes,
+            reason=RejectReason.TIMEOUT,
+            detail=detail,
+            encoding=seed.encoding,
+            format=seed.format,
+        )
+    try:  # stopped while it was read or decoded: its digest is taken from the file, outside the clock
+        path = root / rel
+        return Rejection(
+            seed_sha256=sha256_file(path),
+            path=rel,
+            size_bytes=path.stat().st_size,
+            reason=RejectReason.TIMEOUT,
+            detail=detail,
+        )
+    except OSError as exc:
+        return _unread(rel, RejectReason.UNREADABLE, f"cannot be read: {exc.strerror or exc}")
 
 
 def decode_seed(data: bytes, rel: str, limits: IngestLimits = IngestLimits()) -> Seed | Rejection:
@@ -156,7 +240,7 @@ def decode_text(data: bytes) -> tuple[str, str] | str:
 
 def sniff_format(data: bytes, text: str) -> str:
     """Name the seed's format from its content."""
-    if _HTML_START.match(data[:_SNIFF]) or re.search(rb"<html[\s>]", data[:_SNIFF], re.I):
+    if _starts_as_html(data[:_SNIFF]) or re.search(rb"<html[\s>]", data[:_SNIFF], re.I):
         return "html"
     stripped = text.lstrip("\ufeff \t\r\n")
     if stripped.startswith("{") and _is_json_lines(stripped):
@@ -164,6 +248,20 @@ def sniff_format(data: bytes, text: str) -> str:
     if _PAGE_DATE_LINE.match(stripped):
         return "aggregator-text"
     return "plain-text"
+
+
+def _starts_as_html(head: bytes) -> bool:
+    """Whether the bytes open with an HTML document tag, after a UTF-8 mark, blanks and comments."""
+    at = len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0
+    while True:
+        while at < len(head) and head[at] in _BLANKS:
+            at += 1
+        if not head.startswith(b"<!--", at):
+            return _HTML_TAG.match(head, at) is not None
+        end = head.find(b"-->", at + 4)
+        if end < 0:
+            return False
+        at = end + 3
 
 
 def iter_lines(text: str) -> Iterator[tuple[int, str]]:

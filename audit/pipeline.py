@@ -13,6 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit import __version__
 from audit.errors import UsageError
@@ -20,7 +21,7 @@ from audit.extract import ExtractOptions
 from audit.extract.numbers import load_policy
 from audit.fsio import atomic_dir, atomic_write_text, in_use, retire_dir, sha256_file
 from audit.gate import GatePolicy
-from audit.ingest import IngestLimits, list_seed_files
+from audit.ingest import DEFAULT_LIMITS, IngestLimits, list_seed_files, recorded_limits
 from audit.linkcheck import LiveChecks, LiveOptions, is_live_candidate, run_checks
 from audit.marks import run_id
 from audit.places import check_apart, check_replaceable
@@ -29,6 +30,7 @@ from audit.process import Chunk, Processed, duplicate_of, processing
 from audit.provenance import DerivedTexts, reread_seed
 from audit.records import CheckResult, SeedRow, Verdict
 from audit.reextract import Reextract, Reextraction, reextraction
+from audit.release_signing import load_signing_key, sign_manifest
 from audit.report import PageLoader, SeedPage, write_report
 from audit.store import SPECS, TablesWriter, read_manifest, read_table, to_batch
 from audit.suites import Suite, load_suites
@@ -56,6 +58,7 @@ class RunConfig:
     live_links: LiveOptions | None = None
     gate: GatePolicy = field(default_factory=GatePolicy)  # severity overrides, tolerances, --fail-on
     suites_origin: str | None = None  # "packaged" or the suites directory as given, for the report
+    signing_key: Path | None = None  # sign TABLES/manifest.json with this Ed25519 key (release_signing)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -122,6 +125,7 @@ def _run_audit(config: RunConfig, progress: Progress | None) -> Verdict:
         raise UsageError(f"{config.seeds_dir}: no seed files found. Put the captured pages to audit there.")
     core = manifest_core(suites, config.policy_path, config.seeds_dir, config.limits)
     checker = live_checker(config.live_links) if config.live_links is not None else None
+    key = load_signing_key(config.signing_key) if config.signing_key is not None else None
     with processing(config.seeds_dir, files, config.limits, options, config.jobs) as processed:
         derived = write_tables(
             config.tables_dir,
@@ -130,6 +134,7 @@ def _run_audit(config: RunConfig, progress: Progress | None) -> Verdict:
             started,
             checker,
             before_swap=retire_report,
+            key=key,
         )
     return validate_tables(
         ValidateConfig(
@@ -274,14 +279,16 @@ def finish_audit(
             staging,
             verdict,
             seeds,
-            pages=seed_pages(config.tables_dir, seeds_dir, seeds),
+            pages=seed_pages(config.tables_dir, seeds_dir, seeds, recorded_limits(manifest)),
             policy_path=config.suites_dir / policy if policy else None,
             jobs=worker_jobs(config.jobs, manifest),
         )
     return verdict
 
 
-def seed_pages(tables_dir: Path, seeds_dir: Path, seeds: list[dict[str, Any]]) -> PageLoader:
+def seed_pages(
+    tables_dir: Path, seeds_dir: Path, seeds: list[dict[str, Any]], limits: IngestLimits = DEFAULT_LIMITS
+) -> PageLoader:
     """Per-seed report data for the seeds that get a page: one filtered read of each table for all of them."""
     rows = {s["seed_sha256"]: s for s in seeds if s["seed_sha256"] and s["status"] == "extracted"}
 
@@ -292,7 +299,7 @@ def seed_pages(tables_dir: Path, seeds_dir: Path, seeds: list[dict[str, Any]]) -
             if sha not in rows:
                 yield sha, None
                 continue
-            found = reread_seed(seeds_dir, rows[sha]["path"], sha)
+            found = reread_seed(seeds_dir, rows[sha]["path"], sha, limits=limits)
             tables = {name: by_seed[sha] for name, by_seed in picked.items() if sha in by_seed}
             yield sha, SeedPage.from_rows(rows[sha], found.seed.data if found.seed else None, tables)
 
@@ -343,6 +350,7 @@ def write_tables(
     check_links: LinkChecker | None = None,
     *,
     before_swap: Callable[[], None] | None = None,
+    key: Ed25519PrivateKey | None = None,
 ) -> DerivedTexts:
     """Stream every seed's batches into the tables, then live link checks if asked, then the manifest.
 
@@ -392,6 +400,8 @@ def write_tables(
             for name, n in writer.n_rows.items()
         }
         write_manifest(staging, core, embedded, seeds, tables, started, link_hosts)
+        if key is not None:
+            sign_manifest(staging, key)
     return derived
 
 

@@ -17,8 +17,8 @@ import pyarrow as pa
 
 from audit.extract import ExtractOptions, extract_seed
 from audit.forking import forked_pool
-from audit.ingest import IngestLimits, ingest_seed
-from audit.records import Extraction, Rejection, RejectReason, SeedRow, SeedStatus
+from audit.ingest import IngestLimits, ingest_seed, timed_out
+from audit.records import Extraction, Rejection, RejectReason, Seed, SeedRow, SeedStatus
 from audit.store import SPECS, to_batch
 
 _EXTRACTED_TABLES = ("articles", "blocks", "numbers", "links", "dates", "texts")
@@ -69,23 +69,17 @@ def seed_records(
     root: Path, rel: str, limits: IngestLimits, options: ExtractOptions
 ) -> tuple[SeedRow, Extraction | None]:
     """Ingest and extract one seed: its seeds-table row and its records (None if rejected); never raises."""
-    seed = ingest_seed(root, rel, limits)
-    if isinstance(seed, Rejection):
-        return rejected_row(seed), None
+    seed: Seed | None = None
     try:
+        # every step runs on the clock: reading, decoding and sniffing a seed as well as extracting it
         with time_limit(limits.timeout_s):
+            ingested = ingest_seed(root, rel, limits)
+            if isinstance(ingested, Rejection):
+                return rejected_row(ingested), None
+            seed = ingested
             result = extract_seed(seed, options)
     except SeedTimeout:
-        detail = f"extraction took longer than the {limits.timeout_s:g}-second limit (raise --seed-timeout to allow more)"
-        result = Rejection(
-            seed_sha256=seed.seed_sha256,
-            path=rel,
-            size_bytes=seed.size_bytes,
-            reason=RejectReason.TIMEOUT,
-            detail=detail,
-            encoding=seed.encoding,
-            format=seed.format,
-        )
+        return rejected_row(timed_out(root, rel, limits, seed)), None
     if isinstance(result, Rejection):
         return rejected_row(result), None
     row = SeedRow(

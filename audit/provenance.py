@@ -17,8 +17,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from audit.fsio import read_regular, sha256_bytes
-from audit.ingest import decode_seed
+from audit.fsio import sha256_bytes, sha256_file
+from audit.ingest import DEFAULT_LIMITS, IngestLimits, decode_seed, read_seed_file
 from audit.records import Seed
 from audit.store import DIGEST_COLUMN, iter_table, record_digest
 
@@ -110,16 +110,27 @@ class DerivedTexts:
 
 
 def reread_seed(
-    root: Path, rel: str, expected_sha256: str | None, derived: dict[str, bytes] | None = None
+    root: Path,
+    rel: str,
+    expected_sha256: str | None,
+    derived: dict[str, bytes] | None = None,
+    limits: IngestLimits = DEFAULT_LIMITS,
 ) -> SeedFile:
-    """Read a seed file again and decode it the way ingest did; its texts are derived again when first used,
-    unless ``derived`` gives them (the texts this run's extraction derived from a seed with this digest)."""
+    """Read a seed file again and decode it the way ingest did, under the run's size limit; its texts are
+    derived again when first used, unless ``derived`` gives them (the texts this run's extraction derived
+    from a seed with this digest).
+
+    A file now over the limit is hashed in chunks and not decoded: a seed swapped for a huge (or sparse)
+    file fails its digest check without taking that much memory.
+    """
+    path = root / rel
     try:
-        data = read_regular(root / rel)
+        data = read_seed_file(path, limits.max_bytes)
+        digest = sha256_file(path) if len(data) > limits.max_bytes else sha256_bytes(data)
     except OSError:
         return SeedFile(path=rel, sha256_now=None, seed=None)
-    digest = sha256_bytes(data)
-    decoded = decode_seed(data, rel) if digest == expected_sha256 else None
+    fits = len(data) <= limits.max_bytes
+    decoded = decode_seed(data, rel, limits) if fits and digest == expected_sha256 else None
     if not isinstance(decoded, Seed):
         return SeedFile(path=rel, sha256_now=digest, seed=None)
     return SeedFile(path=rel, sha256_now=digest, seed=decoded, _derived=derived)
@@ -134,9 +145,15 @@ class SeedCache(Mapping[str, SeedFile]):
     # not a dataclass: an LRU cache around reread_seed
 
     def __init__(
-        self, root: Path, paths: Mapping[str, str], size: int = 2048, derived: DerivedTexts | None = None
+        self,
+        root: Path,
+        paths: Mapping[str, str],
+        size: int = 2048,
+        derived: DerivedTexts | None = None,
+        limits: IngestLimits = DEFAULT_LIMITS,
     ) -> None:
         self._root, self._paths, self.size, self._derived = root, dict(paths), size, derived
+        self._limits = limits
         self._files: OrderedDict[str, SeedFile] = OrderedDict()
         self._ok: dict[str, bool] = {}
 
@@ -147,7 +164,7 @@ class SeedCache(Mapping[str, SeedFile]):
         if sha not in self._paths:
             raise KeyError(sha)
         kept = None if self._derived is None else self._derived.of(sha)
-        found = reread_seed(self._root, self._paths[sha], sha, kept)
+        found = reread_seed(self._root, self._paths[sha], sha, kept, self._limits)
         self._ok[sha] = found.sha256_now == sha
         self._files[sha] = found
         if len(self._files) > self.size:
@@ -211,6 +228,39 @@ def mention_spans_ok(table: pa.Table, seeds: Mapping[str, SeedFile]) -> np.ndarr
 
 
 _MENTION_COLUMNS = ("seed_sha256", "text_sha256", "span_start", "span_end", "text")
+# a number's other spans and the values they hold: its sentence, and the source and cue it is attributed to
+NUMBER_SPANS = (("sentence_span", "sentence"), ("source_span", "source"), ("cue_span", "cue"))
+
+
+def number_spans_ok(table: pa.Table, seeds: Mapping[str, SeedFile]) -> np.ndarray:
+    """For each number row: its own span and every other span (sentence, source, cue) reproduce their values.
+
+    A span left empty must have no value; a value without its span, or a span that does not decode to it,
+    fails the row, so an edited source or cue is caught by the seed's bytes whatever digests were recomputed.
+    """
+    out = mention_spans_ok(table, seeds)
+    for span_column, value_column in NUMBER_SPANS:
+        span, value = table.column(span_column).combine_chunks(), table.column(value_column).combine_chunks()
+        has_span = span.is_valid().to_numpy(zero_copy_only=False)
+        out &= has_span | value.is_null().to_numpy(zero_copy_only=False)
+        rows = np.flatnonzero(has_span)
+        if not len(rows):
+            continue
+        picked = pa.array(rows)
+        spans = span.take(picked)
+        view = pa.table(
+            {
+                "seed_sha256": table.column("seed_sha256").take(picked),
+                "text_sha256": table.column("text_sha256").take(picked),
+                "span_start": spans.field("start"),
+                "span_end": spans.field("end"),
+                "text": value.take(picked),
+            }
+        )
+        out[rows] &= mention_spans_ok(view, seeds)
+    return out
+
+
 _NO_SOURCE, _BYTES, _DECODE = 0, 1, 2  # how a row's span is checked: fails, byte comparison, decoding
 
 
@@ -426,7 +476,7 @@ SPAN_CHECKS: dict[str, SpanCheck | None] = {
     "seeds": None,
     "articles": article_spans_ok,
     "blocks": mention_spans_ok,
-    "numbers": mention_spans_ok,
+    "numbers": number_spans_ok,
     "links": mention_spans_ok,
     "dates": mention_spans_ok,
     "texts": derived_text_ok,
@@ -438,7 +488,8 @@ _CHECKED_COLUMNS: dict[str, tuple[str, ...] | None] = {
     "articles": None,
     "texts": ("seed_sha256", "text_sha256", "text"),
     "link_checks": None,
-} | dict.fromkeys(("blocks", "numbers", "links", "dates"), _MENTION_COLUMNS)
+    "numbers": (*_MENTION_COLUMNS, *(c for pair in NUMBER_SPANS for c in pair)),
+} | dict.fromkeys(("blocks", "links", "dates"), _MENTION_COLUMNS)
 _READ_ROWS = 65_536
 
 

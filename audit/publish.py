@@ -1,8 +1,11 @@
 """The gate opens: publish exactly the tables a passing audit saw, with their report and provenance.
 
-``publish`` re-checks the audit before it writes anything: REPORT/results.json must be readable and valid,
-its verdict ``passed``, and the sha256 of every table in TABLES now must equal the digest the audit
-recorded. A release is then staged and moved into RELEASES/<name>/ whole (``fsio.atomic_dir``)::
+``publish`` decides for itself before it writes anything. REPORT/results.json must be readable and valid
+and the sha256 of every table in TABLES now must equal the digest it recorded (a stale report is refused),
+but its verdict is not taken on its word: publish validates the tables again (``release_gate.revalidate``),
+with the suites of --suites (which must be the suites the run and the report name, and hold at least one
+rule), extracting every seed again, and releases only on that verdict, with the report it wrote. A release
+is then staged and moved into RELEASES/<name>/ whole (``fsio.atomic_dir``)::
 
     RELEASES/latest.json             which release is current (a small JSON file, not a symlink)
     RELEASES/<name>/tables/          the audited Parquet tables and their manifest.json
@@ -22,8 +25,9 @@ import itertools
 import json
 import re
 import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +44,7 @@ from audit.fsio import (
     write_owned_file,
     writing,
 )
+from audit.gate import GatePolicy
 from audit.places import check_apart
 from audit.release_config import SCHEMAS_DIR, ReleaseConfig, load_release_config
 from audit.release_croissant import PARQUET, ReleasedFile, TableShape, croissant_document
@@ -53,8 +58,9 @@ from audit.release_diff import (
     diff_table,
     rule_states,
 )
-from audit.release_gate import Audit, AuditedTable, PublishRefused, check_audit
+from audit.release_gate import Audit, AuditedTable, PublishRefused, Revalidation, check_audit, revalidate
 from audit.release_provenance import provenance_statement
+from audit.release_signing import check_signature
 from audit.store import SPECS
 
 LATEST = "latest.json"
@@ -81,6 +87,15 @@ class PublishConfig:
     config_path: Path | None = None
     schemas_dir: Path = SCHEMAS_DIR
     version: str | None = None
+    suites_dir: Path = Path("expectations")  # the suites the release is validated with again
+    waivers_path: Path | None = None
+    seeds_dir: Path | None = None  # where the seeds are now, if not where the manifest says
+    jobs: int | None = None
+    trust_key: Path | None = None  # refuse tables whose manifest this Ed25519 public key did not sign
+    gate: GatePolicy = field(
+        default_factory=GatePolicy
+    )  # the settings file's policy (severities, tolerances)
+    suites_origin: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,15 +115,40 @@ def publish(config: PublishConfig) -> Release:
     if root.exists() and not root.is_dir():
         raise UsageError(f"--to {root}: is a file, and releases go in a folder there. Choose another --to.")
     inputs = {"--tables": config.tables_dir, "--report": config.report_dir}
-    check_apart(inputs, {"--to": root}, file_by_file=frozenset({"--to"}))  # releases are added one by one
+    check_apart(
+        {
+            **inputs,
+            "--suites": config.suites_dir,
+            "--waivers": config.waivers_path,
+            "--seeds": config.seeds_dir,
+        },
+        {"--to": root},
+        file_by_file=frozenset({"--to"}),  # releases are added one by one
+    )
     with in_use({"--to": root}, inputs):
         check_owned_file("--to", root, LATEST, "releases")  # a latest.json of the user's is not overwritten
-        return _publish(config)
+        release_config = load_release_config(config.config_path, config.schemas_dir / "release.schema.json")
+        if config.trust_key is not None:
+            check_signature(config.tables_dir, config.trust_key)
+        stale = check_audit(config.tables_dir, config.report_dir, config.schemas_dir, verdict=False)
+        with tempfile.TemporaryDirectory(prefix="audit-publish-") as scratch:
+            audit = revalidate(
+                stale,
+                Revalidation(
+                    suites_dir=config.suites_dir,
+                    waivers_path=config.waivers_path,
+                    seeds_dir=config.seeds_dir,
+                    jobs=config.jobs,
+                    schemas_dir=config.schemas_dir,
+                    gate=config.gate,
+                    suites_origin=config.suites_origin,
+                ),
+                Path(scratch) / "report",
+            )
+            return _publish(config, release_config, audit)
 
 
-def _publish(config: PublishConfig) -> Release:
-    release_config = load_release_config(config.config_path, config.schemas_dir / "release.schema.json")
-    audit = check_audit(config.tables_dir, config.report_dir, config.schemas_dir)
+def _publish(config: PublishConfig, release_config: ReleaseConfig, audit: Audit) -> Release:
     digests = {t.name: t.sha256 for t in audit.tables}
     root = config.release_root
     name = release_name(root, digests, config.version, audit.run_at[:10])

@@ -2,14 +2,19 @@
 
 A span check proves a row's ``text`` is in its seed; values computed from it (a link's ``url``, a number's
 ``value``, a date's resolution) are only as trustworthy as the extraction that made them. ``audit validate``
-therefore extracts a sample of the seeds again (seeds whose sha256 starts with ``SAMPLE_PREFIX``, one in
-16; or all of them with ``--reextract all``) and checks that each stored row of those seeds is, digest for
-digest, a row the extraction makes: an edited value fails even when its ``record_sha256`` was recomputed.
+therefore extracts every seed again (``--reextract all``, the default) and checks that each stored row of
+those seeds is, digest for digest, a row the extraction makes: an edited value fails even when its
+``record_sha256`` was recomputed. ``--reextract sample`` extracts one seed in 16, chosen by an HMAC of its
+sha256 under a key drawn afresh for each validation and never written down, so someone editing the tables
+cannot know which seeds will be looked at (a public rule, such as "sha256 starts with 0", tells them).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
+import secrets
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -21,13 +26,13 @@ from audit.extract import ExtractOptions
 from audit.extract.number_policy import load_policy
 from audit.forking import forked_pool
 from audit.fsio import sha256_file
-from audit.ingest import DEFAULT_MAX_BYTES, IngestLimits
+from audit.ingest import DEFAULT_MAX_BYTES, IngestLimits, recorded_limits
 from audit.process import process_seed
-from audit.provenance import SAMPLE_PREFIX
 from audit.records import RejectReason
 from audit.store import DIGEST_COLUMN
 
 REEXTRACTED_TABLES = ("articles", "blocks", "numbers", "links", "dates", "texts")
+SAMPLE_ONE_IN = 16  # --reextract sample: the share of seeds extracted again
 
 
 class Reextract(StrEnum):
@@ -55,9 +60,11 @@ class Reextraction:
         every: bool,
         keep: int = 2048,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        key: bytes | None = None,
     ) -> None:
         self._root, self._paths, self._options, self._every = root, dict(paths), options, every
         self._keep = keep
+        self._key = key if key is not None else secrets.token_bytes(32)  # the sample's secret
         # the run's size limit; no clock: a time limit would make the outcome depend on the machine's load
         self._limits = IngestLimits(max_bytes=max_bytes, timeout_s=None)
         self._done: OrderedDict[str, _Digests] = OrderedDict()
@@ -66,11 +73,16 @@ class Reextraction:
     def for_seeds(self, paths: Mapping[str, str]) -> Reextraction:
         """The same re-extraction (policy, sample, size limit) for these seeds only, with nothing cached:
         what a Spark task needs for its seed."""
-        return Reextraction(self._root, paths, self._options, self._every, self._keep, self._limits.max_bytes)
+        return Reextraction(
+            self._root, paths, self._options, self._every, self._keep, self._limits.max_bytes, self._key
+        )
 
     def chosen(self, sha: str) -> bool:
-        """Whether this seed is extracted again."""
-        return self._every or sha.startswith(SAMPLE_PREFIX)
+        """Whether this seed is extracted again: every seed, or one in SAMPLE_ONE_IN by the secret key."""
+        if self._every:
+            return True
+        mac = hmac.new(self._key, sha.encode("ascii", "replace"), hashlib.sha256).digest()
+        return int.from_bytes(mac[:4], "big") % SAMPLE_ONE_IN == 0
 
     def digests(self, sha: str, table: str) -> frozenset[str] | None:
         """The record digests extraction makes for this seed in this table; None if the seed is not chosen
@@ -149,7 +161,5 @@ def reextraction(
             f"{', '.join(f'{k} {v}' for k, v in recorded.items())}; this file's sha256 is {digest}). {fix}"
         )
     options = ExtractOptions(policy=load_policy(policy_path))
-    limits = manifest.get("limits")
-    size = limits.get("max_seed_bytes") if isinstance(limits, Mapping) else None
-    max_bytes = size if isinstance(size, int) and size > 0 else DEFAULT_MAX_BYTES
+    max_bytes = recorded_limits(manifest).max_bytes
     return Reextraction(root, paths, options, mode is Reextract.ALL, max_bytes=max_bytes)

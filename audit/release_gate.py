@@ -1,15 +1,18 @@
-"""The publish gate: a release only of tables whose passing audit is on file, re-checked byte for byte.
+"""The publish gate: a release only of tables that pass an audit publish runs itself, re-checked byte for byte.
 
 REPORT/results.json must be readable and valid against ``schemas/results.schema.json`` (else exit 2, naming the
-file and the fix), its verdict ``passed``, and the sha256 of every audited table in TABLES now must be the
-digest the audit recorded, as TABLES/manifest.json must say too (else exit 1: the gate stays shut).
+file and the fix), and the sha256 of every audited table in TABLES now must be the digest it recorded, as
+TABLES/manifest.json must say too (else exit 1: the gate stays shut). Its verdict is not believed: anyone who
+can write the report can write "passed". ``revalidate`` runs the audit again with the suites of --suites,
+which must be the ones the run was made with and the report was validated with, and hold a rule; the gate
+opens only on that verdict.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,7 @@ import jsonschema
 
 from audit.errors import AuditError, ConfigError, ExitCode
 from audit.fsio import sha256_file
+from audit.gate import GatePolicy
 from audit.release_config import SCHEMAS_DIR
 from audit.store import read_manifest
 
@@ -49,8 +53,11 @@ class Audit:
     run_at: str
 
 
-def check_audit(tables_dir: Path, report_dir: Path, schemas_dir: Path = SCHEMAS_DIR) -> Audit:
-    """Refuse unless the report passed and every audited table in TABLES still has its audited sha256."""
+def check_audit(
+    tables_dir: Path, report_dir: Path, schemas_dir: Path = SCHEMAS_DIR, *, verdict: bool = True
+) -> Audit:
+    """Refuse unless every audited table in TABLES still has its audited sha256 and (``verdict``) the
+    report's verdict is passed."""
     results_path = report_dir / "results.json"
     raw, results = read_results(results_path, schemas_dir / "results.schema.json")
     manifest_path = tables_dir / "manifest.json"
@@ -72,7 +79,7 @@ def check_audit(tables_dir: Path, report_dir: Path, schemas_dir: Path = SCHEMAS_
             + "\n  - ".join(problems)
             + f"\nRe-audit them (`python -m audit validate --tables {tables_dir} --report {report_dir}`), then publish."
         )
-    if results["verdict"] != "passed" or results["passed"] is not True:
+    if verdict and (results["verdict"] != "passed" or results["passed"] is not True):
         raise PublishRefused(
             f"refused: the audit verdict for these tables is {results['verdict']}: {results['summary']} "
             f"Read {report_dir / 'index.html'}, fix the data (or waive with a reason), re-audit, then publish."
@@ -124,3 +131,83 @@ def read_results(path: Path, schema_path: Path) -> tuple[bytes, dict[str, Any]]:
         pointer = "/" + "/".join(str(p) for p in error.absolute_path)
         raise ConfigError(f"{path}: {pointer}: {error.message}: not a results.json this tool wrote. {fix}")
     return raw, dict(results)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Revalidation:
+    """How publish validates the tables again: the trusted suites, the waivers, where the seeds are."""
+
+    suites_dir: Path
+    waivers_path: Path | None = None
+    seeds_dir: Path | None = None
+    jobs: int | None = None
+    schemas_dir: Path = SCHEMAS_DIR
+    gate: GatePolicy = field(default_factory=GatePolicy)  # the settings file's policy, as the run applied it
+    suites_origin: str | None = None
+
+
+def revalidate(stale: Audit, how: Revalidation, report_dir: Path) -> Audit:
+    """Validate the audited tables again into ``report_dir`` (every seed extracted again) with the suites
+    of ``how.suites_dir``; the Audit of that report, or PublishRefused unless its verdict is passed.
+
+    The suites must be those TABLES/manifest.json was made with and the stale report was validated with:
+    a report validated with other (or empty) suites is not the audit being published.
+    """
+    from audit.pipeline import ValidateConfig, validate_tables
+    from audit.policy import with_tolerances
+    from audit.reextract import Reextract
+    from audit.suites import load_suites
+
+    tables_dir = stale.manifest_path.parent
+    suites = with_tolerances(load_suites(how.suites_dir), how.gate)
+    check_suites(
+        {s.path.name: s.sha256 for s in suites},
+        sum(len(s.rules) for s in suites),
+        {
+            f"{stale.manifest_path} (the run)": read_manifest(tables_dir).get("suites"),
+            f"{stale.report_dir / 'results.json'} (the report)": stale.results["manifest"].get(
+                "validated_suites"
+            ),
+        },
+        how.suites_dir,
+    )
+    verdict = validate_tables(
+        ValidateConfig(
+            tables_dir=tables_dir,
+            report_dir=report_dir,
+            suites_dir=how.suites_dir,
+            waivers_path=how.waivers_path,
+            seeds_dir=how.seeds_dir,
+            jobs=how.jobs,
+            reextract=Reextract.ALL,
+            gate=how.gate,
+            suites_origin=how.suites_origin,
+        ),
+        suites=suites,
+    )
+    fresh = check_audit(tables_dir, report_dir, how.schemas_dir, verdict=False)
+    if not verdict.passed:  # the verdict object, not a file anyone could have edited meanwhile
+        raise PublishRefused(
+            f"refused: the audit verdict for these tables is failed: {fresh.results['summary']} "
+            f"(validated again by publish with the suites in {how.suites_dir}). "
+            f"Run `python -m audit validate --tables {tables_dir}` to read the findings, fix the data "
+            "(or waive with a reason), re-audit, then publish."
+        )
+    return fresh
+
+
+def check_suites(suites: dict[str, str], n_rules: int, recorded: dict[str, Any], suites_dir: Path) -> None:
+    """Refuse when the suites hold no rule, or differ from those recorded (by file name and sha256)."""
+    if n_rules == 0:
+        raise PublishRefused(
+            f"refused: the suites in {suites_dir} hold no rule: a verdict over no rule proves nothing. "
+            "Point --suites at the audit's suites."
+        )
+    for where, names in recorded.items():
+        if names is not None and names != suites:
+            differ = sorted(n for n in {*suites, *names} if suites.get(n) != (names or {}).get(n))
+            raise PublishRefused(
+                f"refused: {where} names other suites than {suites_dir} holds "
+                f"(different: {', '.join(differ)}). Publish validates with the suites the audit used: "
+                "point --suites at them, or re-audit with these suites, then publish."
+            )

@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 
 from audit.forking import forked_pool, release_memory
 from audit.fsio import sha256_bytes, sha256_file
+from audit.ingest import recorded_limits
 from audit.provenance import (
     PROVENANCE_COLUMNS,
     TABLE_FACT_COLUMNS,
@@ -135,7 +136,7 @@ class Frames(Mapping[str, pd.DataFrame]):
         for row in seeds:
             if row["seed_sha256"] is not None:
                 paths.setdefault(row["seed_sha256"], row["path"])
-        self._seeds = SeedCache(seeds_root, paths, derived=derived)
+        self._seeds = SeedCache(seeds_root, paths, derived=derived, limits=recorded_limits(manifest))
         self._order = {sha: i for i, sha in enumerate(paths)}  # tables hold their rows in this order
         self._proven: dict[str, dict[str, pa.ChunkedArray]] = {}
         self.seed_paths: Mapping[str, str] = paths

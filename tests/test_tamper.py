@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import shutil
 from collections.abc import Callable
@@ -19,10 +20,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from audit import provenance
 from audit.cli import main
 from audit.fsio import sha256_file
 from audit.provenance import PROVENANCE_COLUMNS, SeedCache, provenance_columns
+from audit.reextract import SAMPLE_ONE_IN, Reextraction
 from audit.store import DIGEST_COLUMN, SPECS, TABLES, read_table, record_digest
 from tests.conftest import SAMPLE, SUITES, run_args
 
@@ -198,6 +199,9 @@ def _forge(copy: Path, name: str, column: str, seed: Callable[[str], bool] = lam
         pytest.param("numbers", "text"),
         pytest.param("links", "text"),
         pytest.param("dates", "text"),
+        pytest.param("numbers", "sentence"),
+        pytest.param("numbers", "source"),
+        pytest.param("numbers", "cue"),
     ],
 )
 def test_forged_digests_are_still_caught_by_the_span(copy: Path, name: str, column: str) -> None:
@@ -233,20 +237,44 @@ def test_forged_derived_values_are_caught_by_extracting_again(
     assert {r for r, rid in failed if rid == record_id} & PROVENANCE_RULES[name] == {rule}
 
 
-def test_the_default_sample_extracts_one_seed_in_16_again(copy: Path) -> None:
-    """By default only seeds whose sha256 starts with the sample prefix are extracted again: a forged block
-    kind of another seed passes, one of a sampled seed fails, and the rule checks the sampled seeds' rows."""
-    sampled = provenance.SAMPLE_PREFIX
-    blocks = pq.read_table(copy / "tables" / "blocks.parquet").column("seed_sha256").to_pylist()
-    assert any(s.startswith(sampled) for s in blocks) and not all(s.startswith(sampled) for s in blocks)
-    missed = _forge(copy, "blocks", "kind", lambda sha: not sha.startswith(sampled))
-    caught = _forge(copy, "blocks", "kind", lambda sha: sha.startswith(sampled))
-    _, failed = _validate(copy)
-    assert ("block-matches-reextraction", missed) not in failed
-    assert ("block-matches-reextraction", caught) in failed
+def test_by_default_every_seed_is_extracted_again(copy: Path) -> None:
+    """Regression: the forgery of issue 19 (a number's attribution_kind "none" made "derived", its row digest
+    and the manifest's table hash recomputed, in a seed whose sha256 does not start with 0, which the old public
+    sample rule skipped) fails a plain `validate`: every seed is extracted again by default."""
+    path = copy / "tables" / "numbers.parquet"
+    picked: dict[str, Any] = {}
+
+    def edit(rows: list[dict[str, Any]]) -> None:
+        row = next(r for r in rows if r["attribution_kind"] == "none" and not r["seed_sha256"].startswith("0"))
+        row["attribution_kind"] = "derived"
+        row[DIGEST_COLUMN] = record_digest(row)
+        picked.update(row)
+
+    _rewrite(path, edit)
+    manifest_path = copy / "tables" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["tables"]["numbers"]["sha256"] = sha256_file(path)
+    manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    code, failed = _validate(copy)
+    assert code == 1 and ("number-matches-reextraction", picked["number_id"]) in failed
     doc = json.loads((copy / "report" / "results.json").read_text())
-    rule = next(r for r in doc["rules"] if r["rule_id"] == "block-matches-reextraction")
-    assert rule["n_checked"] == sum(s.startswith(sampled) for s in blocks)
+    rule = next(r for r in doc["rules"] if r["rule_id"] == "number-matches-reextraction")
+    assert rule["n_checked"] == pq.read_metadata(path).num_rows  # every row was compared
+
+
+def test_the_opt_out_sample_is_keyed_by_a_secret_not_a_public_rule(copy: Path) -> None:
+    """`--reextract sample` picks one seed in 16 by an HMAC under a key drawn for each validation: two keys pick
+    different seeds, neither is the old "sha256 starts with 0" rule, and validation with it still runs."""
+    shas = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(4_000)]
+    first, second = (Reextraction(copy / "seeds", {}, None, False) for _ in range(2))  # type: ignore[arg-type]
+    picked = [{sha for sha in shas if r.chosen(sha)} for r in (first, second)]
+    assert all(abs(len(p) - len(shas) / SAMPLE_ONE_IN) < 80 for p in picked)
+    assert picked[0] != picked[1]
+    assert picked[0] != {sha for sha in shas if sha.startswith("0")}
+    keyed = Reextraction(copy / "seeds", {}, None, False, key=b"k")  # type: ignore[arg-type]
+    assert keyed.for_seeds({}).chosen(shas[0]) == keyed.chosen(shas[0])  # a Spark task keeps the key
+    code, _ = _validate(copy, "--reextract", "sample")
+    assert code in (0, 1)
 
 
 def test_reextraction_needs_the_policy_the_tables_were_made_with(

@@ -170,7 +170,8 @@ _DOC_BEFORE = re.compile(
     r"census|records|research)\b[^,.]{0,40}$",
     re.I,
 )
-_LAST_WORD = re.compile(r"([\w.]+)[.!?]*$")
+# starts only where a run of word characters and dots starts, and never gives it back (same matches, linear)
+_LAST_WORD = re.compile(r"(?<![\w.])([\w.]++)[.!?]*+$")
 _NOT_COMMA = re.compile(r"[^,]+")
 _PAREN = re.compile(r"\([^()]*\)")
 _DETS = frozenset({"the", "a", "an", "this", "that", "these", "those", "its", "their", "his", "her"})
@@ -183,7 +184,7 @@ _POSSESSIVE = re.compile(
 )
 _LAW = re.compile(
     r"\b(?:a|the)\s+(?:new\s+)?(?:law|bill|decree|statute|regulation|ordinance)\b"
-    r"(?:\s+(?:signed|passed|approved|introduced)\s+by\s+[^,;.]+?)?(?=\s+(?:that|which)\b)"
+    r"(?:\s+(?:signed|passed|approved|introduced)\s+by\s++[^,;.]{1,200}?)?(?=\s+(?:that|which)\b)"
 )
 # One scan finds where any cue can be; each kind is then read with its own pattern from that place.
 _POSSESSIVE_TAIL = re.compile("['’]s\\s+" + _POSSESSIVE.pattern.split("['’]s\\s+", 1)[1])
@@ -194,7 +195,7 @@ _TRIGGER = re.compile(
     rf"|(?P<law>(?:a|the)\s+(?:new\s+)?(?:law|bill|decree|statute|regulation|ordinance)\b))|(?P<possessive>['’]s\s)"
 )
 _NAME_BEFORE = re.compile(r"(?<![\w.-])(?:[A-Z][\w.-]*\s+){0,4}[A-Z][\w.-]*$")
-_LAW_VERB = re.compile(r"\s+(?:that|which)\s+(\w+)")
+_LAW_VERB = re.compile(r"\s++(?:that|which)\s++(\w+)")
 _BOUNDARY = re.compile(
     r"[;:—–“”\"]|\b(?i:that(?!['’]s)|which|who|but|while|after|because|as|when|if|though|although|"
     r"where|whom|since)\b|\band\s+(?=[a-z])(?!his\b|her\b|their\b|its\b|other\b)"
@@ -231,15 +232,21 @@ _CLAUSE_BREAK = re.compile(r"[,;:—–()\"“”]|\b(?:that|which|who|and|but)\
 _HEARSAY = re.compile(r"\b(?:reportedly|allegedly|purportedly)\b")
 _COORDINATE = re.compile(r"\b(?:yet|but|and|so|while|whereas)\s+$", re.I)
 _LEAD = re.compile(r"^(?:(?:and|but|so|yet|also|meanwhile|however|now|then)\s+)+", re.I)
+# each trailing word is matched once, atomically, longest form first ("had been" before "had", "in a
+# statement" before "in X"): "previously" is both itself and \w+ly, and retrying every such choice when the
+# tail does not reach the end backtracked exponentially. `\s++`: what follows blanks is never a blank
 _TAIL = re.compile(
-    r"(?:\s+(?:has|have|had|also|previously|earlier|recently|later|then|had\s+been|would|will|"
-    r"were|was|are|is|\w+ly|today|yesterday|last\s+\w+|on\s+\w+|this\s+\w+|in\s+\w+|"
-    r"in\s+a\s+(?:statement|report|release))\b|\s*\([^()]*\))+$",
+    r"(?:(?>\s++(?:has|have|had\s+been|had|also|previously|earlier|recently|later|then|would|will|"
+    r"were|was|are|is|\w+ly|today|yesterday|last\s+\w+|on\s+\w+|this\s+\w+|in\s+a\s+(?:statement|report|release)|"
+    r"in\s+\w+)\b|\s*+\([^()]*\)))+$",
     re.I,
 )
-_INVERTED_SOURCE = re.compile(r"\s+((?:[^,.;:\"“”()]|\.(?=\w))+?)(?=\s*[,.;:\"“”()]|\s*$)")
+# names and noun phrases are at most 200 characters: each lazy step's lookahead rescans the blanks after
+# it, so an unbounded one was quadratic over a long run of them. _NP_AFTER's one character class is what
+# its three alternatives matched (the first already takes "."): their overlap backtracked exponentially
+_INVERTED_SOURCE = re.compile(r"\s+((?:[^,.;:\"“”()]|\.(?=\w)){1,200}?)(?=\s*[,.;:\"“”()]|\s*$)")
 _NP_AFTER = re.compile(
-    r"((?:[^,;:\"“”()]|\.(?=\w|\s[a-z])|(?<=\b[A-Z])\.)+?)(?=\s*[,;:\"“”()]|\.\s|\.$|$|"
+    r"([^,;:\"“”()]{1,200}?)(?=\s*[,;:\"“”()]|\.\s|\.$|$|"
     r"\s+(?:that|which|who|on\s+\w+day|in\s+(?:a|its|their|the)\s+\w+|in\s+[A-Z][a-z]+\s|as\s+of|"
     r"since|include|includes|will|would|has|have|had|is|are|was|were)\b)"
 )

@@ -16,7 +16,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-CREDIT_LINE = re.compile(r"[—–]\s*([^()@\n]{2,60}?)\s*\(@\w+\)")
+# `\s*+`: the blanks after the dash are not given back to the name (a run of them was quadratic)
+CREDIT_LINE = re.compile(r"[—–]\s*+([^()@\n]{2,60}?)\s*\(@\w+\)")
 _NAME_CHARS = re.compile(r"[^\w .&'’-]+")
 _OPENS_QUOTE = re.compile(r"[\"“]")
 _INTRO = re.compile(

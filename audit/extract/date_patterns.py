@@ -206,7 +206,8 @@ _LEFT_AMOUNT = re.compile(
     rf"(?:\b(?P<dir>[Pp]ast|[Ll]ast|[Nn]ext|[Pp]revious|[Cc]oming|[Ff]irst)\s+)?\b(?P<amt>{_AMOUNT_CS})\s+$"
 )
 _RIGHT_AGO = re.compile(r"\s+(?i:ago)\b")
-_RIGHT_OLD = re.compile(r"\s*-?\s*old\b|\s+ago\b", re.I)
+# possessive blank runs: `\s*-?\s*` tried every split of a run of blanks (quadratic from one start)
+_RIGHT_OLD = re.compile(r"\s*+(?:-\s*+)?old\b|\s+ago\b", re.I)
 _LEFT_WEEKDAY = re.compile(rf"(?P<wd>{_WEEKDAY}|{_WD_ABBR}),?\s+$")
 _LEFT_DIR = re.compile(r"\b(?P<dir>[Oo]n|[Ll]ast|[Nn]ext|[Tt]his)\s+$")
 _LEFT_THE = re.compile(r"\b[Tt]he\s+$")

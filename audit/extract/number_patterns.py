@@ -128,8 +128,9 @@ CHANGE_VERB = re.compile(
     r"gained|lost|declined|risen|fallen|surged|plunged|soared|slid|from)\s+$",
     re.I,
 )
+# `[\s-]++`: what follows never starts with a blank or a hyphen, so the run is never given back
 NEXT_WORD = re.compile(
-    r"[\s-]+(?:of\s+)?(?:(?:the|these|those|its|their|more|new|other|additional|extra)\s+)?"
+    r"[\s-]++(?:of\s+)?(?:(?:the|these|those|its|their|more|new|other|additional|extra)\s+)?"
     r"([A-Za-z][A-Za-z'’-]*)"
 )
 AGE_BEFORE = re.compile(r"(?:\baged?|\bages)\s+$", re.I)
