@@ -175,3 +175,21 @@ def test_waive_refuses(
     assert message in err and not (tmp_path / "w.json").exists()
     if not extra:
         assert "usage: " in err and " waive " in err  # the sub-command's own usage
+
+
+def test_publish_validates_under_the_settings_files_policy(
+    audited: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """publish validates again with the settings file's tolerance (which the run's verdict was made with);
+    without that file the same tables fail its own validation and nothing is released."""
+    _settings(tmp_path, f"[rules.{RULE}]\nmax-rate = 0.1\nper = 'article'\n", monkeypatch)
+    code, _ = _validate(audited, tmp_path)
+    assert code == 0
+    args = ["publish", "--tables", str(audited / "tables"), "--report", str(tmp_path / "report")]
+    args += ["--suites", str(SUITES), "--jobs", "1"]
+    assert main([*args, "--to", str(tmp_path / "strict"), "--no-config"]) == 1
+    assert not (tmp_path / "strict" / "latest.json").exists()
+    assert main([*args, "--to", str(tmp_path / "releases")]) == 0
+    latest = json.loads((tmp_path / "releases" / "latest.json").read_text())
+    released = tmp_path / "releases" / latest["release"] / "report" / "results.json"
+    assert json.loads(released.read_text())["manifest"]["gate"]["rules"][RULE]["max_rate"] == 0.1
