@@ -570,6 +570,8 @@ def _attribute_one(doc: _Story, fact: NumberFact) -> NumberFact:
         source=cue.source,
         source_start=cue.source_start,
         source_end=cue.source_end,
+        named_start=cue.source_start,
+        named_end=cue.source_end,
         cue=doc.text[cue.cue_start : cue.cue_end],
         cue_start=cue.cue_start,
         cue_end=cue.cue_end,

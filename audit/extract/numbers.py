@@ -57,6 +57,9 @@ class NumberFact:
     cue: str | None = None
     cue_start: int | None = None
     cue_end: int | None = None
+    carried_by: tuple[str, ...] = ()
+    named_start: int | None = None
+    named_end: int | None = None
     components: tuple[int, ...] = ()
     reconciles: bool | None = None
     linked_to: int | None = None
