@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from audit.extract import attribution_context as C
+from audit.extract import attribution_scope as S
+from audit.extract.attribution_context import Cue
 from audit.extract import number_patterns as P
 from audit.extract.number_policy import NumberPolicy
 from audit.extract.numbers import NumberFact, evolve
@@ -255,19 +257,6 @@ _SELF = frozenset({"we", "our", "us"})
 _MAX_SOURCE_WORDS = 14
 
 
-@dataclass(frozen=True, slots=True)
-class Cue:
-    """A reporting cue in a sentence: the source entity, the cue words, and the character ranges it covers."""
-
-    source: str
-    source_start: int
-    source_end: int
-    cue_start: int
-    cue_end: int
-    scope: tuple[tuple[int, int], ...]
-    verb: str = ""
-
-
 # A "sentence" longer than this (a list of links, a page without full stops) is cut at spaces: cues read
 # back to the sentence's start, so one 100k-character run with a cue every few words was quadratic.
 MAX_SENTENCE = 4_000  # the corpus's longest is 3,731 (a Russian recipe the splitter cannot cut)
@@ -432,16 +421,47 @@ def _clean_entity(text: str, a: int, b: int, flag: bool = False) -> tuple[int, i
         if m and s[: m.start()].strip().lower() not in _DETS:
             b = a + m.start()
             s = text[a:b]
-    lead = len(s) - len(s.lstrip())
+    lead = len(s) - len(s.lstrip(" '\"“‘"))
     a, b = a + lead, a + len(s.rstrip())
     s = text[a:b]
-    if not s or not any(c.isalpha() for c in s) or len(s.split()) > _MAX_SOURCE_WORDS:
+    if not s or not any(c.isalpha() for c in s) or len(s.split()) > _MAX_SOURCE_WORDS or not _plausible(s):
         return None
     if _PREPOSITION.match(s) or (s.split()[-1].endswith("ly") and s.split()[-1].islower()):
         return None
     if s[0].isdigit() or s.lower() in _DETS or s in ("there", "which", "what", "who", "the number"):
         return None
     return a, b, s, flag
+
+
+_OPENING_WORDS = frozenset(
+    "the a an this that these those its their his her our my your some many most several both all each "
+    "one two three four five six seven eight nine ten few no other another any every such".split()
+)
+_CLAUSE_WORDS = frozenset("what how why when whether about if because".split())
+
+
+def _plausible(name: str) -> bool:
+    """True for a phrase that can name a source: a name, a pronoun, a determined noun phrase ('the
+    agency', 'some economists') or a short plural ('officials'); not a clause ('they feel that way')."""
+    words = name.split()
+    first = words[0].lower()
+    if first in _CLAUSE_WORDS or (first in _PRONOUNS and len(words) > 1 and not name[0].isupper()):
+        return False
+    if any(c.isupper() for c in name) or first in _OPENING_WORDS or first in _PRONOUNS or first in _SELF:
+        return True
+    return len(words) <= 3 and words[-1].endswith("s") and len(words[-1]) > 3
+
+
+def _agent_subject(text: str, s_start: int, s_end: int, at: int) -> tuple[int, int, str] | None:
+    """The subject of the verb at ``at`` in its own clause ('the city plans to'); None after a noun use."""
+    if _NOUN_USE.search(text, max(s_start, at - 16), at):
+        return None
+    masked = _PAREN.sub(lambda p: "x" * len(p.group(0)), text[s_start:at])
+    b_end = s_start
+    for b in _BOUNDARY.finditer(masked):
+        b_end = s_start + b.end()
+    subj = _subject(text, b_end, at)
+    return None if subj is None else subj[:3]
 
 
 def _inverted_source(text: str, start: int, end: int) -> tuple[int, int, str, bool] | None:
@@ -465,7 +485,7 @@ def attribute(
     from audit.extract.number_links import derive_and_link
 
     doc = _Story(text, segments)
-    out = [_attribute_one(doc, f) for f in facts]
+    out = [_attribute_one(doc, f, policy) for f in facts]
     return derive_and_link(text, tuple(out), policy)
 
 
@@ -484,6 +504,7 @@ class _Story:
         )
         self._sentences: dict[int, list[tuple[int, int]]] = {}
         self._cues: dict[tuple[int, int], list[Cue]] = {}
+        self._agents: dict[tuple[int, int], list[Cue]] = {}
         self._mentions: list[C.Mention] | None = None
 
     def index(self, pos: int) -> int:
@@ -513,6 +534,12 @@ class _Story:
             if cues := self.cues(sent):
                 return max(cues, key=lambda c: c.cue_start)
         return None
+
+    def agents(self, sent: tuple[int, int]) -> list[Cue]:
+        """Acting-party cues of one sentence."""
+        if sent not in self._agents:
+            self._agents[sent] = S.agent_cues(self.text, *sent, _agent_subject)
+        return self._agents[sent]
 
     def has_cue(self, i: int) -> bool:
         """True when any sentence of paragraph i has a cue."""
@@ -552,26 +579,37 @@ class _Story:
         return self._mentions
 
 
-def _attribute_one(doc: _Story, fact: NumberFact) -> NumberFact:
-    """The best cue for one number, resolved and classified."""
+def _attribute_one(doc: _Story, fact: NumberFact, policy: NumberPolicy) -> NumberFact:
+    """The best cue for one number, resolved and classified, with why it carries when it is not its own."""
     sent = (fact.sentence_start, fact.sentence_end)
-    kind, cue = "explicit", _in_scope(doc.text, fact, doc.cues(sent))
+    kind, cue, why = "explicit", _in_scope(doc.text, fact, doc.cues(sent)), ""
     if cue is None:
-        kind, cue = "contextual", _contextual(doc, fact)
+        cue = S.agent_cue(fact.start, doc.agents(sent))
+        why = "" if cue is None else cue.verb  # 'agent', or 'study' for 'researchers looked at ...'
+        if why not in policy.carry_over:
+            cue, why = None, ""
+    if cue is None:
+        kind, (cue, why) = "contextual", _contextual(doc, fact, policy.carry_over)
     if cue is None:
         return fact
-    cue = _resolve(doc, cue)
-    name = cue.source.lower()
+    carried = (why,) if why else ()
+    named = cue
+    if "reference" in policy.carry_over:
+        named = _resolve(doc, cue)
+        if named is not cue:
+            carried += ("reference",)
+    name = named.source.lower()
     if name in _SELF or name.removeprefix("the ") in doc.publishers or name in doc.publishers:
         kind = "self"
     return evolve(
         fact,
         attribution_kind=kind,
-        source=cue.source,
+        source=named.source,
         source_start=cue.source_start,
         source_end=cue.source_end,
-        named_start=cue.source_start,
-        named_end=cue.source_end,
+        named_start=named.source_start,
+        named_end=named.source_end,
+        carried_by=carried,
         cue=doc.text[cue.cue_start : cue.cue_end],
         cue_start=cue.cue_start,
         cue_end=cue.cue_end,
@@ -601,58 +639,118 @@ def _in_scope(text: str, fact: NumberFact, cues: list[Cue]) -> Cue | None:
     return best
 
 
-def _contextual(doc: _Story, fact: NumberFact) -> Cue | None:
-    """A cue carried from around the number's sentence: see ``_in_paragraph`` and ``_across_paragraphs``."""
+_NONE: tuple[Cue | None, str] = (None, "")
+
+
+def _contextual(doc: _Story, fact: NumberFact, allowed: frozenset[str]) -> tuple[Cue | None, str]:
+    """A cue carried from around the number's sentence, and why (see ``_in_paragraph``, ``_across_paragraphs``
+    and ``attribution_scope.study_cue``); only the carry-overs the policy allows."""
     i = doc.index(fact.start)
     if i < 0 or _HEARSAY.search(doc.text, fact.sentence_start, fact.sentence_end):
-        return None  # 'reportedly': the article says the source is unnamed
-    return _in_paragraph(doc, fact, doc.sentences(i)) or _across_paragraphs(doc, fact, i)
+        return _NONE  # 'reportedly': the article says the source is unnamed
+    found = _in_paragraph(doc, fact, doc.sentences(i))
+    if found[0] is None:
+        found = _across_paragraphs(doc, fact, i)
+    if found[0] is None and not any(doc.cues(s) for s in doc.sentences(i)):
+        found = _study_before(doc, i)
+    return found if found[1] in allowed else _NONE
 
 
-def _in_paragraph(doc: _Story, fact: NumberFact, sentences: list[tuple[int, int]]) -> Cue | None:
-    """A cue carried within the paragraph: from an earlier sentence (not a forecast), the speaker of the
-    quote around the number, or a paragraph-final cue ('..., according to X.') with no cue in between."""
-    for s in reversed([s for s in sentences if s[1] <= fact.sentence_start]):
-        if cues := doc.cues(s):
-            last = max(cues, key=lambda c: c.cue_start)
-            return None if last.verb in _FORECAST else last
-    for s in (s for s in sentences if s[0] >= fact.sentence_end):
-        cues = doc.cues(s)
-        if "quote" in fact.contexts and cues:
-            return min(cues, key=lambda c: c.cue_start)
-        late = s[0] + 0.6 * (s[1] - s[0])  # a paragraph-final '..., according to X.' covers the paragraph
-        final = [c for c in cues if any(a <= s[0] < b for a, b in c.scope) and c.cue_start >= late]
-        if final:
-            return final[0]
-        if cues:
-            return None  # another cue stands between the number and any later one
+def _study_before(doc: _Story, i: int) -> tuple[Cue | None, str]:
+    """A study named in one of the paragraphs before paragraph i, with no other source named since."""
+    for j in range(i - 1, max(-1, i - 1 - S.MAX_STUDY_PARAGRAPHS), -1):
+        for sent in reversed(doc.sentences(j)):
+            cues = doc.cues(sent) + [c for c in doc.agents(sent) if c.verb == "study"]
+            if cues:
+                last = max(cues, key=lambda c: c.cue_start)
+                return (last, "study") if S.is_study(doc.text, last) else _NONE
+        if C.opens_quote(doc.text, doc.paragraphs[j][0]):
+            return _NONE
+    return _NONE
+
+
+def _in_paragraph(doc: _Story, fact: NumberFact, sentences: list[tuple[int, int]]) -> tuple[Cue | None, str]:
+    """A cue carried within the paragraph, and why: the speaker of the quotation the figure sits in
+    (quote); a study named earlier (study); an attribution opening the paragraph, closing it, or named on
+    both sides of the figure (paragraph). Another source in between stops it; a forecast does not carry."""
+    in_quote = "quote" in fact.contexts
+    before = _cue_near(doc, reversed([s for s in sentences if s[1] <= fact.sentence_start]), last=True)
+    after = _cue_near(doc, (s for s in sentences if s[0] >= fact.sentence_end), last=False)
+    if before is not None:
+        cue, sent = before
+        if cue.verb in _FORECAST:
+            return _NONE
+        if in_quote:
+            return cue, "quote"  # the quotation the figure sits in runs on from its speaker's sentence
+        if S.is_study(doc.text, cue):
+            return cue, "study"
+        if sent == sentences[0] or (after is not None and _same_source(cue, after[0])):
+            return cue, "paragraph"
+    if after is not None:
+        cue, sent = after
+        if in_quote:
+            return cue, "quote"
+        # a paragraph-final '..., according to X.' closing its last sentence covers the paragraph
+        late = sent[0] + 0.6 * (sent[1] - sent[0])
+        if (
+            sent == sentences[-1]
+            and any(a <= sent[0] < b for a, b in cue.scope)
+            and cue.cue_start >= late
+            and _closes(doc.text, cue, sent[1])
+        ):
+            return cue, "paragraph"
+    return _NONE
+
+
+def _cue_near(doc: _Story, sentences: Iterable[tuple[int, int]], *, last: bool) -> tuple[Cue, tuple[int, int]] | None:
+    """The cue of the first sentence (in the order given) that has one: its last cue or its first."""
+    for sent in sentences:
+        if cues := doc.cues(sent):
+            pick = max if last else min
+            return pick(cues, key=lambda c: c.cue_start), sent
     return None
 
 
-def _across_paragraphs(doc: _Story, fact: NumberFact, i: int) -> Cue | None:
+def _same_source(a: Cue, b: Cue) -> bool:
+    """True when two cues name the same source ('according to Toyota' ... 'Toyota says')."""
+    x, y = a.source.lower().removeprefix("the "), b.source.lower().removeprefix("the ")
+    return x == y or x.split()[-1] == y.split()[-1]
+
+
+_CLOSING = re.compile(r"[\s.)\"”’]*$")
+
+
+def _closes(text: str, cue: Cue, end: int) -> bool:
+    """True when the cue's source or cue ends its sentence ('..., according to Autodata.', '..., she said.')."""
+    return bool(_CLOSING.match(text, max(cue.source_end, cue.cue_end), end))
+
+
+def _across_paragraphs(doc: _Story, fact: NumberFact, i: int) -> tuple[Cue | None, str]:
     """A cue from a neighbouring paragraph: a credit line below, or the speaker of a run-on quote."""
     if i + 1 < len(doc.paragraphs) and C.credit_line(doc.text, *doc.paragraphs[i + 1]):
-        return doc.last_cue(i + 1)
+        return doc.last_cue(i + 1), "quote"
     a = doc.paragraphs[i][0]
     if doc.has_cue(i) or i == 0:
-        return None
+        return _NONE
     if C.opens_quote(doc.text, a):
         cue = C.speaker_before(doc.paragraphs, i, doc.text, doc.last_cue)
-        return cue if isinstance(cue, Cue) else None
-    return None
+        return (cue, "quote") if isinstance(cue, Cue) else _NONE
+    return _NONE
 
 
 def _resolve(doc: _Story, cue: Cue) -> Cue:
-    """Replace a pronoun source: 'it' by the latest organisation subject, 'he'/'she' by the latest person,
-    others by the latest named source before it."""
+    """Replace a reference by the entity named earlier: 'it' by the latest organisation subject, 'he'/'she'
+    by the latest person, other pronouns by the latest named source; 'the agency' or 'the survey' by the
+    latest mention that names an agency or a survey (see ``attribution_context.resolve_nominal``)."""
     pronoun = cue.source.lower()
-    if pronoun not in _PRONOUNS:
-        return cue
     mentions = doc.mentions()
-    found = C.resolve_pronoun(pronoun, cue.source_start, mentions)
-    if found is None:
-        named = [m for m in mentions if m.start < cue.source_start and m.name.lower() not in _PRONOUNS]
-        found = named[-1] if named else None
+    if pronoun not in _PRONOUNS:
+        found = C.resolve_nominal(doc.text, cue.source, cue.source_start, mentions)
+    else:
+        found = C.resolve_pronoun(pronoun, cue.source_start, mentions)
+        if found is None:
+            named = [m for m in mentions if m.start < cue.source_start and m.name.lower() not in _PRONOUNS]
+            found = named[-1] if named else None
     if found is None:
         return cue
     return replace(cue, source=found.name, source_start=found.start, source_end=found.end)

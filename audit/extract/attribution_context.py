@@ -44,6 +44,19 @@ MAX_PARAGRAPHS_BACK = 3  # a quote rarely runs on for more than three paragraphs
 
 
 @dataclass(frozen=True, slots=True)
+class Cue:
+    """A reporting cue in a sentence: the source entity, the cue words, and the character ranges it covers."""
+
+    source: str
+    source_start: int
+    source_end: int
+    cue_start: int
+    cue_end: int
+    scope: tuple[tuple[int, int], ...]
+    verb: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Mention:
     """A named subject at the start of a sentence: where it is, what it says, and whether it is a person."""
 
@@ -131,3 +144,26 @@ def resolve_pronoun(pronoun: str, at: int, mentions: Sequence[Mention]) -> Menti
         if (m.is_person or m.could_be_person) if want_person else not m.is_person:
             best = m
     return best
+
+
+_NOMINAL = re.compile(r"(?:the|this|that)\s+([a-z]+)", re.I)
+_WORK_NOUNS = frozenset({"report", "study", "survey", "poll", "analysis", "audit", "review", "census", "paper"})
+
+
+def resolve_nominal(text: str, phrase: str, at: int, mentions: Sequence[Mention]) -> Mention | None:
+    """The named mention a nominal reference stands for: 'the agency' -> the latest '... Agency' before it,
+    'the survey' -> the latest source named with the word 'survey' ('a Pew survey found'); else None."""
+    m = _NOMINAL.fullmatch(phrase.strip())
+    if m is None:
+        return None
+    noun = m.group(1).lower()
+    for mention in reversed(mentions):
+        if mention.start >= at or mention.name == phrase:
+            continue
+        words = mention.name.split()
+        if noun.capitalize() in words or noun.upper() in words:
+            return mention
+        near = text[mention.start : mention.end + 12].lower()
+        if noun in _WORK_NOUNS and re.search(rf"\b{noun}\b", near) and mention.name[:1].isupper():
+            return mention
+    return None

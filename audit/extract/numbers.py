@@ -142,7 +142,7 @@ def detect_numbers(
         for start, end, value, vmax, kind, unit in _join_ranges(text, atoms):
             qualifier = _qualifier(text, start, seg.start)
             s_start, s_end = _sentence_of(sentences, starts, start, (seg.start, seg.end))
-            contexts = frozenset(contexts_seg | _contexts(text, start, end, s_start, s_end, value))
+            contexts = frozenset(contexts_seg | _contexts(text, start, end, (s_start, s_end, seg.start), value))
             needs, rule = decide(policy, kind, contexts, value)
             facts.append(
                 NumberFact(
@@ -445,8 +445,17 @@ def _qualifier(text: str, start: int, floor: int) -> str | None:
     return _SPACES.sub(" ", m.group(0).strip().lower())
 
 
-def _contexts(text: str, start: int, end: int, s_start: int, s_end: int, value: float | None) -> set[str]:
-    """Contexts the policy may condition on: penalty, vague, quote."""
+def in_quotation(text: str, start: int, at: int) -> bool:
+    """True when a quotation opened in text[start:at] is still open at ``at`` (curly, straight or '')."""
+    head = text[start:at]
+    doubled = head.count("''")
+    return head.count("\u201c") > head.count("\u201d") or head.count('"') % 2 == 1 or doubled % 2 == 1
+
+
+def _contexts(text: str, start: int, end: int, where: tuple[int, int, int], value: float | None) -> set[str]:
+    """Contexts the policy may condition on: penalty, vague, quote (a quotation open at the number, opened
+    in its sentence or earlier in its paragraph)."""
+    s_start, s_end, p_start = where
     out: set[str] = set()
     near = text[max(s_start, start - 30) : min(s_end, end + 30)].lower()
     if any(w in near for w in P.PENALTY_STEMS) and P.PENALTY.search(
@@ -455,7 +464,6 @@ def _contexts(text: str, start: int, end: int, s_start: int, s_end: int, value: 
         out.add("penalty")
     if value is None:
         out.add("vague")
-    head = text[s_start:start]
-    if (head.count("\u201c") > head.count("\u201d")) or head.count('"') % 2 == 1:
+    if in_quotation(text, p_start, start):
         out.add("quote")
     return out
