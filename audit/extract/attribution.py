@@ -447,6 +447,9 @@ def _plausible(name: str) -> bool:
     first = words[0].lower()
     if first in _CLAUSE_WORDS or (first in _PRONOUNS and len(words) > 1 and not name[0].isupper()):
         return False
+    verb = S.RESEARCH.search(name) or S.AGENT.search(name)
+    if verb and not name.startswith(" by", verb.end()):
+        return False  # a clause ('The team looked at data on'), not a name ('analysts surveyed by Refinitiv')
     if any(c.isupper() for c in name) or first in _OPENING_WORDS or first in _PRONOUNS or first in _SELF:
         return True
     return len(words) <= 3 and words[-1].endswith("s") and len(words[-1]) > 3
@@ -705,7 +708,7 @@ def _in_paragraph(doc: _Story, fact: NumberFact, sentences: list[tuple[int, int]
 def _cue_near(doc: _Story, sentences: Iterable[tuple[int, int]], *, last: bool) -> tuple[Cue, tuple[int, int]] | None:
     """The cue of the first sentence (in the order given) that has one: its last cue or its first."""
     for sent in sentences:
-        if cues := doc.cues(sent):
+        if cues := doc.cues(sent) + [c for c in doc.agents(sent) if c.verb == "study"]:
             pick = max if last else min
             return pick(cues, key=lambda c: c.cue_start), sent
     return None

@@ -146,6 +146,7 @@ def resolve_pronoun(pronoun: str, at: int, mentions: Sequence[Mention]) -> Menti
     return best
 
 
+_NOT_NAMES = frozenset({"According", "In", "The", "A", "An"})
 _NOMINAL = re.compile(r"(?:the|this|that)\s+([a-z]+)", re.I)
 _WORK_NOUNS = frozenset({"report", "study", "survey", "poll", "analysis", "audit", "review", "census", "paper"})
 
@@ -158,7 +159,7 @@ def resolve_nominal(text: str, phrase: str, at: int, mentions: Sequence[Mention]
         return None
     noun = m.group(1).lower()
     for mention in reversed(mentions):
-        if mention.start >= at or mention.name == phrase:
+        if mention.start >= at or mention.name == phrase or mention.name in _NOT_NAMES:
             continue
         words = mention.name.split()
         if noun.capitalize() in words or noun.upper() in words:

@@ -20,9 +20,9 @@ from audit.extract.attribution_context import Cue
 _AGENT_WORDS = [
     *(f"{stem}{end}" for stem in ("propos", "pledg", "promis", "urg", "oppos", "endors", "approv", "introduc")
       for end in ("e", "es", "ed", "ing")),
-    *(f"{stem}{end}" for stem in ("offer", "vow", "demand", "ask", "support", "favor", "unveil", "budget")
+    *(f"{stem}{end}" for stem in ("offer", "vow", "demand", "ask", "support", "favor", "unveil")
       for end in ("", "s", "ed", "ing")),
-    "backs", "backed", "backing", "seek", "seeks", "sought", "seeking", "allocated", "earmarked",
+    "backs", "backed", "backing", "budgeted", "seek", "seeks", "sought", "seeking", "allocated", "earmarked",
 ]
 _AGENT_TO = ["agree", "agrees", "agreed", "plan", "plans", "planned", "planning", "commit", "commits",
              "committed", "aim", "aims", "aimed", "intend", "intends", "intended", "hope", "hopes", "hoped",
@@ -54,7 +54,10 @@ RESEARCH = re.compile(
 )
 MAX_STUDY_PARAGRAPHS = 3  # a study's figures rarely run on for more paragraphs without naming it again
 _PERSON_PRONOUNS = frozenset({"he", "she", "they", "it", "we", "i"})
-_CLAUSE_END = re.compile(r"[;:]|\s+(?:but|while|whereas|although)\s|,\s+(?:and|but)\s+(?=[A-Z])")
+_CLAUSE_END = re.compile(
+    r"[;:]|\s+(?:but|while|whereas|although|whose|which|who)\s|,\s+(?:and|but)\s+(?=[A-Z])"
+)
+_PASSIVE_AFTER = re.compile(r"\s+by\b")
 
 
 def is_party(name: str) -> bool:
@@ -77,6 +80,8 @@ def agent_cues(
     out: list[Cue] = []
     for kind, pattern in (("agent", AGENT), ("study", RESEARCH)):
         for m in pattern.finditer(text, s_start, s_end):
+            if _PASSIVE_AFTER.match(text, m.end(), s_end):
+                continue  # 'the budget approved by Republicans': the party comes after, as a passive agent
             subj = subject(text, s_start, s_end, m.start())
             if subj is None or not is_party(subj[2]) or (kind == "study" and not STUDY_NOUN.search(subj[2])):
                 continue
@@ -90,8 +95,10 @@ def is_study(text: str, cue: Cue) -> bool:
     """True when a cue names a body of work: 'a Pew survey found', 'researchers', 'according to the report'."""
     if cue.verb == "study":
         return True
-    start, end = min(cue.source_start, cue.cue_start), max(cue.source_end, cue.cue_end)
-    return bool(STUDY_NOUN.search(text, start, min(len(text), end + 12)))
+    # the work is the source itself ('a CBS poll', 'FEC filings'), not where a person said it ('in a note')
+    return " in " not in cue.source and bool(
+        STUDY_NOUN.search(text, cue.source_start, min(len(text), cue.source_end + 12))
+    )
 
 
 def agent_cue(start: int, cues: Sequence[Cue]) -> Cue | None:
