@@ -168,8 +168,8 @@ _PREPOSITION = re.compile(
 )
 _PASSIVE_AUX = re.compile(r"\b(?:is|are|was|were|be|been|being)\s+$")
 _DOC_BEFORE = re.compile(
-    r"\b(?:figures|data|statistics|numbers|estimates|report|survey|study|analysis|poll|"
-    r"census|records|research)\b[^,.]{0,40}$",
+    r"\b(?:figures|data|statistics|numbers|estimates|reports?|surveys?|study|studies|analysis|analyses|"
+    r"polls?|census|records|research|filings|documents)\b[^,.]{0,40}$",
     re.I,
 )
 _LAST_WORD = re.compile(r"([\w.]+)[.!?]*$")
@@ -452,7 +452,7 @@ def _plausible(name: str) -> bool:
         return False  # a clause ('The team looked at data on'), not a name ('analysts surveyed by Refinitiv')
     if any(c.isupper() for c in name) or first in _OPENING_WORDS or first in _PRONOUNS or first in _SELF:
         return True
-    return len(words) <= 3 and words[-1].endswith("s") and len(words[-1]) > 3
+    return len(words) <= 3 and ((words[-1].endswith("s") and len(words[-1]) > 3) or S.is_party_noun(name))
 
 
 def _agent_subject(text: str, s_start: int, s_end: int, at: int) -> tuple[int, int, str] | None:

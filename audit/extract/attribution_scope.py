@@ -38,7 +38,8 @@ _PARTY_NOUN = re.compile(
     r"\b(?:city|state|county|company|firm|agency|government|administration|campaign|committee|council|"
     r"board|department|ministry|party|union|bank|court|university|school|district|group|coalition|"
     r"lawmakers|legislature|congress|senate|house|commission|authority|officials|team|club|league|"
-    r"governor|mayor|president|senator|candidate|nominee|democrats|republicans|leaders?)$",
+    r"governor|mayor|president|senator|candidate|nominee|democrats|republicans|leaders?|police|staff|"
+    r"management|military|army|navy|press|media|public|industry|market)$",
     re.I,
 )
 STUDY_NOUN = re.compile(
@@ -52,12 +53,21 @@ RESEARCH = re.compile(
     r"\b(?:looked\s+at|analy[sz]ed|examined|studied|surveyed|reviewed|tracked|compared|interviewed|"
     r"polled|followed|measured|tested|sampled)\b"
 )
+# 'In the new Post-ABC poll, ...': a work named as where the sentence's figures come from
+IN_WORK = re.compile(
+    r"[Ii]n\s+((?:a|an|the|its|their)\s+(?:[\w./&'’-]+\s+){0,6}?(?:poll|survey|study|report|analysis|audit|census))\b"
+)
 MAX_STUDY_PARAGRAPHS = 3  # a study's figures rarely run on for more paragraphs without naming it again
 _PERSON_PRONOUNS = frozenset({"he", "she", "they", "it", "we", "i"})
 _CLAUSE_END = re.compile(
     r"[;:]|\s+(?:but|while|whereas|although|whose|which|who)\s|,\s+(?:and|but)\s+(?=[A-Z])"
 )
 _PASSIVE_AFTER = re.compile(r"\s+by\b")
+
+
+def is_party_noun(name: str) -> bool:
+    """True when a phrase ends in a word for an organisation or a group ('police', 'the city')."""
+    return bool(_PARTY_NOUN.search(name))
 
 
 def is_party(name: str) -> bool:
@@ -88,6 +98,9 @@ def agent_cues(
             stop = _CLAUSE_END.search(text, m.end(), s_end)
             scope = ((m.end(), stop.start() if stop else s_end),)
             out.append(Cue(subj[2], subj[0], subj[1], m.start(), m.end(), scope, kind))
+    m = IN_WORK.match(text, s_start, s_end)  # only as the sentence's frame, not 'X said in a report'
+    if m is not None:
+        out.append(Cue(m.group(1), m.start(1), m.end(1), m.start(), m.start(1), ((s_start, s_end),), "study"))
     return out
 
 
