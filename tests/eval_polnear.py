@@ -31,6 +31,7 @@ import re
 import sys
 import time
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +81,7 @@ class Tally:
     articles: int = 0
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
+    routes: dict[str, Counter[str]] = field(default_factory=dict)
 
 
 def read_ann(path: Path) -> list[tuple[list[tuple[int, int]], GoldSource | None]]:
@@ -197,6 +199,10 @@ def score_article(name: str, text_path: Path, anns: list[Path], options: Extract
 def _count(name: str, text: str, n: NumberMention, golds: list[GoldSource], to_char: list[int], tally: Tally) -> None:
     has_pred = n.source is not None or n.attribution_kind == "derived"
     tally.predicted += has_pred
+    route = "+".join((n.attribution_kind, *n.carried_by))
+    outcome = "unsourced" if not golds else ("right" if has_pred and source_right(n, golds, to_char) else "wrong")
+    if has_pred:
+        tally.routes.setdefault(route, Counter())[outcome] += 1
     if golds:
         tally.credited += 1
         ok = has_pred and source_right(n, golds, to_char)
@@ -240,12 +246,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=["train", "dev", "both"], default="both")
     parser.add_argument("--limit", type=int, default=None, help="score only the first N articles of a split")
+    parser.add_argument("--policy", type=Path, default=None, help="number policy (default: the bundled one)")
+    parser.add_argument("--routes", action="store_true", help="precision of each attribution route")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every miss")
     args = parser.parse_args(argv)
     if not (CORPUS / "dev" / "text").is_dir():
         print(f"PolNeAR not found at {CORPUS}: skipped")
         return 0
-    options = ExtractOptions(policy=load_policy(default_policy_path()))
+    options = ExtractOptions(policy=load_policy(args.policy or default_policy_path()))
     splits = ["train", "dev"] if args.split == "both" else [args.split]
     below: list[str] = []
     for split in splits:
@@ -257,6 +265,11 @@ def main(argv: list[str] | None = None) -> int:
             f"figures, {t.seconds / max(1, t.articles) * 1000:.1f} ms/article extraction"
         )
         print("  " + "  ".join(f"{k}={v:.3f}" for k, v in f.items()))
+        if args.routes:
+            for route, c in sorted(t.routes.items(), key=lambda kv: -sum(kv[1].values())):
+                n = sum(c.values())
+                print(f"    {route:<32} {n:>5} given a source: {c['right']} right, {c['wrong']} wrong source, "
+                      f"{c['unsourced']} with no gold source (precision {c['right'] / n:.2f})")
         if args.verbose:
             print("\n".join(t.errors))
         if split == "dev":

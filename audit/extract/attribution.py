@@ -21,7 +21,7 @@ from audit.extract import attribution_scope as S
 from audit.extract.attribution_context import Cue
 from audit.extract import number_patterns as P
 from audit.extract.number_policy import NumberPolicy
-from audit.extract.numbers import NumberFact, evolve
+from audit.extract.numbers import NumberFact, evolve, in_quotation
 from audit.extract.segments import Segment
 
 _VERB_WORDS = [
@@ -677,8 +677,9 @@ def _in_paragraph(doc: _Story, fact: NumberFact, sentences: list[tuple[int, int]
     (quote); a study named earlier (study); an attribution opening the paragraph, closing it, or named on
     both sides of the figure (paragraph). Another source in between stops it; a forecast does not carry."""
     in_quote = "quote" in fact.contexts
-    before = _cue_near(doc, reversed([s for s in sentences if s[1] <= fact.sentence_start]), last=True)
-    after = _cue_near(doc, (s for s in sentences if s[0] >= fact.sentence_end), last=False)
+    p_start = sentences[0][0]
+    before = _cue_near(doc, reversed([s for s in sentences if s[1] <= fact.sentence_start]), p_start, last=True)
+    after = _cue_near(doc, (s for s in sentences if s[0] >= fact.sentence_end), p_start, last=False)
     if before is not None:
         cue, sent = before
         if cue.verb in _FORECAST:
@@ -705,10 +706,14 @@ def _in_paragraph(doc: _Story, fact: NumberFact, sentences: list[tuple[int, int]
     return _NONE
 
 
-def _cue_near(doc: _Story, sentences: Iterable[tuple[int, int]], *, last: bool) -> tuple[Cue, tuple[int, int]] | None:
-    """The cue of the first sentence (in the order given) that has one: its last cue or its first."""
+def _cue_near(
+    doc: _Story, sentences: Iterable[tuple[int, int]], p_start: int, *, last: bool
+) -> tuple[Cue, tuple[int, int]] | None:
+    """The cue of the first sentence (in the order given) that has one outside a quotation (a cue inside
+    one is the speaker's words: 'I said, "What are they doing?"'): its last cue or its first."""
     for sent in sentences:
-        if cues := doc.cues(sent) + [c for c in doc.agents(sent) if c.verb == "study"]:
+        cues = doc.cues(sent) + [c for c in doc.agents(sent) if c.verb == "study"]
+        if cues := [c for c in cues if not in_quotation(doc.text, p_start, min(c.cue_start, c.source_start))]:
             pick = max if last else min
             return pick(cues, key=lambda c: c.cue_start), sent
     return None
