@@ -90,5 +90,7 @@ def main(baseline: str = BASELINE, rounds: int = 5) -> None:
                     mine[key] = min(mine[key], got[key])
     for key in ("extract_seed", "find_numbers"):
         a, b = best["baseline"][key] * 1000, best["this tree"][key] * 1000
-        print(f"{key:<13} baseline {baseline}: {a:.2f} ms/article  this tree: {b:.2f} ms/article  ratio {b / a:.2f}")
+        print(
+            f"{key:<13} baseline {baseline}: {a:.2f} ms/article  this tree: {b:.2f} ms/article  ratio {b / a:.2f}"
+        )
     print(f"({int(best['this tree']['articles'])} PolNeAR articles, fastest of {rounds} alternating rounds)")

@@ -55,7 +55,7 @@ _NON_WORD = re.compile(r"[^\w\s&.-]")
 _SPACES = re.compile(r"\s+")
 _CAPITAL = re.compile(r"\b[A-Z][\w&.-]*[A-Za-z]")
 _TITLES = frozenset(
-    "Mr Mrs Ms Dr Sen Rep Gov President Former Secretary The A An He She It They We I His Her".split()
+    ["Mr", "Mrs", "Ms", "Dr", "Sen", "Rep", "Gov", "President", "Former", "Secretary", "The", "A", "An", "He", "She", "It", "They", "We", "I", "His", "Her"]
 )
 
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from audit.extract import attribution_context as C
 from audit.extract import attribution_scope as S
-from audit.extract.attribution_context import Cue
 from audit.extract import number_patterns as P
+from audit.extract.attribution_context import Cue
 from audit.extract.number_policy import NumberPolicy
 from audit.extract.numbers import NumberFact, evolve, in_quotation
 from audit.extract.segments import Segment
@@ -434,10 +434,48 @@ def _clean_entity(text: str, a: int, b: int, flag: bool = False) -> tuple[int, i
 
 
 _OPENING_WORDS = frozenset(
-    "the a an this that these those its their his her our my your some many most several both all each "
-    "one two three four five six seven eight nine ten few no other another any every such".split()
+    [
+        "the",
+        "a",
+        "an",
+        "this",
+        "that",
+        "these",
+        "those",
+        "its",
+        "their",
+        "his",
+        "her",
+        "our",
+        "my",
+        "your",
+        "some",
+        "many",
+        "most",
+        "several",
+        "both",
+        "all",
+        "each",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "few",
+        "no",
+        "other",
+        "another",
+        "any",
+        "every",
+        "such",
+    ]
 )
-_CLAUSE_WORDS = frozenset("what how why when whether about if because".split())
+_CLAUSE_WORDS = frozenset(["what", "how", "why", "when", "whether", "about", "if", "because"])
 
 
 def _plausible(name: str) -> bool:
@@ -586,6 +624,10 @@ def _attribute_one(doc: _Story, fact: NumberFact, policy: NumberPolicy) -> Numbe
     """The best cue for one number, resolved and classified, with why it carries when it is not its own."""
     sent = (fact.sentence_start, fact.sentence_end)
     kind, cue, why = "explicit", _in_scope(doc.text, fact, doc.cues(sent)), ""
+    if cue is not None and cue.verb in _INTENT:
+        why = "agent"  # 'the city plans to add 300 buses': the party's own plan
+        if why not in policy.carry_over:
+            cue, why = None, ""
     if cue is None:
         cue = S.agent_cue(fact.start, doc.agents(sent))
         why = "" if cue is None else cue.verb  # 'agent', or 'study' for 'researchers looked at ...'
@@ -595,7 +637,7 @@ def _attribute_one(doc: _Story, fact: NumberFact, policy: NumberPolicy) -> Numbe
         kind, (cue, why) = "contextual", _contextual(doc, fact, policy.carry_over)
     if cue is None:
         return fact
-    carried = (why,) if why else ()
+    carried: tuple[str, ...] = (why,) if why else ()
     named = cue
     if "reference" in policy.carry_over:
         named = _resolve(doc, cue)
@@ -678,7 +720,9 @@ def _in_paragraph(doc: _Story, fact: NumberFact, sentences: list[tuple[int, int]
     both sides of the figure (paragraph). Another source in between stops it; a forecast does not carry."""
     in_quote = "quote" in fact.contexts
     p_start = sentences[0][0]
-    before = _cue_near(doc, reversed([s for s in sentences if s[1] <= fact.sentence_start]), p_start, last=True)
+    before = _cue_near(
+        doc, reversed([s for s in sentences if s[1] <= fact.sentence_start]), p_start, last=True
+    )
     after = _cue_near(doc, (s for s in sentences if s[0] >= fact.sentence_end), p_start, last=False)
     if before is not None:
         cue, sent = before
@@ -695,11 +739,9 @@ def _in_paragraph(doc: _Story, fact: NumberFact, sentences: list[tuple[int, int]
         if in_quote:
             return cue, "quote"
         # a paragraph-final '..., according to X.' closing its last sentence covers the paragraph
-        late = sent[0] + 0.6 * (sent[1] - sent[0])
         if (
             sent == sentences[-1]
             and any(a <= sent[0] < b for a, b in cue.scope)
-            and cue.cue_start >= late
             and _closes(doc.text, cue, sent[1])
         ):
             return cue, "paragraph"

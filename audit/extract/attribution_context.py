@@ -148,7 +148,9 @@ def resolve_pronoun(pronoun: str, at: int, mentions: Sequence[Mention]) -> Menti
 
 _NOT_NAMES = frozenset({"According", "In", "The", "A", "An"})
 _NOMINAL = re.compile(r"(?:the|this|that)\s+([a-z]+)", re.I)
-_WORK_NOUNS = frozenset({"report", "study", "survey", "poll", "analysis", "audit", "review", "census", "paper"})
+_WORK_NOUNS = frozenset(
+    {"report", "study", "survey", "poll", "analysis", "audit", "review", "census", "paper"}
+)
 
 
 def resolve_nominal(text: str, phrase: str, at: int, mentions: Sequence[Mention]) -> Mention | None:

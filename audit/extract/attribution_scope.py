@@ -18,17 +18,70 @@ from audit.extract import number_patterns as P
 from audit.extract.attribution_context import Cue
 
 _AGENT_WORDS = [
-    *(f"{stem}{end}" for stem in ("propos", "pledg", "promis", "urg", "oppos", "endors", "approv", "introduc")
-      for end in ("e", "es", "ed", "ing")),
-    *(f"{stem}{end}" for stem in ("offer", "vow", "demand", "ask", "support", "favor", "unveil")
-      for end in ("", "s", "ed", "ing")),
-    "backs", "backed", "backing", "budgeted", "seek", "seeks", "sought", "seeking", "allocated", "earmarked",
+    *(
+        f"{stem}{end}"
+        for stem in ("propos", "pledg", "promis", "urg", "oppos", "endors", "approv", "introduc")
+        for end in ("e", "es", "ed", "ing")
+    ),
+    *(
+        f"{stem}{end}"
+        for stem in ("offer", "vow", "demand", "ask", "support", "favor", "unveil")
+        for end in ("", "s", "ed", "ing")
+    ),
+    "backs",
+    "backed",
+    "backing",
+    "budgeted",
+    "seek",
+    "seeks",
+    "sought",
+    "seeking",
+    "allocated",
+    "earmarked",
 ]
-_AGENT_TO = ["agree", "agrees", "agreed", "plan", "plans", "planned", "planning", "commit", "commits",
-             "committed", "aim", "aims", "aimed", "intend", "intends", "intended", "hope", "hopes", "hoped",
-             "hoping", "want", "wants", "wanted", "vote", "votes", "voted", "voting"]
-_AGENT_FOR = ["call", "calls", "called", "calling", "push", "pushes", "pushed", "pushing", "vote", "votes",
-              "voted", "voting"]
+_AGENT_TO = [
+    "agree",
+    "agrees",
+    "agreed",
+    "plan",
+    "plans",
+    "planned",
+    "planning",
+    "commit",
+    "commits",
+    "committed",
+    "aim",
+    "aims",
+    "aimed",
+    "intend",
+    "intends",
+    "intended",
+    "hope",
+    "hopes",
+    "hoped",
+    "hoping",
+    "want",
+    "wants",
+    "wanted",
+    "vote",
+    "votes",
+    "voted",
+    "voting",
+]
+_AGENT_FOR = [
+    "call",
+    "calls",
+    "called",
+    "calling",
+    "push",
+    "pushes",
+    "pushed",
+    "pushing",
+    "vote",
+    "votes",
+    "voted",
+    "voting",
+]
 AGENT = re.compile(
     rf"\b(?:{P.word_trie(_AGENT_WORDS)}|(?:{P.word_trie(_AGENT_TO)})\s+to|(?:{P.word_trie(_AGENT_FOR)})\s+"
     r"(?:for|against))\b"
@@ -98,9 +151,10 @@ def agent_cues(
             stop = _CLAUSE_END.search(text, m.end(), s_end)
             scope = ((m.end(), stop.start() if stop else s_end),)
             out.append(Cue(subj[2], subj[0], subj[1], m.start(), m.end(), scope, kind))
-    m = IN_WORK.match(text, s_start, s_end)  # only as the sentence's frame, not 'X said in a report'
-    if m is not None:
-        out.append(Cue(m.group(1), m.start(1), m.end(1), m.start(), m.start(1), ((s_start, s_end),), "study"))
+    frame = IN_WORK.match(text, s_start, s_end)  # only as the sentence's frame, not 'X said in a report'
+    if frame is not None:
+        work = (frame.group(1), frame.start(1), frame.end(1))
+        out.append(Cue(*work, frame.start(), frame.start(1), ((s_start, s_end),), "study"))
     return out
 
 

@@ -142,7 +142,9 @@ def detect_numbers(
         for start, end, value, vmax, kind, unit in _join_ranges(text, atoms):
             qualifier = _qualifier(text, start, seg.start)
             s_start, s_end = _sentence_of(sentences, starts, start, (seg.start, seg.end))
-            contexts = frozenset(contexts_seg | _contexts(text, start, end, (s_start, s_end, seg.start), value))
+            contexts = frozenset(
+                contexts_seg | _contexts(text, start, end, (s_start, s_end, seg.start), value)
+            )
             needs, rule = decide(policy, kind, contexts, value)
             facts.append(
                 NumberFact(
