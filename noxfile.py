@@ -70,7 +70,7 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session(name="eval")
 def eval_(session: nox.Session) -> None:
-    """Accuracy against the gold sets: numbers (detection, attribution P/R/F1) and publication dates."""
+    """Accuracy against the gold sets: numbers, publication dates, and PolNeAR number->source pairs (dev held out)."""
     _install(session, "test")
     session.run("python", "-m", "tests.eval_numbers", *session.posargs, env=ENV)
     session.run("python", "-m", "tests.eval_dates", env=ENV)

@@ -96,6 +96,33 @@ _VERB_WORDS = [
     "anticipates",
     "believes",
     "telling",
+    "argue",
+    "believe",
+    "believes",
+    "believed",
+    "concluded",
+    "concludes",
+    "continued",
+    "observed",
+    "blamed",
+    "cited",
+    "cites",
+    "boasted",
+    "bragged",
+    "responded",
+    "replied",
+    "countered",
+    "stressed",
+    "emphasized",
+    "touted",
+    "complained",
+    "lamented",
+    "conceded",
+    "contended",
+    "maintained",
+    "declared",
+    "recalled",
+    "mentioned",
     "wants",
     "plans",
     "aims",
@@ -624,6 +651,10 @@ def _attribute_one(doc: _Story, fact: NumberFact, policy: NumberPolicy) -> Numbe
     """The best cue for one number, resolved and classified, with why it carries when it is not its own."""
     sent = (fact.sentence_start, fact.sentence_end)
     kind, cue, why = "explicit", _in_scope(doc.text, fact, doc.cues(sent)), ""
+    if cue is not None and "quote" in fact.contexts and _quoted(doc, cue):
+        outer = _contextual(doc, fact, policy.carry_over)  # 'we believe' inside a quote: the speaker's 'we'
+        if outer[1] == "quote":
+            kind, (cue, why) = "contextual", outer
     if cue is not None and cue.verb in _INTENT:
         why = "agent"  # 'the city plans to add 300 buses': the party's own plan
         if why not in policy.carry_over:
@@ -659,6 +690,12 @@ def _attribute_one(doc: _Story, fact: NumberFact, policy: NumberPolicy) -> Numbe
         cue_start=cue.cue_start,
         cue_end=cue.cue_end,
     )
+
+
+def _quoted(doc: _Story, cue: Cue) -> bool:
+    """True when a cue stands inside a quotation: it is the quoted speaker's words."""
+    i = doc.index(cue.cue_start)
+    return i >= 0 and in_quotation(doc.text, doc.paragraphs[i][0], min(cue.source_start, cue.cue_start))
 
 
 def _in_scope(text: str, fact: NumberFact, cues: list[Cue]) -> Cue | None:
