@@ -505,10 +505,16 @@ _OPENING_WORDS = frozenset(
 _CLAUSE_WORDS = frozenset(["what", "how", "why", "when", "whether", "about", "if", "because"])
 
 
+_SHARE = re.compile(r"\b(?:in\s+(?:10|ten|\d+)|percent|per\s+cent)\b|%", re.I)
+
+
 def _plausible(name: str) -> bool:
     """True for a phrase that can name a source: a name, a pronoun, a determined noun phrase ('the
-    agency', 'some economists') or a short plural ('officials'); not a clause ('they feel that way')."""
+    agency', 'some economists') or a short plural ('officials'); not a clause ('they feel that way') nor a
+    share of respondents ('Six in 10 voters said', '46 percent said': a poll's result, not its source)."""
     words = name.split()
+    if _SHARE.search(name):
+        return False
     first = words[0].lower()
     if first in _CLAUSE_WORDS or (first in _PRONOUNS and len(words) > 1 and not name[0].isupper()):
         return False
