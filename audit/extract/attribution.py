@@ -1,27 +1,29 @@
 """Attribution: the source of each number and the cue that says so, both as character spans.
 
-Rules, tried in order for each number: a reporting cue in the same sentence whose scope covers the number
-(explicit; 'X plans to' only when no report covers it); a cue in an earlier sentence of the same paragraph
-(not a forecast, and not for a 'reportedly' figure), the speaker of the quote the number sits in, a
-paragraph-final cue, a credit line under the paragraph, or the speaker of a quote that runs on from earlier
-paragraphs (contextual, see ``attribution_context``); the publisher as the source (self); a total or
-difference of attributed numbers (derived, in ``number_links``). A headline or lede figure is linked to the
-same figure attributed in the body. Pronoun sources are resolved by kind ('it' an organisation, 'he' a person).
+For each number, in order: a reporting cue in the same sentence whose scope covers it (explicit; 'X plans
+to' only when no report covers it, and recorded as the acting party's); the acting party of a plan, offer
+or commitment in the sentence, or a study the sentence names (``attribution_scope``); a source carried
+over from a quotation's speaker, a study named earlier or the paragraph's attribution (contextual, see
+``attribution_carry``); the publisher as the source (self); a total or difference of attributed numbers
+(derived, in ``number_links``). A headline or lede figure is linked to the same figure attributed in the
+body. References ('she', 'the agency') are resolved to the entity named earlier (``attribution_context``),
+and each carried attribution records why in ``carried_by`` (docs/attribution.md states the convention).
 """
 
 from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
+from audit.extract import attribution_carry as K
 from audit.extract import attribution_context as C
 from audit.extract import attribution_scope as S
 from audit.extract import number_patterns as P
 from audit.extract.attribution_context import Cue
 from audit.extract.number_policy import NumberPolicy
-from audit.extract.numbers import NumberFact, evolve, in_quotation
+from audit.extract.numbers import NumberFact, evolve
 from audit.extract.segments import Segment
 
 _VERB_WORDS = [
@@ -240,24 +242,7 @@ _DOC_SUFFIX = re.compile(
 )
 _INTENT = frozenset({"wants", "plans", "aims", "intends", "seeks"})
 _TO_VERB = re.compile(r"\s+to\s+[a-z]")
-_FORECAST = frozenset(
-    {
-        "expects",
-        "expect",
-        "expected",
-        "expecting",
-        "predicted",
-        "predicts",
-        "forecast",
-        "forecasts",
-        "anticipates",
-        "projected",
-        "projects",
-        "sees",
-    }
-)
 _CLAUSE_BREAK = re.compile(r"[,;:—–()\"“”]|\b(?:that|which|who|and|but)\b")
-_HEARSAY = re.compile(r"\b(?:reportedly|allegedly|purportedly)\b")
 _COORDINATE = re.compile(r"\b(?:yet|but|and|so|while|whereas)\s+$", re.I)
 _LEAD = re.compile(r"^(?:(?:and|but|so|yet|also|meanwhile|however|now|then)\s+)+", re.I)
 _TAIL = re.compile(
@@ -657,8 +642,8 @@ def _attribute_one(doc: _Story, fact: NumberFact, policy: NumberPolicy) -> Numbe
     """The best cue for one number, resolved and classified, with why it carries when it is not its own."""
     sent = (fact.sentence_start, fact.sentence_end)
     kind, cue, why = "explicit", _in_scope(doc.text, fact, doc.cues(sent)), ""
-    if cue is not None and "quote" in fact.contexts and _quoted(doc, cue):
-        outer = _contextual(doc, fact, policy.carry_over)  # 'we believe' inside a quote: the speaker's 'we'
+    if cue is not None and "quote" in fact.contexts and K.quoted(doc, cue):
+        outer = K.contextual(doc, fact, policy.carry_over)  # 'we believe' inside a quote: the speaker's 'we'
         if outer[1] == "quote":
             kind, (cue, why) = "contextual", outer
     if cue is not None and cue.verb in _INTENT:
@@ -671,7 +656,7 @@ def _attribute_one(doc: _Story, fact: NumberFact, policy: NumberPolicy) -> Numbe
         if why not in policy.carry_over:
             cue, why = None, ""
     if cue is None:
-        kind, (cue, why) = "contextual", _contextual(doc, fact, policy.carry_over)
+        kind, (cue, why) = "contextual", K.contextual(doc, fact, policy.carry_over)
     if cue is None:
         return fact
     carried: tuple[str, ...] = (why,) if why else ()
@@ -698,12 +683,6 @@ def _attribute_one(doc: _Story, fact: NumberFact, policy: NumberPolicy) -> Numbe
     )
 
 
-def _quoted(doc: _Story, cue: Cue) -> bool:
-    """True when a cue stands inside a quotation: it is the quoted speaker's words."""
-    i = doc.index(cue.cue_start)
-    return i >= 0 and in_quotation(doc.text, doc.paragraphs[i][0], min(cue.source_start, cue.cue_start))
-
-
 def _in_scope(text: str, fact: NumberFact, cues: list[Cue]) -> Cue | None:
     """The nearest cue whose scope covers the number; an intention ('plans to') only if no report does."""
     best: Cue | None = None
@@ -727,119 +706,17 @@ def _in_scope(text: str, fact: NumberFact, cues: list[Cue]) -> Cue | None:
     return best
 
 
-_NONE: tuple[Cue | None, str] = (None, "")
-
-
-def _contextual(doc: _Story, fact: NumberFact, allowed: frozenset[str]) -> tuple[Cue | None, str]:
-    """A cue carried from around the number's sentence, and why (see ``_in_paragraph``, ``_across_paragraphs``
-    and ``attribution_scope.study_cue``); only the carry-overs the policy allows."""
-    i = doc.index(fact.start)
-    if i < 0 or _HEARSAY.search(doc.text, fact.sentence_start, fact.sentence_end):
-        return _NONE  # 'reportedly': the article says the source is unnamed
-    found = _in_paragraph(doc, fact, doc.sentences(i))
-    if found[0] is None:
-        found = _across_paragraphs(doc, fact, i)
-    if found[0] is None and not any(doc.cues(s) for s in doc.sentences(i)):
-        found = _study_before(doc, i)
-    return found if found[1] in allowed else _NONE
-
-
-def _study_before(doc: _Story, i: int) -> tuple[Cue | None, str]:
-    """A study named in one of the paragraphs before paragraph i, with no other source named since."""
-    for j in range(i - 1, max(-1, i - 1 - S.MAX_STUDY_PARAGRAPHS), -1):
-        for sent in reversed(doc.sentences(j)):
-            cues = doc.cues(sent) + [c for c in doc.agents(sent) if c.verb == "study"]
-            if cues:
-                last = max(cues, key=lambda c: c.cue_start)
-                return (last, "study") if S.is_study(doc.text, last) else _NONE
-        if C.opens_quote(doc.text, doc.paragraphs[j][0]):
-            return _NONE
-    return _NONE
-
-
-def _in_paragraph(doc: _Story, fact: NumberFact, sentences: list[tuple[int, int]]) -> tuple[Cue | None, str]:
-    """A cue carried within the paragraph, and why: the speaker of the quotation the figure sits in
-    (quote); a study named earlier (study); an attribution opening the paragraph, closing it, or named on
-    both sides of the figure (paragraph). Another source in between stops it; a forecast does not carry."""
-    in_quote = "quote" in fact.contexts
-    p_start = sentences[0][0]
-    before = _cue_near(
-        doc, reversed([s for s in sentences if s[1] <= fact.sentence_start]), p_start, last=True
-    )
-    after = _cue_near(doc, (s for s in sentences if s[0] >= fact.sentence_end), p_start, last=False)
-    if before is not None:
-        cue, sent = before
-        if cue.verb in _FORECAST:
-            return _NONE
-        if in_quote:
-            return cue, "quote"  # the quotation the figure sits in runs on from its speaker's sentence
-        if S.is_study(doc.text, cue):
-            return cue, "study"
-        if sent == sentences[0] or (after is not None and _same_source(cue, after[0])):
-            return cue, "paragraph"
-    if after is not None:
-        cue, sent = after
-        if in_quote:
-            return cue, "quote"
-        # a paragraph-final '..., according to X.' closing its last sentence covers the paragraph
-        if (
-            sent == sentences[-1]
-            and any(a <= sent[0] < b for a, b in cue.scope)
-            and _closes(doc.text, cue, sent[1])
-        ):
-            return cue, "paragraph"
-    return _NONE
-
-
-def _cue_near(
-    doc: _Story, sentences: Iterable[tuple[int, int]], p_start: int, *, last: bool
-) -> tuple[Cue, tuple[int, int]] | None:
-    """The cue of the first sentence (in the order given) that has one outside a quotation (a cue inside
-    one is the speaker's words: 'I said, "What are they doing?"'): its last cue or its first."""
-    for sent in sentences:
-        cues = doc.cues(sent) + [c for c in doc.agents(sent) if c.verb == "study"]
-        if cues := [c for c in cues if not in_quotation(doc.text, p_start, min(c.cue_start, c.source_start))]:
-            pick = max if last else min
-            return pick(cues, key=lambda c: c.cue_start), sent
-    return None
-
-
-def _same_source(a: Cue, b: Cue) -> bool:
-    """True when two cues name the same source ('according to Toyota' ... 'Toyota says')."""
-    x, y = a.source.lower().removeprefix("the "), b.source.lower().removeprefix("the ")
-    return x == y or x.split()[-1] == y.split()[-1]
-
-
-_CLOSING = re.compile(r"[\s.)\"”’]*$")
-
-
-def _closes(text: str, cue: Cue, end: int) -> bool:
-    """True when the cue's source or cue ends its sentence ('..., according to Autodata.', '..., she said.')."""
-    return bool(_CLOSING.match(text, max(cue.source_end, cue.cue_end), end))
-
-
-def _across_paragraphs(doc: _Story, fact: NumberFact, i: int) -> tuple[Cue | None, str]:
-    """A cue from a neighbouring paragraph: a credit line below, or the speaker of a run-on quote."""
-    if i + 1 < len(doc.paragraphs) and C.credit_line(doc.text, *doc.paragraphs[i + 1]):
-        return doc.last_cue(i + 1), "quote"
-    a = doc.paragraphs[i][0]
-    if doc.has_cue(i) or i == 0:
-        return _NONE
-    if C.opens_quote(doc.text, a):
-        cue = C.speaker_before(doc.paragraphs, i, doc.text, doc.last_cue)
-        return (cue, "quote") if isinstance(cue, Cue) else _NONE
-    return _NONE
-
-
 def _resolve(doc: _Story, cue: Cue) -> Cue:
     """Replace a reference by the entity named earlier: 'it' by the latest organisation subject, 'he'/'she'
     by the latest person, other pronouns by the latest named source; 'the agency' or 'the survey' by the
     latest mention that names an agency or a survey (see ``attribution_context.resolve_nominal``)."""
     pronoun = cue.source.lower()
-    mentions = doc.mentions()
     if pronoun not in _PRONOUNS:
-        found = C.resolve_nominal(doc.text, cue.source, cue.source_start, mentions)
+        if not C.is_nominal(cue.source):
+            return cue  # a name: nothing to resolve, and the story's mentions need not be read
+        found = C.resolve_nominal(doc.text, cue.source, cue.source_start, doc.mentions())
     else:
+        mentions = doc.mentions()
         found = C.resolve_pronoun(pronoun, cue.source_start, mentions)
         if found is None:
             named = [m for m in mentions if m.start < cue.source_start and m.name.lower() not in _PRONOUNS]

@@ -153,6 +153,11 @@ _WORK_NOUNS = frozenset(
 )
 
 
+def is_nominal(phrase: str) -> bool:
+    """True for a nominal reference: 'the agency', 'this survey'."""
+    return _NOMINAL.fullmatch(phrase.strip()) is not None
+
+
 def resolve_nominal(text: str, phrase: str, at: int, mentions: Sequence[Mention]) -> Mention | None:
     """The named mention a nominal reference stands for: 'the agency' -> the latest '... Agency' before it,
     'the survey' -> the latest source named with the word 'survey' ('a Pew survey found'); else None."""
