@@ -226,3 +226,25 @@ def test_records_carry_reason_and_both_spans_into_the_seed() -> None:
     assert row.source_span is not None and row.source_named_span is not None
     assert data[row.source_span.start : row.source_span.end] == b"She"
     assert data[row.source_named_span.start : row.source_named_span.end] == b"Ana Ruiz"
+
+
+def test_polnear_gold_reading_and_matching_rule(tmp_path: Path) -> None:
+    """The PolNeAR evaluator reads brat attributions, gives a nameless Source its named antecedent, and
+    matches names by containment or last capitalised word, not by any shared word."""
+    from tests import eval_polnear as E
+
+    text = "Ana Ruiz says clinics close. She said 40 percent left."
+    ann = tmp_path / "a_x.ann"
+    ann.write_text(
+        "T1\tSource 0 8\tAna Ruiz\nT5\tCue 9 13\tsays\nT6\tContent 14 27\tclinics close\n"
+        "T2\tSource 29 32\tShe\nT3\tCue 33 37\tsaid\nT4\tContent 38 55\t40 percent left.\n"
+        "E1\tAttribution:T5 Source:T1 Cue:T5 Content:T6\nE2\tAttribution:T3 Source:T2 Cue:T3 Content:T4\n",
+        encoding="utf-8",
+    )
+    content, gold = E.with_referents(E.read_ann(ann))[1]
+    assert content == [(38, 55)] and gold is not None
+    assert (gold.text, gold.named, text[slice(*gold.spans[0])]) == ("She", "Ana Ruiz", "She")
+    assert E.same_name("Former President Bill Clinton", "Clinton")
+    assert E.same_name("a CNN/ORC", "a CNN/ORC poll")
+    assert not E.same_name("the Trump campaign", "the Clinton campaign")
+    assert E.char_map("é!") == [0, 0, 1, 2]
