@@ -85,6 +85,26 @@ def test_quote_running_over_paragraphs_belongs_to_its_speaker() -> None:
     assert (f.source, f.carried_by) == ("Ana Ruiz", ("quote",))
 
 
+@pytest.mark.parametrize(
+    ("text", "speaker"),
+    [
+        ("The debate opened on taxes.\nMATTHEWS: Rates rose 40 percent in a decade.", "MATTHEWS"),
+        ("Cruz continued:\n“You look at the 12 candidates and ask who can win.”", "Cruz"),
+        ("Transcript as follows:\nWe have lost 350,000 jobs in this state.", "Transcript as follows"),
+    ],
+)
+def test_transcript_speaker_and_colon_introduction(text: str, speaker: str) -> None:
+    """A transcript's speaker label, or a paragraph ending in a colon, credits the quoted paragraph."""
+    (f,) = [f for f in _facts(text).values() if f.requires_attribution]
+    assert (f.source, f.carried_by) == (speaker, ("quote",))
+
+
+def test_list_entry_is_not_a_speaker_label() -> None:
+    """'Elizabeth A. Burton: ... held in lieu of $70,000 bond' is a list entry, not a transcript."""
+    text = "Elizabeth A. Burton: Possession of a controlled substance, held in lieu of $70,000 bond."
+    assert _facts(text)["$70,000"].attribution_kind == "none"
+
+
 def test_cue_inside_a_quotation_is_not_the_source() -> None:
     """'I said, ...' inside a quoted speech is the speaker's words; the figure belongs to the speaker."""
     text = "“I told them they would lose. We lost 40 percent of the vote,” Ruiz said."

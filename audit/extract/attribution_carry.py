@@ -4,7 +4,8 @@
 another sentence, and why (``quote``, ``paragraph``, ``study``), as docs/attribution.md states:
 
 - a figure inside a quotation belongs to its speaker, named before or after it in the paragraph, or in an
-  earlier paragraph when the quotation runs on; a cue inside the quotation is the speaker's own words;
+  earlier paragraph when the quotation runs on, or introduced by a colon or a transcript's label; a cue
+  inside the quotation is the speaker's own words;
 - a study named earlier (in the paragraph, or up to three paragraphs back with no other source since)
   covers the figures that follow;
 - an attribution opening the paragraph, closing it, or naming the same source on both sides of the figure
@@ -156,10 +157,25 @@ def _across_paragraphs(doc: Story, fact: NumberFact, i: int) -> tuple[Cue | None
     """A cue from a neighbouring paragraph: a credit line below, or the speaker of a run-on quote."""
     if i + 1 < len(doc.paragraphs) and C.credit_line(doc.text, *doc.paragraphs[i + 1]):
         return doc.last_cue(i + 1), "quote"
-    a = doc.paragraphs[i][0]
+    a, b = doc.paragraphs[i]
+    label = C.speaker_label(doc.text, a, b)
+    if label is not None:
+        return label, "quote"  # 'MATTHEWS: Here's the irony ...': a transcript's speaker
     if doc.has_cue(i) or i == 0:
         return _NONE
+    intro = _introduced_by(doc, i)
+    if intro is not None:
+        return intro, "quote"
     if C.opens_quote(doc.text, a):
         cue = C.speaker_before(doc.paragraphs, i, doc.text, doc.last_cue)
         return (cue, "quote") if isinstance(cue, Cue) else _NONE
     return _NONE
+
+
+def _introduced_by(doc: Story, i: int) -> Cue | None:
+    """The speaker of a paragraph the previous one introduces with a colon ('Cruz continued:', 'Transcript
+    as follows:'): its last cue, or the words before the colon when they are a short name."""
+    a, b = doc.paragraphs[i - 1]
+    if not doc.text[a:b].rstrip().endswith(":"):
+        return None
+    return doc.last_cue(i - 1) or C.colon_speaker(doc.text, a, b)

@@ -175,3 +175,49 @@ def resolve_nominal(text: str, phrase: str, at: int, mentions: Sequence[Mention]
         if noun in _WORK_NOUNS and re.search(rf"\b{noun}\b", near) and mention.name[:1].isupper():
             return mention
     return None
+
+
+_LABEL = re.compile(r"((?:[A-Z][\w.'’-]*\s+){0,3}[A-Z][\w.'’-]*)\s*(?:\([^()]{1,20}\))?:\s")
+_NOT_LABELS = frozenset(
+    {
+        "Update",
+        "UPDATE",
+        "Note",
+        "NOTE",
+        "Related",
+        "RELATED",
+        "Watch",
+        "WATCH",
+        "Photo",
+        "Correction",
+        "CORRECTION",
+        "Editor's Note",
+        "Read",
+        "Source",
+        "Sources",
+        "Q",
+        "A",
+    }
+)
+
+
+def speaker_label(text: str, start: int, end: int) -> Cue | None:
+    """The speaker of a transcript-style paragraph ('CLINTON: I feel ...', 'Matthews: Here is ...'): one
+    name, or a name in capitals."""
+    m = _LABEL.match(text, start, end)
+    if m is None or m.group(1) in _NOT_LABELS or m.end() >= end:
+        return None
+    if len(m.group(1).split()) > 1 and not m.group(1).isupper():
+        return None  # 'Elizabeth A. Burton: possession of ...' is a list entry; transcripts use 'MATTHEWS:'
+
+    return Cue(m.group(1), m.start(1), m.end(1), m.end() - 2, m.end() - 1, ((start, end),), "label")
+
+
+def colon_speaker(text: str, start: int, end: int) -> Cue | None:
+    """The short name a paragraph ending in a colon gives before it ('Transcript as follows:'), or None."""
+    body = text[start:end].rstrip()
+    words = body[:-1].split()
+    if not 1 <= len(words) <= 6 or not words[0][:1].isupper():
+        return None
+    colon = start + len(body) - 1
+    return Cue(body[:-1].strip(), start, colon, colon, colon + 1, ((start, end),), "label")
