@@ -99,6 +99,14 @@ def test_transcript_speaker_and_colon_introduction(text: str, speaker: str) -> N
     assert (f.source, f.carried_by) == (speaker, ("quote",))
 
 
+def test_doubled_apostrophe_quotes() -> None:
+    """Quotations marked with doubled apostrophes (''...'') are read like curly ones, across sentences."""
+    text = "''It costs $100,000 a month,'' said Paul Chipok, a lawyer. ''You might spend $20 million to build one.''"
+    facts = _facts(text)
+    assert (facts["$100,000"].source, facts["$100,000"].carried_by) == ("Paul Chipok", ())
+    assert (facts["$20 million"].source, facts["$20 million"].carried_by) == ("Paul Chipok", ("quote",))
+
+
 def test_list_entry_is_not_a_speaker_label() -> None:
     """'Elizabeth A. Burton: ... held in lieu of $70,000 bond' is a list entry, not a transcript."""
     text = "Elizabeth A. Burton: Possession of a controlled substance, held in lieu of $70,000 bond."

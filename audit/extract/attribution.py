@@ -383,7 +383,7 @@ def _verb_cue(text: str, s_start: int, s_end: int, m: re.Match[str]) -> Cue | No
     masked = _PAREN.sub(lambda p: "x" * len(p.group(0)), text[s_start : m.start()])
     rel = _REL_OR_APPOS.search(masked)
     left = masked[: rel.start()] if rel else masked.rstrip()
-    if rel is None and (not left or left.endswith(("\u201d", '"', ","))):
+    if rel is None and (not left or left.endswith(("\u201d", '"', ",", "''"))):
         src = _inverted_source(text, m.end(), s_end)
         if src is None:
             return None
