@@ -198,7 +198,7 @@ _PREPOSITION = re.compile(
 _PASSIVE_AUX = re.compile(r"\b(?:is|are|was|were|be|been|being)\s+$")
 _DOC_BEFORE = re.compile(
     r"\b(?:figures|data|statistics|numbers|estimates|reports?|surveys?|study|studies|analysis|analyses|"
-    r"polls?|census|records|research|filings|documents)\b[^,.]{0,40}$",
+    r"polls?|polling|census|records|research|filings|documents|results|tally|average|emails?)\b[^,.]{0,40}$",
     re.I,
 )
 _LAST_WORD = re.compile(r"([\w.]+)[.!?]*$")
