@@ -148,6 +148,14 @@ def test_sentence_framed_by_a_poll() -> None:
     assert (f.source, f.carried_by) == ("the new Post-ABC poll", ("study",))
 
 
+def test_survey_named_after_a_comma_frames_the_sentence() -> None:
+    """'..., in the survey, ...' credits the sentence's figures; 'X wrote in a report' does not make a study."""
+    f = _facts("Smith leads among men by 8 points, in the survey, taken in July.")["8"]
+    assert (f.source, f.carried_by) == ("the survey", ("study",))
+    text = "Sales rose 3%, Fadem wrote in a research report.\nThe stock fell 2% on Monday."
+    assert _facts(text)["2%"].attribution_kind == "none"
+
+
 def test_pronoun_reference_records_named_entity_and_reference_span() -> None:
     """'She said ...': the source is the person named earlier; source span is 'She', named span the name."""
     text = "Ana Ruiz runs the clinic on Main Street. She said 40 percent of nurses left."

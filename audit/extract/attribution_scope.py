@@ -110,6 +110,7 @@ RESEARCH = re.compile(
 IN_WORK = re.compile(
     r"[Ii]n\s+((?:a|an|the|its|their)\s+(?:[\w./&'’-]+\s+){0,6}?(?:poll|survey|study|report|analysis|audit|census))\b"
 )
+_COMMA = re.compile(r",\s+(?=[Ii]n\s)")
 MAX_STUDY_PARAGRAPHS = 3  # a study's figures rarely run on for more paragraphs without naming it again
 _PERSON_PRONOUNS = frozenset({"he", "she", "they", "it", "we", "i"})
 _CLAUSE_END = re.compile(
@@ -151,10 +152,12 @@ def agent_cues(
             stop = _CLAUSE_END.search(text, m.end(), s_end)
             scope = ((m.end(), stop.start() if stop else s_end),)
             out.append(Cue(subj[2], subj[0], subj[1], m.start(), m.end(), scope, kind))
-    frame = IN_WORK.match(text, s_start, s_end)  # only as the sentence's frame, not 'X said in a report'
-    if frame is not None:
-        work = (frame.group(1), frame.start(1), frame.end(1))
-        out.append(Cue(*work, frame.start(), frame.start(1), ((s_start, s_end),), "study"))
+    # only as the sentence's frame ('In the new poll, ...', '..., in the survey, ...'), not 'X said in a report'
+    for at in [s_start, *(c.end() for c in _COMMA.finditer(text, s_start, s_end))]:
+        frame = IN_WORK.match(text, at, s_end)
+        if frame is not None:
+            work = (frame.group(1), frame.start(1), frame.end(1))
+            out.append(Cue(*work, frame.start(), frame.start(1), ((s_start, s_end),), "study"))
     return out
 
 
