@@ -511,9 +511,15 @@ def _plausible(name: str) -> bool:
     return len(words) <= 3 and ((words[-1].endswith("s") and len(words[-1]) > 3) or S.is_party_noun(name))
 
 
+_AFTER_POSSESSIVE_OR_COMMA = re.compile(r"(?:['’]s|,)\s+$")
+
+
 def _agent_subject(text: str, s_start: int, s_end: int, at: int) -> tuple[int, int, str] | None:
-    """The subject of the verb at ``at`` in its own clause ('the city plans to'); None after a noun use."""
-    if _NOUN_USE.search(text, max(s_start, at - 16), at):
+    """The subject of the verb at ``at`` in its own clause ('the city plans to'); None after a noun use
+    ("Clinton's support") or for a participle after a comma ('..., promising to'), whose subject is elsewhere."""
+    if _NOUN_USE.search(text, max(s_start, at - 16), at) or _AFTER_POSSESSIVE_OR_COMMA.search(
+        text, max(s_start, at - 4), at
+    ):
         return None
     masked = _PAREN.sub(lambda p: "x" * len(p.group(0)), text[s_start:at])
     b_end = s_start
