@@ -287,3 +287,22 @@ def test_polnear_gold_reading_and_matching_rule(tmp_path: Path) -> None:
     assert E.same_name("a CNN/ORC", "a CNN/ORC poll")
     assert not E.same_name("the Trump campaign", "the Clinton campaign")
     assert E.char_map("é!") == [0, 0, 1, 2]
+
+
+@pytest.mark.parametrize("unit", ["Prices rose 4 percent. ", "“It rose 3 percent. "])
+def test_attribution_of_a_long_paragraph_is_linear(unit: str) -> None:
+    """Regression: a paragraph of thousands of sentences with figures and no cue (or an open quotation)
+    took time quadratic in its length (200k characters: over a minute)."""
+    import time
+
+    def cost(n: int) -> float:
+        text = unit * n
+        best = float("inf")
+        for _ in range(2):
+            started = time.process_time()
+            find_numbers(text, [Segment(0, len(text), "body")], policy=POLICY)
+            best = min(best, time.process_time() - started)
+        return best
+
+    small, large = cost(1_000), cost(4_000)
+    assert large < 8 * small + 0.05  # linear: about 4x; quadratic: 16x

@@ -23,7 +23,7 @@ from audit.extract import attribution_scope as S
 from audit.extract import number_patterns as P
 from audit.extract.attribution_context import Cue
 from audit.extract.number_policy import NumberPolicy
-from audit.extract.numbers import NumberFact, evolve
+from audit.extract.numbers import NumberFact, Quotes, evolve
 from audit.extract.segments import Segment
 
 _VERB_WORDS = [
@@ -570,6 +570,9 @@ class _Story:
         self._sentences: dict[int, list[tuple[int, int]]] = {}
         self._cues: dict[tuple[int, int], list[Cue]] = {}
         self._agents: dict[tuple[int, int], list[Cue]] = {}
+        self._quotes: dict[int, Quotes] = {}
+        self._has_cue: dict[int, bool] = {}
+        self._cued: dict[int, tuple[list[int], list[tuple[tuple[int, int], list[Cue]]]]] = {}
         self._mentions: list[C.Mention] | None = None
 
     def index(self, pos: int) -> int:
@@ -606,9 +609,23 @@ class _Story:
             self._agents[sent] = S.agent_cues(self.text, *sent, _agent_subject)
         return self._agents[sent]
 
+    def quotes(self, i: int) -> Quotes:
+        """Where quotations are open in paragraph i."""
+        if i not in self._quotes:
+            self._quotes[i] = Quotes(self.text, self.paragraphs[i][0], [a for a, _ in self.sentences(i)])
+        return self._quotes[i]
+
     def has_cue(self, i: int) -> bool:
         """True when any sentence of paragraph i has a cue."""
-        return any(self.cues(s) for s in self.sentences(i))
+        if i not in self._has_cue:
+            self._has_cue[i] = any(self.cues(s) for s in self.sentences(i))
+        return self._has_cue[i]
+
+    def cued(self, i: int) -> tuple[list[int], list[tuple[tuple[int, int], list[Cue]]]]:
+        """Sentences of paragraph i with cues outside quotations (see ``attribution_carry.cued_sentences``)."""
+        if i not in self._cued:
+            self._cued[i] = K.cued_sentences(self, i)
+        return self._cued[i]
 
     def mentions(self) -> list[C.Mention]:
         """Named sentence subjects and named cue sources of the whole story, in text order."""

@@ -15,13 +15,13 @@ another sentence, and why (``quote``, ``paragraph``, ``study``), as docs/attribu
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from bisect import bisect_left
 from typing import Protocol
 
 from audit.extract import attribution_context as C
 from audit.extract import attribution_scope as S
 from audit.extract.attribution_context import Cue
-from audit.extract.numbers import NumberFact, in_quotation
+from audit.extract.numbers import NumberFact, Quotes
 
 _FORECAST = frozenset(
     {
@@ -54,12 +54,14 @@ class Story(Protocol):
     def agents(self, sent: tuple[int, int]) -> list[Cue]: ...
     def last_cue(self, i: int) -> Cue | None: ...
     def has_cue(self, i: int) -> bool: ...
+    def quotes(self, i: int) -> Quotes: ...
+    def cued(self, i: int) -> tuple[list[int], list[tuple[tuple[int, int], list[Cue]]]]: ...
 
 
 def quoted(doc: Story, cue: Cue) -> bool:
     """True when a cue stands inside a quotation: it is the quoted speaker's words."""
     i = doc.index(cue.cue_start)
-    return i >= 0 and in_quotation(doc.text, doc.paragraphs[i][0], min(cue.source_start, cue.cue_start))
+    return i >= 0 and doc.quotes(i).open_at(min(cue.source_start, cue.cue_start))
 
 
 _NONE: tuple[Cue | None, str] = (None, "")
@@ -71,10 +73,10 @@ def contextual(doc: Story, fact: NumberFact, allowed: frozenset[str]) -> tuple[C
     i = doc.index(fact.start)
     if i < 0 or _HEARSAY.search(doc.text, fact.sentence_start, fact.sentence_end):
         return _NONE  # 'reportedly': the article says the source is unnamed
-    found = _in_paragraph(doc, fact, doc.sentences(i))
+    found = _in_paragraph(doc, fact, i)
     if found[0] is None:
         found = _across_paragraphs(doc, fact, i)
-    if found[0] is None and not any(doc.cues(s) for s in doc.sentences(i)):
+    if found[0] is None and not doc.has_cue(i):
         found = _study_before(doc, i)
     return found if found[1] in allowed else _NONE
 
@@ -82,26 +84,27 @@ def contextual(doc: Story, fact: NumberFact, allowed: frozenset[str]) -> tuple[C
 def _study_before(doc: Story, i: int) -> tuple[Cue | None, str]:
     """A study named in one of the paragraphs before paragraph i, with no other source named since."""
     for j in range(i - 1, max(-1, i - 1 - S.MAX_STUDY_PARAGRAPHS), -1):
-        for sent in reversed(doc.sentences(j)):
-            cues = doc.cues(sent) + [c for c in doc.agents(sent) if c.verb == "study"]
-            if cues:
-                last = max(cues, key=lambda c: c.cue_start)
-                return (last, "study") if S.is_study(doc.text, last) else _NONE
+        cued = doc.cued(j)[1]
+        if cued:
+            last = max(cued[-1][1], key=lambda c: c.cue_start)
+            return (last, "study") if S.is_study(doc.text, last) else _NONE
         if C.opens_quote(doc.text, doc.paragraphs[j][0]):
             return _NONE
     return _NONE
 
 
-def _in_paragraph(doc: Story, fact: NumberFact, sentences: list[tuple[int, int]]) -> tuple[Cue | None, str]:
-    """A cue carried within the paragraph, and why: the speaker of the quotation the figure sits in
+def _in_paragraph(doc: Story, fact: NumberFact, i: int) -> tuple[Cue | None, str]:
+    """A cue carried within paragraph i, and why: the speaker of the quotation the figure sits in
     (quote); a study named earlier (study); an attribution opening the paragraph, closing it, or named on
-    both sides of the figure (paragraph). Another source in between stops it; a forecast does not carry."""
+    both sides of the figure (paragraph). Another source in between stops it; a forecast does not carry.
+    Only cues outside quotations count (a cue inside one is the speaker's words: 'I said, "What ..."')."""
+    sentences = doc.sentences(i)
+    starts, cued = doc.cued(i)
+    k = bisect_left(starts, fact.sentence_start)  # sentences with cues before the figure's: cued[:k]
+    j = bisect_left(starts, fact.sentence_end)  # and after it: cued[j:]
+    before = (max(cued[k - 1][1], key=_at), cued[k - 1][0]) if k > 0 else None
+    after = (min(cued[j][1], key=_at), cued[j][0]) if j < len(cued) else None
     in_quote = "quote" in fact.contexts
-    p_start = sentences[0][0]
-    before = _cue_near(
-        doc, reversed([s for s in sentences if s[1] <= fact.sentence_start]), p_start, last=True
-    )
-    after = _cue_near(doc, (s for s in sentences if s[0] >= fact.sentence_end), p_start, last=False)
     if before is not None:
         cue, sent = before
         if cue.verb in _FORECAST:
@@ -126,17 +129,20 @@ def _in_paragraph(doc: Story, fact: NumberFact, sentences: list[tuple[int, int]]
     return _NONE
 
 
-def _cue_near(
-    doc: Story, sentences: Iterable[tuple[int, int]], p_start: int, *, last: bool
-) -> tuple[Cue, tuple[int, int]] | None:
-    """The cue of the first sentence (in the order given) that has one outside a quotation (a cue inside
-    one is the speaker's words: 'I said, "What are they doing?"'): its last cue or its first."""
-    for sent in sentences:
+def _at(cue: Cue) -> int:
+    return cue.cue_start
+
+
+def cued_sentences(doc: Story, i: int) -> tuple[list[int], list[tuple[tuple[int, int], list[Cue]]]]:
+    """The sentences of paragraph i with a cue (or a study's) outside quotations, with those cues, and
+    their starts for bisection."""
+    quotes = doc.quotes(i)
+    out: list[tuple[tuple[int, int], list[Cue]]] = []
+    for sent in doc.sentences(i):
         cues = doc.cues(sent) + [c for c in doc.agents(sent) if c.verb == "study"]
-        if cues := [c for c in cues if not in_quotation(doc.text, p_start, min(c.cue_start, c.source_start))]:
-            pick = max if last else min
-            return pick(cues, key=lambda c: c.cue_start), sent
-    return None
+        if cues := [c for c in cues if not quotes.open_at(min(c.cue_start, c.source_start))]:
+            out.append((sent, cues))
+    return [sent[0] for sent, _ in out], out
 
 
 def _same_source(a: Cue, b: Cue) -> bool:
