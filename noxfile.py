@@ -91,13 +91,15 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session(name="eval")
 def eval_(session: nox.Session) -> None:
-    """Accuracy against the gold sets: numbers (detection, attribution P/R/F1), publication and in-text dates."""
+    """Accuracy against the gold sets: numbers (detection, attribution P/R/F1), publication and in-text dates,
+    and PolNeAR number->source pairs (train tuned on, dev held out)."""
     _install(session, "test")
     session.run("python", "-m", "tests.eval_numbers", *session.posargs, env=ENV)
     session.run("python", "-m", "tests.eval_dates", env=ENV)
     session.run("python", "-m", "tests.eval_dates", "unseen", env=ENV)
     for split in ("tune", "held-out"):
         session.run("python", "-m", "tests.eval_dates", "intext", "--split", split, env=ENV)
+    session.run("python", "-m", "tests.eval_polnear", env=ENV)  # last: it fails while dev misses its targets
 
 
 @nox.session

@@ -177,6 +177,11 @@ class NumberMention:
     source_span: Span | None
     cue: str | None
     cue_span: Span | None
+    # why a source found outside the figure's own sentence or words applies (quote, paragraph, study,
+    # reference, agent), in order from the figure to the name; () when a cue in the sentence names it
+    carried_by: tuple[str, ...] = ()
+    # where the source is named; source_span is where it is referred to for this figure ('she', 'the agency')
+    source_named_span: Span | None = None
     components: tuple[str, ...] = ()
     reconciles: bool | None = None
     linked_number_id: str | None = None

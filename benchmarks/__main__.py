@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         "which",
         nargs="*",
         default=["cli", "scale", "gx", "corpus", "links", "shapes"],
-        choices=["cli", "scale", "gx", "corpus", "links", "shapes"],
+        choices=["cli", "scale", "gx", "corpus", "links", "shapes", "attribution"],
     )
     parser.add_argument(
         "--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000], help="seed counts for scale"
@@ -60,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
             from benchmarks import bench_links
 
             bench_links.main()
+        elif which == "attribution":
+            from benchmarks import bench_attribution
+
+            bench_attribution.main()
         elif which == "shapes":
             from benchmarks import bench_shapes
 

@@ -1,12 +1,13 @@
 """Attribution: the source of each number and the cue that says so, both as character spans.
 
-Rules, tried in order for each number: a reporting cue in the same sentence whose scope covers the number
-(explicit; 'X plans to' only when no report covers it); a cue in an earlier sentence of the same paragraph
-(not a forecast, and not for a 'reportedly' figure), the speaker of the quote the number sits in, a
-paragraph-final cue, a credit line under the paragraph, or the speaker of a quote that runs on from earlier
-paragraphs (contextual, see ``attribution_context``); the publisher as the source (self); a total or
-difference of attributed numbers (derived, in ``number_links``). A headline or lede figure is linked to the
-same figure attributed in the body. Pronoun sources are resolved by kind ('it' an organisation, 'he' a person).
+For each number, in order: a reporting cue in the same sentence whose scope covers it (explicit; 'X plans
+to' only when no report covers it, and recorded as the acting party's); the acting party of a plan, offer
+or commitment in the sentence, or a study the sentence names (``attribution_scope``); a source carried
+over from a quotation's speaker, a study named earlier or the paragraph's attribution (contextual, see
+``attribution_carry``); the publisher as the source (self); a total or difference of attributed numbers
+(derived, in ``number_links``). A headline or lede figure is linked to the same figure attributed in the
+body. References ('she', 'the agency') are resolved to the entity named earlier (``attribution_context``),
+and each carried attribution records why in ``carried_by`` (docs/attribution.md states the convention).
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from audit.extract import attribution_carry as K
 from audit.extract import attribution_context as C
+from audit.extract import attribution_scope as S
 from audit.extract import number_patterns as P
+from audit.extract.attribution_context import Cue
 from audit.extract.number_policy import NumberPolicy
-from audit.extract.numbers import NumberFact, evolve
+from audit.extract.numbers import NumberFact, Quotes, evolve
 from audit.extract.segments import Segment
 
 _VERB_WORDS = [
@@ -94,6 +98,33 @@ _VERB_WORDS = [
     "anticipates",
     "believes",
     "telling",
+    "argue",
+    "believe",
+    "believes",
+    "believed",
+    "concluded",
+    "concludes",
+    "continued",
+    "observed",
+    "blamed",
+    "cited",
+    "cites",
+    "boasted",
+    "bragged",
+    "responded",
+    "replied",
+    "countered",
+    "stressed",
+    "emphasized",
+    "touted",
+    "complained",
+    "lamented",
+    "conceded",
+    "contended",
+    "maintained",
+    "declared",
+    "recalled",
+    "mentioned",
     "wants",
     "plans",
     "aims",
@@ -166,8 +197,8 @@ _PREPOSITION = re.compile(
 )
 _PASSIVE_AUX = re.compile(r"\b(?:is|are|was|were|be|been|being)\s+$")
 _DOC_BEFORE = re.compile(
-    r"\b(?:figures|data|statistics|numbers|estimates|report|survey|study|analysis|poll|"
-    r"census|records|research)\b[^,.]{0,40}$",
+    r"\b(?:figures|data|statistics|numbers|estimates|reports?|surveys?|study|studies|analysis|analyses|"
+    r"polls?|polling|census|records|research|filings|documents|results|tally|average|emails?)\b[^,.]{0,40}$",
     re.I,
 )
 # starts only where a run of word characters and dots starts, and never gives it back (same matches, linear)
@@ -212,24 +243,7 @@ _DOC_SUFFIX = re.compile(
 )
 _INTENT = frozenset({"wants", "plans", "aims", "intends", "seeks"})
 _TO_VERB = re.compile(r"\s+to\s+[a-z]")
-_FORECAST = frozenset(
-    {
-        "expects",
-        "expect",
-        "expected",
-        "expecting",
-        "predicted",
-        "predicts",
-        "forecast",
-        "forecasts",
-        "anticipates",
-        "projected",
-        "projects",
-        "sees",
-    }
-)
 _CLAUSE_BREAK = re.compile(r"[,;:—–()\"“”]|\b(?:that|which|who|and|but)\b")
-_HEARSAY = re.compile(r"\b(?:reportedly|allegedly|purportedly)\b")
 _COORDINATE = re.compile(r"\b(?:yet|but|and|so|while|whereas)\s+$", re.I)
 _LEAD = re.compile(r"^(?:(?:and|but|so|yet|also|meanwhile|however|now|then)\s+)+", re.I)
 # each trailing word is matched once, atomically, longest form first ("had been" before "had", "in a
@@ -260,19 +274,6 @@ _NOUN_USE = re.compile(
 _PRONOUNS = frozenset({"he", "she", "they", "it", "him", "her", "them", "this", "that", "i", "you"})
 _SELF = frozenset({"we", "our", "us"})
 _MAX_SOURCE_WORDS = 14
-
-
-@dataclass(frozen=True, slots=True)
-class Cue:
-    """A reporting cue in a sentence: the source entity, the cue words, and the character ranges it covers."""
-
-    source: str
-    source_start: int
-    source_end: int
-    cue_start: int
-    cue_end: int
-    scope: tuple[tuple[int, int], ...]
-    verb: str = ""
 
 
 # A "sentence" longer than this (a list of links, a page without full stops) is cut at spaces: cues read
@@ -389,7 +390,7 @@ def _verb_cue(text: str, s_start: int, s_end: int, m: re.Match[str]) -> Cue | No
     masked = _PAREN.sub(lambda p: "x" * len(p.group(0)), text[s_start : m.start()])
     rel = _REL_OR_APPOS.search(masked)
     left = masked[: rel.start()] if rel else masked.rstrip()
-    if rel is None and (not left or left.endswith(("\u201d", '"', ","))):
+    if rel is None and (not left or left.endswith(("\u201d", '"', ",", "''"))):
         src = _inverted_source(text, m.end(), s_end)
         if src is None:
             return None
@@ -439,16 +440,100 @@ def _clean_entity(text: str, a: int, b: int, flag: bool = False) -> tuple[int, i
         if m and s[: m.start()].strip().lower() not in _DETS:
             b = a + m.start()
             s = text[a:b]
-    lead = len(s) - len(s.lstrip())
+    lead = len(s) - len(s.lstrip(" '\"“‘"))
     a, b = a + lead, a + len(s.rstrip())
     s = text[a:b]
-    if not s or not any(c.isalpha() for c in s) or len(s.split()) > _MAX_SOURCE_WORDS:
+    if not s or not any(c.isalpha() for c in s) or len(s.split()) > _MAX_SOURCE_WORDS or not _plausible(s):
         return None
     if _PREPOSITION.match(s) or (s.split()[-1].endswith("ly") and s.split()[-1].islower()):
         return None
     if s[0].isdigit() or s.lower() in _DETS or s in ("there", "which", "what", "who", "the number"):
         return None
     return a, b, s, flag
+
+
+_OPENING_WORDS = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "this",
+        "that",
+        "these",
+        "those",
+        "its",
+        "their",
+        "his",
+        "her",
+        "our",
+        "my",
+        "your",
+        "some",
+        "many",
+        "most",
+        "several",
+        "both",
+        "all",
+        "each",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "few",
+        "no",
+        "other",
+        "another",
+        "any",
+        "every",
+        "such",
+    ]
+)
+_CLAUSE_WORDS = frozenset(["what", "how", "why", "when", "whether", "about", "if", "because"])
+
+
+_SHARE = re.compile(r"\b(?:in\s+(?:10|ten|\d+)|percent|per\s+cent)\b|%", re.I)
+
+
+def _plausible(name: str) -> bool:
+    """True for a phrase that can name a source: a name, a pronoun, a determined noun phrase ('the
+    agency', 'some economists') or a short plural ('officials'); not a clause ('they feel that way') nor a
+    share of respondents ('Six in 10 voters said', '46 percent said': a poll's result, not its source)."""
+    words = name.split()
+    if _SHARE.search(name):
+        return False
+    first = words[0].lower()
+    if first in _CLAUSE_WORDS or (first in _PRONOUNS and len(words) > 1 and not name[0].isupper()):
+        return False
+    verb = S.RESEARCH.search(name) or S.AGENT.search(name)
+    if verb and not name.startswith(" by", verb.end()):
+        return False  # a clause ('The team looked at data on'), not a name ('analysts surveyed by Refinitiv')
+    if any(c.isupper() for c in name) or first in _OPENING_WORDS or first in _PRONOUNS or first in _SELF:
+        return True
+    return len(words) <= 3 and ((words[-1].endswith("s") and len(words[-1]) > 3) or S.is_party_noun(name))
+
+
+_AFTER_POSSESSIVE_OR_COMMA = re.compile(r"(?:['’]s|,)\s+$")
+
+
+def _agent_subject(text: str, s_start: int, s_end: int, at: int) -> tuple[int, int, str] | None:
+    """The subject of the verb at ``at`` in its own clause ('the city plans to'); None after a noun use
+    ("Clinton's support") or for a participle after a comma ('..., promising to'), whose subject is elsewhere."""
+    if _NOUN_USE.search(text, max(s_start, at - 16), at) or _AFTER_POSSESSIVE_OR_COMMA.search(
+        text, max(s_start, at - 4), at
+    ):
+        return None
+    masked = _PAREN.sub(lambda p: "x" * len(p.group(0)), text[s_start:at])
+    b_end = s_start
+    for b in _BOUNDARY.finditer(masked):
+        b_end = s_start + b.end()
+    subj = _subject(text, b_end, at)
+    return None if subj is None else subj[:3]
 
 
 def _inverted_source(text: str, start: int, end: int) -> tuple[int, int, str, bool] | None:
@@ -472,7 +557,7 @@ def attribute(
     from audit.extract.number_links import derive_and_link
 
     doc = _Story(text, segments)
-    out = [_attribute_one(doc, f) for f in facts]
+    out = [_attribute_one(doc, f, policy) for f in facts]
     return derive_and_link(text, tuple(out), policy)
 
 
@@ -491,6 +576,10 @@ class _Story:
         )
         self._sentences: dict[int, list[tuple[int, int]]] = {}
         self._cues: dict[tuple[int, int], list[Cue]] = {}
+        self._agents: dict[tuple[int, int], list[Cue]] = {}
+        self._quotes: dict[int, Quotes] = {}
+        self._has_cue: dict[int, bool] = {}
+        self._cued: dict[int, tuple[list[int], list[tuple[tuple[int, int], list[Cue]]]]] = {}
         self._mentions: list[C.Mention] | None = None
 
     def index(self, pos: int) -> int:
@@ -521,9 +610,29 @@ class _Story:
                 return max(cues, key=lambda c: c.cue_start)
         return None
 
+    def agents(self, sent: tuple[int, int]) -> list[Cue]:
+        """Acting-party cues of one sentence."""
+        if sent not in self._agents:
+            self._agents[sent] = S.agent_cues(self.text, *sent, _agent_subject)
+        return self._agents[sent]
+
+    def quotes(self, i: int) -> Quotes:
+        """Where quotations are open in paragraph i."""
+        if i not in self._quotes:
+            self._quotes[i] = Quotes(self.text, self.paragraphs[i][0], [a for a, _ in self.sentences(i)])
+        return self._quotes[i]
+
     def has_cue(self, i: int) -> bool:
         """True when any sentence of paragraph i has a cue."""
-        return any(self.cues(s) for s in self.sentences(i))
+        if i not in self._has_cue:
+            self._has_cue[i] = any(self.cues(s) for s in self.sentences(i))
+        return self._has_cue[i]
+
+    def cued(self, i: int) -> tuple[list[int], list[tuple[tuple[int, int], list[Cue]]]]:
+        """Sentences of paragraph i with cues outside quotations (see ``attribution_carry.cued_sentences``)."""
+        if i not in self._cued:
+            self._cued[i] = K.cued_sentences(self, i)
+        return self._cued[i]
 
     def mentions(self) -> list[C.Mention]:
         """Named sentence subjects and named cue sources of the whole story, in text order."""
@@ -559,24 +668,45 @@ class _Story:
         return self._mentions
 
 
-def _attribute_one(doc: _Story, fact: NumberFact) -> NumberFact:
-    """The best cue for one number, resolved and classified."""
+def _attribute_one(doc: _Story, fact: NumberFact, policy: NumberPolicy) -> NumberFact:
+    """The best cue for one number, resolved and classified, with why it carries when it is not its own."""
     sent = (fact.sentence_start, fact.sentence_end)
-    kind, cue = "explicit", _in_scope(doc.text, fact, doc.cues(sent))
+    kind, cue, why = "explicit", _in_scope(doc.text, fact, doc.cues(sent)), ""
+    if cue is not None and "quote" in fact.contexts and K.quoted(doc, cue):
+        outer = K.contextual(doc, fact, policy.carry_over)  # 'we believe' inside a quote: the speaker's 'we'
+        if outer[1] == "quote":
+            kind, (cue, why) = "contextual", outer
+    if cue is not None and cue.verb in _INTENT:
+        why = "agent"  # 'the city plans to add 300 buses': the party's own plan
+        if why not in policy.carry_over:
+            cue, why = None, ""
     if cue is None:
-        kind, cue = "contextual", _contextual(doc, fact)
+        cue = S.agent_cue(fact.start, doc.agents(sent))
+        why = "" if cue is None else cue.verb  # 'agent', or 'study' for 'researchers looked at ...'
+        if why not in policy.carry_over:
+            cue, why = None, ""
+    if cue is None:
+        kind, (cue, why) = "contextual", K.contextual(doc, fact, policy.carry_over)
     if cue is None:
         return fact
-    cue = _resolve(doc, cue)
-    name = cue.source.lower()
+    carried: tuple[str, ...] = (why,) if why else ()
+    named = cue
+    if "reference" in policy.carry_over:
+        named = _resolve(doc, cue)
+        if named is not cue:
+            carried += ("reference",)
+    name = named.source.lower()
     if name in _SELF or name.removeprefix("the ") in doc.publishers or name in doc.publishers:
         kind = "self"
     return evolve(
         fact,
         attribution_kind=kind,
-        source=cue.source,
+        source=named.source,
         source_start=cue.source_start,
         source_end=cue.source_end,
+        named_start=named.source_start,
+        named_end=named.source_end,
+        carried_by=carried,
         cue=doc.text[cue.cue_start : cue.cue_end],
         cue_start=cue.cue_start,
         cue_end=cue.cue_end,
@@ -606,58 +736,21 @@ def _in_scope(text: str, fact: NumberFact, cues: list[Cue]) -> Cue | None:
     return best
 
 
-def _contextual(doc: _Story, fact: NumberFact) -> Cue | None:
-    """A cue carried from around the number's sentence: see ``_in_paragraph`` and ``_across_paragraphs``."""
-    i = doc.index(fact.start)
-    if i < 0 or _HEARSAY.search(doc.text, fact.sentence_start, fact.sentence_end):
-        return None  # 'reportedly': the article says the source is unnamed
-    return _in_paragraph(doc, fact, doc.sentences(i)) or _across_paragraphs(doc, fact, i)
-
-
-def _in_paragraph(doc: _Story, fact: NumberFact, sentences: list[tuple[int, int]]) -> Cue | None:
-    """A cue carried within the paragraph: from an earlier sentence (not a forecast), the speaker of the
-    quote around the number, or a paragraph-final cue ('..., according to X.') with no cue in between."""
-    for s in reversed([s for s in sentences if s[1] <= fact.sentence_start]):
-        if cues := doc.cues(s):
-            last = max(cues, key=lambda c: c.cue_start)
-            return None if last.verb in _FORECAST else last
-    for s in (s for s in sentences if s[0] >= fact.sentence_end):
-        cues = doc.cues(s)
-        if "quote" in fact.contexts and cues:
-            return min(cues, key=lambda c: c.cue_start)
-        late = s[0] + 0.6 * (s[1] - s[0])  # a paragraph-final '..., according to X.' covers the paragraph
-        final = [c for c in cues if any(a <= s[0] < b for a, b in c.scope) and c.cue_start >= late]
-        if final:
-            return final[0]
-        if cues:
-            return None  # another cue stands between the number and any later one
-    return None
-
-
-def _across_paragraphs(doc: _Story, fact: NumberFact, i: int) -> Cue | None:
-    """A cue from a neighbouring paragraph: a credit line below, or the speaker of a run-on quote."""
-    if i + 1 < len(doc.paragraphs) and C.credit_line(doc.text, *doc.paragraphs[i + 1]):
-        return doc.last_cue(i + 1)
-    a = doc.paragraphs[i][0]
-    if doc.has_cue(i) or i == 0:
-        return None
-    if C.opens_quote(doc.text, a):
-        cue = C.speaker_before(doc.paragraphs, i, doc.text, doc.last_cue)
-        return cue if isinstance(cue, Cue) else None
-    return None
-
-
 def _resolve(doc: _Story, cue: Cue) -> Cue:
-    """Replace a pronoun source: 'it' by the latest organisation subject, 'he'/'she' by the latest person,
-    others by the latest named source before it."""
+    """Replace a reference by the entity named earlier: 'it' by the latest organisation subject, 'he'/'she'
+    by the latest person, other pronouns by the latest named source; 'the agency' or 'the survey' by the
+    latest mention that names an agency or a survey (see ``attribution_context.resolve_nominal``)."""
     pronoun = cue.source.lower()
     if pronoun not in _PRONOUNS:
-        return cue
-    mentions = doc.mentions()
-    found = C.resolve_pronoun(pronoun, cue.source_start, mentions)
-    if found is None:
-        named = [m for m in mentions if m.start < cue.source_start and m.name.lower() not in _PRONOUNS]
-        found = named[-1] if named else None
+        if not C.is_nominal(cue.source):
+            return cue  # a name: nothing to resolve, and the story's mentions need not be read
+        found = C.resolve_nominal(doc.text, cue.source, cue.source_start, doc.mentions())
+    else:
+        mentions = doc.mentions()
+        found = C.resolve_pronoun(pronoun, cue.source_start, mentions)
+        if found is None:
+            named = [m for m in mentions if m.start < cue.source_start and m.name.lower() not in _PRONOUNS]
+            found = named[-1] if named else None
     if found is None:
         return cue
     return replace(cue, source=found.name, source_start=found.start, source_end=found.end)

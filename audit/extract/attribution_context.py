@@ -45,6 +45,19 @@ MAX_PARAGRAPHS_BACK = 3  # a quote rarely runs on for more than three paragraphs
 
 
 @dataclass(frozen=True, slots=True)
+class Cue:
+    """A reporting cue in a sentence: the source entity, the cue words, and the character ranges it covers."""
+
+    source: str
+    source_start: int
+    source_end: int
+    cue_start: int
+    cue_end: int
+    scope: tuple[tuple[int, int], ...]
+    verb: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Mention:
     """A named subject at the start of a sentence: where it is, what it says, and whether it is a person."""
 
@@ -132,3 +145,80 @@ def resolve_pronoun(pronoun: str, at: int, mentions: Sequence[Mention]) -> Menti
         if (m.is_person or m.could_be_person) if want_person else not m.is_person:
             best = m
     return best
+
+
+_NOT_NAMES = frozenset({"According", "In", "The", "A", "An"})
+_NOMINAL = re.compile(r"(?:the|this|that)\s+([a-z]+)", re.I)
+_WORK_NOUNS = frozenset(
+    {"report", "study", "survey", "poll", "analysis", "audit", "review", "census", "paper"}
+)
+
+
+def is_nominal(phrase: str) -> bool:
+    """True for a nominal reference: 'the agency', 'this survey'."""
+    return _NOMINAL.fullmatch(phrase.strip()) is not None
+
+
+def resolve_nominal(text: str, phrase: str, at: int, mentions: Sequence[Mention]) -> Mention | None:
+    """The named mention a nominal reference stands for: 'the agency' -> the latest '... Agency' before it,
+    'the survey' -> the latest source named with the word 'survey' ('a Pew survey found'); else None."""
+    m = _NOMINAL.fullmatch(phrase.strip())
+    if m is None:
+        return None
+    noun = m.group(1).lower()
+    for mention in reversed(mentions):
+        if mention.start >= at or mention.name == phrase or mention.name in _NOT_NAMES:
+            continue
+        words = mention.name.split()
+        if noun.capitalize() in words or noun.upper() in words:
+            return mention
+        near = text[mention.start : mention.end + 12].lower()
+        if noun in _WORK_NOUNS and re.search(rf"\b{noun}\b", near) and mention.name[:1].isupper():
+            return mention
+    return None
+
+
+_LABEL = re.compile(r"((?:[A-Z][\w.'’-]*\s+){0,3}[A-Z][\w.'’-]*)\s*(?:\([^()]{1,20}\))?:\s")
+_NOT_LABELS = frozenset(
+    {
+        "Update",
+        "UPDATE",
+        "Note",
+        "NOTE",
+        "Related",
+        "RELATED",
+        "Watch",
+        "WATCH",
+        "Photo",
+        "Correction",
+        "CORRECTION",
+        "Editor's Note",
+        "Read",
+        "Source",
+        "Sources",
+        "Q",
+        "A",
+    }
+)
+
+
+def speaker_label(text: str, start: int, end: int) -> Cue | None:
+    """The speaker of a transcript-style paragraph ('CLINTON: I feel ...', 'Matthews: Here is ...'): one
+    name, or a name in capitals."""
+    m = _LABEL.match(text, start, end)
+    if m is None or m.group(1) in _NOT_LABELS or m.end() >= end:
+        return None
+    if len(m.group(1).split()) > 1 and not m.group(1).isupper():
+        return None  # 'Elizabeth A. Burton: possession of ...' is a list entry; transcripts use 'MATTHEWS:'
+
+    return Cue(m.group(1), m.start(1), m.end(1), m.end() - 2, m.end() - 1, ((start, end),), "label")
+
+
+def colon_speaker(text: str, start: int, end: int) -> Cue | None:
+    """The short name a paragraph ending in a colon gives before it ('Transcript as follows:'), or None."""
+    body = text[start:end].rstrip()
+    words = body[:-1].split()
+    if not 1 <= len(words) <= 6 or not words[0][:1].isupper():
+        return None
+    colon = start + len(body) - 1
+    return Cue(body[:-1].strip(), start, colon, colon, colon + 1, ((start, end),), "label")

@@ -193,6 +193,8 @@ def _number(ctx: _Ctx, f: NumberFact, span: Span, number_id: str, ids: Sequence[
         source_span=ctx.span(f.source_start, f.source_end),
         cue=f.cue,
         cue_span=ctx.span(f.cue_start, f.cue_end),
+        carried_by=f.carried_by,
+        source_named_span=ctx.span(f.named_start, f.named_end),
         components=tuple(ids[i] for i in f.components),
         reconciles=f.reconciles,
         linked_number_id=ids[f.linked_to] if f.linked_to is not None else None,

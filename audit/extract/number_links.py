@@ -150,6 +150,9 @@ def _linked(fact: NumberFact, j: int, body: NumberFact) -> NumberFact:
         cue=body.cue,
         cue_start=body.cue_start,
         cue_end=body.cue_end,
+        carried_by=body.carried_by,
+        named_start=body.named_start,
+        named_end=body.named_end,
         components=body.components,
         reconciles=body.reconciles,
     )

@@ -395,7 +395,7 @@ ABBREVIATIONS = frozenset(
         "univ",
     ]
 )
-SENTENCE_END = re.compile(r"[.!?]+[\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9])")
+SENTENCE_END = re.compile(r"[.!?]+[\"”’')\]]*\s+(?=(?:''|[\"“‘'(\[])?[A-Z0-9])")
 NOT_UNITS = frozenset(
     [
         "that",

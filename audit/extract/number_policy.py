@@ -13,6 +13,10 @@ import jsonschema
 from audit.defaults import SCHEMAS_DIR, SUITES_DIR
 from audit.errors import ConfigError
 
+# why a source named away from a figure's own cue may credit it (see docs/attribution.md); each can be
+# switched off in the policy's "carry_over" object
+CARRY_KINDS = frozenset({"quote", "paragraph", "study", "reference", "agent"})
+
 
 def default_policy_path() -> Path:
     """Path of the bundled policy file, ``expectations/number_policy.json``."""
@@ -49,6 +53,7 @@ class NumberPolicy:
     attributed_languages: frozenset[str] = frozenset({"en"})
     large_figure: float = 10000.0
     reconcile_tolerance: float = 0.01
+    carry_over: frozenset[str] = CARRY_KINDS
     path: str | None = None
 
     @classmethod
@@ -63,6 +68,7 @@ class NumberPolicy:
             attributed_languages=frozenset(raw.get("attributed_languages", ["en"])),
             large_figure=float(raw.get("large_figure", 10000)),
             reconcile_tolerance=float(raw.get("reconcile_tolerance", 0.01)),
+            carry_over=frozenset(k for k in CARRY_KINDS if raw.get("carry_over", {}).get(k, True)),
             path=path,
         )
 

@@ -57,6 +57,9 @@ class NumberFact:
     cue: str | None = None
     cue_start: int | None = None
     cue_end: int | None = None
+    carried_by: tuple[str, ...] = ()
+    named_start: int | None = None
+    named_end: int | None = None
     components: tuple[int, ...] = ()
     reconciles: bool | None = None
     linked_to: int | None = None
@@ -136,10 +139,11 @@ def detect_numbers(
         ]
         sentences = split_sentences(text, seg.start, seg.end)
         starts = [a for a, _ in sentences]
+        quotes = Quotes(text, seg.start, starts)
         for start, end, value, vmax, kind, unit in _join_ranges(text, atoms):
             qualifier = _qualifier(text, start, seg.start)
             s_start, s_end = _sentence_of(sentences, starts, start, (seg.start, seg.end))
-            contexts = frozenset(contexts_seg | _contexts(text, start, end, s_start, s_end, value))
+            contexts = frozenset(contexts_seg | _contexts(text, start, end, (s_start, s_end), quotes, value))
             needs, rule = decide(policy, kind, contexts, value)
             facts.append(
                 NumberFact(
@@ -442,8 +446,46 @@ def _qualifier(text: str, start: int, floor: int) -> str | None:
     return _SPACES.sub(" ", m.group(0).strip().lower())
 
 
-def _contexts(text: str, start: int, end: int, s_start: int, s_end: int, value: float | None) -> set[str]:
-    """Contexts the policy may condition on: penalty, vague, quote."""
+class Quotes:
+    """Which offsets of a text stand inside a quotation (curly, straight or '' marks), counted from ``start``.
+
+    Not a dataclass: it keeps the mark counts at each of a few checkpoints (sentence starts), so asking
+    about any offset costs one sentence's length, not the paragraph's (a paragraph of 10,000 quoted
+    sentences was quadratic).
+    """
+
+    def __init__(self, text: str, start: int, checkpoints: Sequence[int]) -> None:
+        self.text = text
+        self.starts = [start]
+        self.counts = [(0, 0, 0, 0)]
+        for at in checkpoints:
+            if at > self.starts[-1]:
+                self.counts.append(_add(self.counts[-1], _marks(text, self.starts[-1], at)))
+                self.starts.append(at)
+
+    def open_at(self, at: int) -> bool:
+        """True when a quotation is open at offset ``at``."""
+        i = max(0, bisect.bisect_right(self.starts, at) - 1)
+        opened, closed, straight, doubled = _add(self.counts[i], _marks(self.text, self.starts[i], at))
+        return opened > closed or straight % 2 == 1 or doubled % 2 == 1
+
+
+def _marks(text: str, start: int, end: int) -> tuple[int, int, int, int]:
+    """Counts of opening and closing curly quotes, straight double quotes and doubled apostrophes."""
+    head = text[start:end]
+    return head.count("\u201c"), head.count("\u201d"), head.count('"'), head.count("''")
+
+
+def _add(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    return a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3]
+
+
+def _contexts(
+    text: str, start: int, end: int, sentence: tuple[int, int], quotes: Quotes, value: float | None
+) -> set[str]:
+    """Contexts the policy may condition on: penalty, vague, quote (a quotation open at the number, opened
+    in its sentence or earlier in its paragraph)."""
+    s_start, s_end = sentence
     out: set[str] = set()
     near = text[max(s_start, start - 30) : min(s_end, end + 30)].lower()
     if any(w in near for w in P.PENALTY_STEMS) and P.PENALTY.search(
@@ -452,7 +494,6 @@ def _contexts(text: str, start: int, end: int, s_start: int, s_end: int, value: 
         out.add("penalty")
     if value is None:
         out.add("vague")
-    head = text[s_start:start]
-    if (head.count("\u201c") > head.count("\u201d")) or head.count('"') % 2 == 1:
+    if quotes.open_at(start):
         out.add("quote")
     return out
