@@ -203,7 +203,12 @@ def _ids() -> list[str]:
 
 
 @pytest.mark.parametrize("index", range(len(census())), ids=_ids())
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=4,
+    deadline=None,
+    # adversarial texts are long on purpose
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.large_base_example],
+)
 @given(rnd=st.randoms(use_true_random=False))
 def test_no_pattern_backtracks_super_linearly(index: int, rnd: random.Random) -> None:
     """Regression: matching a pattern at the start of adversarial text is linear in its length, and searching
