@@ -66,7 +66,7 @@ def test_run_and_publish_outputs_are_readable_as_the_umask_allows(tmp_path: Path
     suites = _passing_suites(tmp_path / "expectations")
     outputs = ["--tables", str(tmp_path / "tables"), "--report", str(tmp_path / "report")]
     assert main(["run", str(tmp_path / "seeds"), *outputs, "--suites", str(suites), "--jobs", "1"]) == 0
-    assert main(["publish", *outputs, "--to", str(tmp_path / "releases")]) == 0
+    assert main(["publish", *outputs, "--suites", str(suites), "--to", str(tmp_path / "releases")]) == 0
     for name in ("tables", "report", "releases"):
         assert _wrong_modes(tmp_path / name, umask) == [], name
     locks = sorted(tmp_path.glob(".*.lock"))
