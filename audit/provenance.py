@@ -228,8 +228,11 @@ def mention_spans_ok(table: pa.Table, seeds: Mapping[str, SeedFile]) -> np.ndarr
 
 
 _MENTION_COLUMNS = ("seed_sha256", "text_sha256", "span_start", "span_end", "text")
-# a number's other spans and the values they hold: its sentence, and the source and cue it is attributed to
+# a number's other spans and the values they hold: its sentence, and the source and cue it is attributed to.
+# A source found through a reference ("she", "the agency") is the entity named earlier: its
+# source_named_span holds that name, and source_span the reference, whose words are not stored.
 NUMBER_SPANS = (("sentence_span", "sentence"), ("source_span", "source"), ("cue_span", "cue"))
+_NAMED = "source_named_span"
 
 
 def number_spans_ok(table: pa.Table, seeds: Mapping[str, SeedFile]) -> np.ndarray:
@@ -237,28 +240,60 @@ def number_spans_ok(table: pa.Table, seeds: Mapping[str, SeedFile]) -> np.ndarra
 
     A span left empty must have no value; a value without its span, or a span that does not decode to it,
     fails the row, so an edited source or cue is caught by the seed's bytes whatever digests were recomputed.
+    A source named through a reference is checked at the name (source_named_span); its reference span must
+    still lie in the seed.
     """
     out = mention_spans_ok(table, seeds)
+    named = (
+        table.column(_NAMED).combine_chunks().is_valid().to_numpy(zero_copy_only=False)
+        if _NAMED in table.column_names
+        else np.zeros(table.num_rows, dtype=bool)
+    )
     for span_column, value_column in NUMBER_SPANS:
         span, value = table.column(span_column).combine_chunks(), table.column(value_column).combine_chunks()
         has_span = span.is_valid().to_numpy(zero_copy_only=False)
         out &= has_span | value.is_null().to_numpy(zero_copy_only=False)
-        rows = np.flatnonzero(has_span)
-        if not len(rows):
-            continue
-        picked = pa.array(rows)
-        spans = span.take(picked)
-        view = pa.table(
-            {
-                "seed_sha256": table.column("seed_sha256").take(picked),
-                "text_sha256": table.column("text_sha256").take(picked),
-                "span_start": spans.field("start"),
-                "span_end": spans.field("end"),
-                "text": value.take(picked),
-            }
-        )
-        out[rows] &= mention_spans_ok(view, seeds)
+        if value_column == "source" and named.any():
+            out &= _spans_decode(table, seeds, span, np.flatnonzero(has_span & named), None)
+            has_span &= ~named
+            out &= _spans_decode(
+                table, seeds, table.column(_NAMED).combine_chunks(), np.flatnonzero(named), value
+            )
+        out &= _spans_decode(table, seeds, span, np.flatnonzero(has_span), value)
     return out
+
+
+def _spans_decode(
+    table: pa.Table, seeds: Mapping[str, SeedFile], span: pa.Array, rows: np.ndarray, value: pa.Array | None
+) -> np.ndarray:
+    """True for every row but those of ``rows`` whose span does not decode to its value (to any text when
+    ``value`` is None: the span lies in the seed and decodes)."""
+    ok = np.ones(table.num_rows, dtype=bool)
+    if not len(rows):
+        return ok
+    picked = pa.array(rows)
+    spans = span.take(picked)
+    seed_column = table.column("seed_sha256").take(picked)
+    text_column = table.column("text_sha256").take(picked)
+    if value is None:  # a reference's words are not stored: its span must lie in the text and decode
+        for i, seed_sha, text_sha, bounds in zip(
+            rows.tolist(), seed_column.to_pylist(), text_column.to_pylist(), spans.to_pylist(), strict=True
+        ):
+            seed = seeds.get(seed_sha)
+            found = None if seed is None else seed.slice(text_sha, bounds["start"], bounds["end"])
+            ok[i] = bool(found and found.strip())
+        return ok
+    view = pa.table(
+        {
+            "seed_sha256": seed_column,
+            "text_sha256": text_column,
+            "span_start": spans.field("start"),
+            "span_end": spans.field("end"),
+            "text": value.take(picked),
+        }
+    )
+    ok[rows] = mention_spans_ok(view, seeds)
+    return ok
 
 
 _NO_SOURCE, _BYTES, _DECODE = 0, 1, 2  # how a row's span is checked: fails, byte comparison, decoding
@@ -488,7 +523,7 @@ _CHECKED_COLUMNS: dict[str, tuple[str, ...] | None] = {
     "articles": None,
     "texts": ("seed_sha256", "text_sha256", "text"),
     "link_checks": None,
-    "numbers": (*_MENTION_COLUMNS, *(c for pair in NUMBER_SPANS for c in pair)),
+    "numbers": (*_MENTION_COLUMNS, *(c for pair in NUMBER_SPANS for c in pair), _NAMED),
 } | dict.fromkeys(("blocks", "links", "dates"), _MENTION_COLUMNS)
 _READ_ROWS = 65_536
 

@@ -380,3 +380,32 @@ def _typed(arrow_type: pa.DataType) -> Any:
         return {"start": 0, "end": 0}
     samples = {"string": "X", "int64": 1, "double": 1.5, "bool": True, "date32[day]": dt.date(2000, 1, 1)}
     return samples[str(arrow_type)]
+
+
+def test_a_source_found_through_a_reference_is_checked_at_its_name(tmp_path: Path) -> None:
+    """Regression: a source resolved through a reference ("the council" -> "Council", named in the title)
+    failed number-span-matches-seed on clean tables; now the name is checked at source_named_span, so the
+    clean run passes that rule and a forged name is still caught there."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    shutil.copy(Path(__file__).parent / "data" / "robustness" / "good_en.txt", seeds / "good_en.txt")
+    main(run_args(tmp_path, seeds, SUITES, "--jobs", "1"))
+    doc = json.loads((tmp_path / "report" / "results.json").read_text())
+    assert next(r for r in doc["rules"] if r["rule_id"] == "number-span-matches-seed")["failed_ids"] == []
+    path = tmp_path / "tables" / "numbers.parquet"
+    forged: dict[str, Any] = {}
+
+    def edit(rows: list[dict[str, Any]]) -> None:
+        row = next(r for r in rows if "reference" in (r["carried_by"] or ()))
+        assert row["source_span"] != row["source_named_span"]
+        row["source"] = "Mayor"
+        row[DIGEST_COLUMN] = record_digest(row)
+        forged.update(row)
+
+    _rewrite(path, edit)
+    manifest_path = tmp_path / "tables" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["tables"]["numbers"]["sha256"] = sha256_file(path)
+    manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    code, failed = _validate(tmp_path, "--reextract", "none")
+    assert code == 1 and ("number-span-matches-seed", forged["number_id"]) in failed
