@@ -84,8 +84,8 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on the audit package."""
-    _install(session, "dev")
+    """mypy --strict on the audit package, spark/ included (so the [spark] extra is installed)."""
+    _install(session, "dev", extra="[spark]")
     session.run("mypy", "audit")
 
 
