@@ -430,10 +430,10 @@ def skip_config_saves(context: Any) -> None:
     so on the bundled seed this was about an eighth of the time GX spent validating. A file or cloud
     context is left as it is: for those the save is the point.
     """
-    from great_expectations.data_context import EphemeralDataContext
+    from great_expectations.data_context.data_context.ephemeral_data_context import EphemeralDataContext
 
     if isinstance(context, EphemeralDataContext):
-        context._save_project_config = _no_save
+        context._save_project_config = _no_save  # type: ignore[method-assign]
 
 
 def _no_save() -> None:
