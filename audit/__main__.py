@@ -1,7 +1,6 @@
 """`python -m audit`."""
 
-import sys
-
 from audit.cli import main
+from audit.lazy import exit_fast
 
-sys.exit(main())
+exit_fast(main())

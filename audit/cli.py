@@ -521,6 +521,13 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise Terminated
 
 
+def entry() -> NoReturn:
+    """The ``news-audit`` command: main, then a quick exit (see lazy.exit_fast)."""
+    from audit.lazy import exit_fast
+
+    exit_fast(main())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; return the exit code."""
     if threading.current_thread() is threading.main_thread():

@@ -153,6 +153,31 @@ def test_help_explains_every_option_and_exit_codes(command: str, capsys: pytest.
     assert "--report" in out and "--suites" in out and "exit codes" in out
 
 
+@pytest.mark.parametrize(
+    "start",
+    [
+        "import runpy; runpy.run_module('audit', run_name='__main__')",
+        "from audit.cli import entry; entry()",
+    ],
+    ids=["python -m audit", "news-audit"],
+)
+def test_the_commands_exit_without_searching_the_heap_at_teardown(start: str) -> None:
+    """`python -m audit` and the news-audit command exit with main's code and output, atexit handlers
+    run, with the garbage collector's objects frozen: the teardown does not search them for cycles."""
+    probe = (
+        "import atexit, gc, sys\n"
+        "sys.argv = ['audit', '--version']\n"
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0, flush=True))\n"
+        f"{start}\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0].startswith("news-audit ")
+    assert proc.stdout.splitlines()[-1] == "frozen True"
+
+
 def test_python_dash_m_audit_smoke(tmp_path: Path) -> None:
     """`python -m audit` runs as a subprocess and exits with the verdict's code."""
     seeds = _one_seed(tmp_path, "good.txt")

@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from audit.cli import main
-from audit.pipeline import PARALLEL_ROWS, worker_jobs
+from audit.pipeline import PARALLEL_ROWS, SERIAL_ROWS, worker_jobs
 from audit.records import CheckResult
 from audit.store import read_manifest
 from audit.suites import load_suites
@@ -92,13 +93,48 @@ def test_suites_in_worker_processes_give_the_same_results_in_the_same_order(audi
 
 
 def test_workers_after_extraction_are_one_for_big_tables_unless_asked() -> None:
-    """Validation and the report fork one worker per CPU for small runs; past PARALLEL_ROWS table rows they
-    stay in one process (each worker would hold the run's results again); an explicit --jobs is kept."""
-    small = {"tables": {"numbers": {"n_rows": 10}, "links": {"n_rows": 5}}}
+    """Validation and the report fork one worker per CPU for mid-sized runs; below SERIAL_ROWS table rows
+    (a fork costs more than it saves) and past PARALLEL_ROWS (each worker would hold the run's results
+    again) they stay in one process; an explicit --jobs is kept."""
+    tiny = {"tables": {"numbers": {"n_rows": 10}, "links": {"n_rows": 5}}}
+    mid = {"tables": {"blocks": {"n_rows": SERIAL_ROWS - 1}, "numbers": {"n_rows": 1}}}
     big = {"tables": {"blocks": {"n_rows": PARALLEL_ROWS}, "numbers": {"n_rows": 1}}}
-    assert worker_jobs(None, small) == (os.cpu_count() or 1)
+    assert worker_jobs(None, tiny) == 1
+    assert worker_jobs(None, mid) == (os.cpu_count() or 1)
     assert worker_jobs(None, big) == 1
     assert worker_jobs(3, big) == 3
+    assert worker_jobs(2, tiny) == 2
+
+
+def test_gx_context_does_not_write_its_config_for_each_data_source() -> None:
+    """Adding and deleting a batch's data source makes a plain ephemeral GX context serialize its project
+    config into its in-memory store each time; the audit's context writes nothing there and still
+    validates."""
+    import great_expectations as gx
+    import pandas as pd
+
+    from audit.validate import _gx_context
+
+    def writes(context: Any) -> int:
+        backend = context.variables.store._store_backend
+        count, store = [0], backend.set
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            count[0] += 1
+            return store(*args, **kwargs)
+
+        backend.set = counted
+        asset = context.data_sources.add_pandas(name="p").add_dataframe_asset("t")
+        batch = asset.add_batch_definition_whole_dataframe("all").get_batch(
+            batch_parameters={"dataframe": pd.DataFrame({"a": [1, None]})}
+        )
+        result = batch.validate(gx.expectations.ExpectColumnValuesToNotBeNull(column="a"))
+        assert result.result["unexpected_count"] == 1
+        context.data_sources.delete("p")
+        return count[0]
+
+    assert writes(gx.get_context(mode="ephemeral")) > 0
+    assert writes(_gx_context()) == 0
 
 
 def test_gx_does_not_hash_the_batches_it_validates() -> None:
