@@ -19,7 +19,7 @@ import pytest
 
 from audit.fsio import in_use
 from benchmarks.generate import generate
-from tests.conftest import ROOT, SUITES
+from tests.conftest import ROOT, SUITES, run_args
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "GX_ANALYTICS_ENABLED": "false"}
 
@@ -103,21 +103,8 @@ def test_pool_workers_die_with_their_parent() -> None:
 
 
 def _run(seeds: Path, out: Path) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "audit",
-        "run",
-        str(seeds),
-        "--tables",
-        str(out / "tables"),
-        "--report",
-        str(out / "report"),
-        "--suites",
-        str(SUITES),
-        "--jobs",
-        "2",
-    ]
+    # two workers, so that there are forked children to outlive a killed parent (the later --jobs wins)
+    return [sys.executable, "-m", "audit", *run_args(out, seeds, SUITES, "--jobs", "2")]
 
 
 def _workers_of(pid: int) -> list[int]:
