@@ -663,3 +663,21 @@ def test_a_signed_manifest_binds_link_checks_to_their_run(
     assert _publish(base, tmp_path / "r3", "--trust-key", str(public)) == 1
     assert "the manifest is not signed" in capsys.readouterr().err
     assert not (tmp_path / "r2" / "latest.json").exists() and not (tmp_path / "r3" / "latest.json").exists()
+
+
+@pytest.mark.parametrize("which", ["missing", "not-a-key", "public"])
+def test_a_bad_signing_key_is_exit_2_with_one_line_and_no_tables(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], which: str
+) -> None:
+    """`run --sign-key` with a missing file, a file that is no key, or the public half: exit 2, one line
+    naming the file and the fix, before any table is written."""
+    _, public = _key_pair(tmp_path)
+    key = {"missing": tmp_path / "nope.pem", "not-a-key": tmp_path / "junk.pem", "public": public}[which]
+    (tmp_path / "junk.pem").write_text("not a key\n")
+    (tmp_path / "seeds").mkdir()
+    shutil.copy(SAMPLE, tmp_path / "seeds" / SAMPLE.name)
+    args = ["run", str(tmp_path / "seeds"), "--tables", str(tmp_path / "tables"), "--report", str(tmp_path / "report")]
+    assert main([*args, "--suites", str(SUITES), "--jobs", "1", "--sign-key", str(key)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(key) in err and "Traceback" not in err
+    assert not (tmp_path / "tables" / "manifest.json").exists()
