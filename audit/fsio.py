@@ -87,13 +87,14 @@ def not_a_file(mode: int) -> str | None:
     return None if stat.S_ISREG(mode) else _KINDS.get(stat.S_IFMT(mode), "not a file")
 
 
-def read_regular(path: Path) -> bytes:
-    """A regular file's bytes, or OSError: a plain read of a named pipe would wait for a writer forever."""
+def read_regular(path: Path, limit: int = -1) -> bytes:
+    """A regular file's bytes (its first ``limit`` bytes, if one is given), or OSError: a plain read of a
+    named pipe would wait for a writer forever."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # opening a pipe this way does not wait
     with os.fdopen(fd, "rb") as fh:
         if kind := not_a_file(os.fstat(fd).st_mode):
             raise OSError(errno.EINVAL, f"not a regular file ({kind})", str(path))
-        return fh.read()
+        return fh.read(limit)
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import errno
 import gzip
 import io
 import os
@@ -17,7 +16,7 @@ from typing import Any
 from charset_normalizer import from_bytes
 
 from audit.errors import UsageError
-from audit.fsio import not_a_file, sha256_bytes, sha256_file, shown
+from audit.fsio import not_a_file, read_regular, sha256_bytes, sha256_file, shown
 from audit.records import Rejection, RejectReason, Seed
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -148,11 +147,7 @@ def read_seed_file(path: Path, max_bytes: int) -> bytes:
 
     Bounded, so a seed swapped for a huge (or sparse) file never takes that much memory.
     """
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # opening a pipe this way does not wait
-    with os.fdopen(fd, "rb") as fh:
-        if kind := not_a_file(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, f"not a regular file ({kind})", str(path))
-        return fh.read(max_bytes + 1)
+    return read_regular(path, max_bytes + 1)
 
 
 def timed_out(root: Path, rel: str, limits: IngestLimits, seed: Seed | None) -> Rejection:
