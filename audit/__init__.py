@@ -10,7 +10,8 @@ from audit.errors import AuditError, ConfigError, ExitCode, SuiteError, UsageErr
 from audit.records import CheckResult, Finding, Verdict
 
 if TYPE_CHECKING:
-    from audit.pipeline import RunConfig, ValidateConfig, run_audit, validate_tables
+    from audit.config import RunConfig, ValidateConfig
+    from audit.pipeline import run_audit, validate_tables
 
 # the pipeline imports pandas, pyarrow and trafilatura: loaded on first use, so that `news-audit --help`
 # and a mistyped path answer at once
@@ -19,9 +20,9 @@ _LAZY = frozenset({"RunConfig", "ValidateConfig", "run_audit", "validate_tables"
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        from audit import pipeline
+        from audit import config, pipeline
 
-        return getattr(pipeline, name)
+        return getattr(config if name.endswith("Config") else pipeline, name)
     raise AttributeError(f"module 'audit' has no attribute {name!r}")
 
 

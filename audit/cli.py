@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from audit import __version__
-from audit.config import Settings, apply_options, find_settings, load_settings
 from audit.errors import AuditError, ConfigError, ExitCode, UsageError
 from audit.records import Severity
+from audit.settings import Settings, apply_options, find_settings, load_settings
 
 _EXIT_CODES = """exit codes:
   0  passed: no critical rule fails after waivers (warnings allowed)
@@ -662,8 +662,9 @@ def _dispatch(
     from audit.lazy import defer_unused_imports
 
     defer_unused_imports()  # before the pipeline imports Great Expectations
+    from audit.config import RunConfig, ValidateConfig
     from audit.ingest import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S, IngestLimits
-    from audit.pipeline import RunConfig, ValidateConfig, run_audit, validate_tables
+    from audit.pipeline import run_audit, validate_tables
     from audit.project import default_waivers
     from audit.reextract import Reextract
 

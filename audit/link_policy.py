@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from audit.config import register_section
 from audit.errors import ConfigError
+from audit.settings import register_section
 
 __all__ = ["HostLimits", "LinkPolicy", "host_option"]
 

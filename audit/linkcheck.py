@@ -451,3 +451,15 @@ def _host_of(url: str) -> str:
         return httpx.URL(url).host.lower()
     except httpx.InvalidURL:
         return ""
+
+
+LinkChecker = Callable[[list[str]], LiveChecks]  # iterating gives the results; .hosts the statistics
+
+
+def live_checker(options: LiveOptions) -> LinkChecker:
+    """A link checker for write_tables that fetches each distinct URL once (or reads the cache)."""
+
+    def check(urls: list[str]) -> LiveChecks:
+        return run_checks(urls, options)
+
+    return check

@@ -153,7 +153,8 @@ def revalidate(stale: Audit, how: Revalidation, report_dir: Path) -> Audit:
     The suites must be those TABLES/manifest.json was made with and the stale report was validated with:
     a report validated with other (or empty) suites is not the audit being published.
     """
-    from audit.pipeline import ValidateConfig, validate_tables
+    from audit.config import ValidateConfig
+    from audit.pipeline import validate_tables
     from audit.policy import with_tolerances
     from audit.reextract import Reextract
     from audit.suites import load_suites

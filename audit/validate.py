@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import json
 import math
 import os
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -25,8 +24,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from audit.forking import forked_pool, release_memory
-from audit.fsio import sha256_bytes, sha256_file
+from audit.fsio import sha256_file
 from audit.ingest import recorded_limits
+from audit.manifest import seeds_digest
 from audit.provenance import (
     PROVENANCE_COLUMNS,
     TABLE_FACT_COLUMNS,
@@ -342,11 +342,6 @@ def join_live_checks(links: pd.DataFrame, checks: pd.DataFrame) -> pd.DataFrame:
         out[column] = out[column].astype(object)
         out.loc[hit, column] = values.astype(object)
     return out
-
-
-def seeds_digest(seeds: Sequence[Mapping[str, Any]]) -> str:
-    """sha256 of a seed list as canonical JSON (sorted keys, no spaces): what Parquet files embed of it."""
-    return sha256_bytes(json.dumps(list(seeds), sort_keys=True, separators=(",", ":")).encode("utf-8"))
 
 
 def embedded_core(manifest: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -13,8 +13,9 @@ import pytest
 
 from audit import provenance
 from audit.cli import main
+from audit.config import ValidateConfig
 from audit.fsio import sha256_bytes, sha256_file
-from audit.pipeline import ValidateConfig, validate_tables
+from audit.pipeline import validate_tables
 from tests.conftest import SUITES, run_args
 from tests.eval_corpus import body_scores, token_scores
 

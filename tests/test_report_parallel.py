@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from audit.cli import main
+from audit.finish import seed_pages
 from audit.forking import _signals_held
-from audit.pipeline import seed_pages
 from audit.records import CheckResult, Finding, Severity, Verdict
 from audit.report import (
     PARALLEL_PAGES,

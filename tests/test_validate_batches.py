@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from audit.cli import main
-from audit.pipeline import PARALLEL_ROWS, SERIAL_ROWS, worker_jobs
+from audit.config import PARALLEL_ROWS, SERIAL_ROWS, worker_jobs
 from audit.records import CheckResult
 from audit.store import read_manifest
 from audit.suites import load_suites

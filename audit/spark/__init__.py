@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from audit.errors import UsageError
 
 if TYPE_CHECKING:
-    from audit.pipeline import RunConfig, ValidateConfig
+    from audit.config import RunConfig, ValidateConfig
     from audit.records import Verdict
 
 INSTALL_HINT = "pip install 'news-audit[spark]' (pyspark 4.0 and Java 17 or newer)"

@@ -31,8 +31,10 @@ from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import BooleanType, StructField, StructType
 
+from audit.config import ValidateConfig
 from audit.errors import ConfigError
-from audit.pipeline import ValidateConfig, finish_audit, reextraction_for, seeds_root
+from audit.finish import finish_audit
+from audit.manifest import seeds_root
 from audit.policy import with_tolerances
 from audit.provenance import (
     PROVENANCE_COLUMNS,
@@ -43,7 +45,7 @@ from audit.provenance import (
     provenance_columns,
 )
 from audit.records import CheckResult, Verdict
-from audit.reextract import Reextraction
+from audit.reextract import Reextraction, reextraction
 from audit.spark.datasets import count_rows, embedded_manifests, table_sha256
 from audit.spark.session import spark_session
 from audit.store import SPECS, arrow_schema, read_manifest
@@ -78,8 +80,10 @@ def validate_with(
     suites = suites if suites is not None else with_tolerances(load_suites(config.suites_dir), config.gate)
     waivers = waivers if waivers is not None else load_waivers(config.waivers_path)
     manifest = read_manifest(config.tables_dir)
-    seeds_dir = seeds_root(config, manifest)
-    again = reextraction_for(config, seeds_dir.resolve(), {}, manifest)  # each task names its seed
+    seeds_dir = seeds_root(config.seeds_dir, manifest)
+    again = reextraction(
+        config.reextract, seeds_dir.resolve(), {}, config.number_policy, manifest
+    )  # each task names its seed
     results = check_tables(spark, config.tables_dir, seeds_dir, suites, manifest, again)
     return finish_audit(config, suites, waivers, manifest, seeds_dir, results)
 

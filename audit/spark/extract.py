@@ -28,20 +28,14 @@ from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import StructField, StructType
 
+from audit.config import RunConfig, ValidateConfig
 from audit.errors import UsageError
 from audit.extract import ExtractOptions
 from audit.extract.numbers import load_policy
 from audit.fsio import atomic_dir
 from audit.ingest import IngestLimits, list_seed_files
-from audit.pipeline import (
-    LinkChecker,
-    RunConfig,
-    ValidateConfig,
-    embedded_manifest,
-    live_checker,
-    manifest_core,
-    write_manifest,
-)
+from audit.linkcheck import LinkChecker, live_checker
+from audit.manifest import embedded_manifest, manifest_core, write_manifest
 from audit.policy import with_tolerances
 from audit.process import _EXTRACTED_TABLES, Processed, duplicate_of, process_seed
 from audit.records import SeedRow, Verdict

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from audit import config
+from audit import settings as settings_module
 from audit.cli import main, parse_args
-from audit.config import find_settings, load_settings, register_section
 from audit.errors import ConfigError
 from audit.records import Severity
+from audit.settings import find_settings, load_settings, register_section
 
 
 def _write(path: Path, text: str) -> Path:
@@ -124,7 +124,7 @@ def test_rules_become_the_gate_policy(tmp_path: Path) -> None:
 
 def test_option_groups_reach_their_hook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A table claimed with register_section is handed to its parser, and its result kept by name."""
-    monkeypatch.setattr(config, "_SECTIONS", {})
+    monkeypatch.setattr(settings_module, "_SECTIONS", {})
     seen: list[tuple[Mapping[str, Any], str]] = []
 
     def parse(table: Mapping[str, Any], where: str) -> Any:
@@ -148,12 +148,12 @@ def test_every_option_is_settable(tmp_path: Path) -> None:
         for action in parser._actions:
             if action.dest in ("help", "config_file", "no_config", "debug") or action.default is argparse.SUPPRESS:
                 continue
-            assert config._action(parser, action.dest) is action, (name, action.dest)
+            assert settings_module._action(parser, action.dest) is action, (name, action.dest)
 
 
 def test_python_3_11_tomllib_is_used() -> None:
     """The loader needs no third-party TOML reader (tomllib is in the standard library from 3.11)."""
-    assert sys.version_info >= (3, 11) and config.tomllib.__name__ == "tomllib"
+    assert sys.version_info >= (3, 11) and settings_module.tomllib.__name__ == "tomllib"
 
 
 def test_option_group_owner_is_imported_when_its_table_is_present(
@@ -162,12 +162,12 @@ def test_option_group_owner_is_imported_when_its_table_is_present(
     """SECTION_OWNERS names the module to import for a table; importing it registers the parser."""
     module = tmp_path / "crawl_owner.py"
     module.write_text(
-        "from audit.config import register_section\n"
+        "from audit.settings import register_section\n"
         "register_section('crawl', lambda table, where: dict(table))\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(config, "_SECTIONS", {})
-    monkeypatch.setattr(config, "SECTION_OWNERS", {"crawl": "crawl_owner"})
+    monkeypatch.setattr(settings_module, "_SECTIONS", {})
+    monkeypatch.setattr(settings_module, "SECTION_OWNERS", {"crawl": "crawl_owner"})
     settings = load_settings(_write(tmp_path / "news-audit.toml", "[crawl]\ntimeout = 3\n"))
     assert settings.sections == {"crawl": {"timeout": 3}}
 

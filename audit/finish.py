@@ -1,0 +1,93 @@
+"""The last stage of both engines: the rules' results and the waivers -> the verdict -> the report."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from audit.config import ValidateConfig, worker_jobs
+from audit.fsio import atomic_dir
+from audit.ingest import DEFAULT_LIMITS, IngestLimits, recorded_limits
+from audit.policy import gate_results
+from audit.provenance import reread_seed
+from audit.records import CheckResult, Verdict
+from audit.report import PageLoader, SeedPage, write_report
+from audit.store import SPECS, read_table
+from audit.suites import Suite
+from audit.validate import rows_where
+from audit.waivers import apply_waivers
+
+
+def finish_audit(
+    config: ValidateConfig,
+    suites: tuple[Suite, ...],
+    waivers: Any,
+    manifest: dict[str, Any],
+    seeds_dir: Path,
+    results: tuple[CheckResult, ...],
+) -> Verdict:
+    """Apply the waivers to the rules' results, make the verdict and write the report (both engines)."""
+    results, lapsed = apply_waivers(results, waivers, config.today or dt.date.today())
+    results, gate = gate_results(results, config.gate, config.tables_dir)
+    manifest = {
+        **manifest,
+        "validated_suites": {s.path.name: s.sha256 for s in suites},
+        "suites_origin": config.suites_origin or str(config.suites_dir),
+        "gate": gate,
+    }
+    verdict = Verdict(results=results, lapsed_waivers=lapsed, manifest=manifest)
+    seeds = read_table(config.tables_dir, "seeds").to_pylist()
+    policy = next(iter(manifest.get("policy", {})), None)
+    # the report's marker names the run of its tables, so a report of the same tables is the same bytes
+    tables_run = (manifest.get("run") or {}).get("run_id")
+    with atomic_dir(
+        config.report_dir,
+        "choose another directory with --report",
+        kind="report",
+        place="--report",
+        run=tables_run if isinstance(tables_run, str) else None,
+    ) as staging:
+        write_report(
+            staging,
+            verdict,
+            seeds,
+            pages=seed_pages(config.tables_dir, seeds_dir, seeds, recorded_limits(manifest)),
+            policy_path=config.suites_dir / policy if policy else None,
+            jobs=worker_jobs(config.jobs, manifest),
+        )
+    return verdict
+
+
+def seed_pages(
+    tables_dir: Path, seeds_dir: Path, seeds: list[dict[str, Any]], limits: IngestLimits = DEFAULT_LIMITS
+) -> PageLoader:
+    """Per-seed report data for the seeds that get a page: one filtered read of each table for all of them."""
+    rows = {s["seed_sha256"]: s for s in seeds if s["seed_sha256"] and s["status"] == "extracted"}
+
+    def load(shas: Sequence[str]) -> Iterator[tuple[str, SeedPage | None]]:
+        wanted = [sha for sha in shas if sha in rows]
+        picked = {name: _rows_of_seeds(tables_dir, name, wanted) for name in _PAGE_TABLES}
+        for sha in shas:
+            if sha not in rows:
+                yield sha, None
+                continue
+            found = reread_seed(seeds_dir, rows[sha]["path"], sha, limits=limits)
+            tables = {name: by_seed[sha] for name, by_seed in picked.items() if sha in by_seed}
+            yield sha, SeedPage.from_rows(rows[sha], found.seed.data if found.seed else None, tables)
+
+    return load
+
+
+_PAGE_TABLES = tuple(name for name in SPECS if name not in ("seeds", "link_checks"))
+
+
+def _rows_of_seeds(tables_dir: Path, name: str, shas: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """A table's rows of these seeds, grouped by seed in table order (the file is scanned once, filtered)."""
+    if not shas:
+        return {}
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in rows_where(tables_dir, name, "seed_sha256", shas):
+        grouped.setdefault(row["seed_sha256"], []).append(row)
+    return grouped
