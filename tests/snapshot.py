@@ -60,7 +60,7 @@ def table_digest(path: Path) -> dict[str, Any]:
 
 def snapshot(name: str, seeds: Path, work: Path) -> dict[str, Any]:
     tables, report = work / name / "tables", work / name / "report"
-    if seeds.is_relative_to(ROOT):  # read from a fixed place, so the recorded seeds root is the same
+    if seeds.is_relative_to(ROOT):  # read from the working folder, so the recorded seeds root compares
         seeds = Path(shutil.copytree(seeds, work / name / "seeds"))
     env = {**os.environ, "GX_ANALYTICS_ENABLED": "false", "PYTHONHASHSEED": "0", "PYTHONPATH": str(ROOT)}
     args = [
@@ -75,9 +75,9 @@ def snapshot(name: str, seeds: Path, work: Path) -> dict[str, Any]:
         str(report),
     ]
     code = subprocess.run(args, env=env, capture_output=True, text=True, check=False).returncode
-    results = (
-        json.loads((report / "results.json").read_text()) if (report / "results.json").is_file() else None
-    )
+    found = report / "results.json"
+    # the working folder differs between runs: paths under it are compared from it
+    results = json.loads(found.read_text().replace(str(work), "<work>")) if found.is_file() else None
     return {
         "exit": code,
         "tables": {p.name: table_digest(p) for p in sorted(tables.glob("*.parquet"))},
@@ -101,15 +101,15 @@ def diff(a: Any, b: Any, where: str = "") -> list[str]:
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--diff"]:
         a, b = (json.loads(Path(p).read_text()) for p in argv[1:3])
+        common = sorted(set(a) & set(b))  # the sets both snapshots ran
+        print(f"sets compared: {', '.join(common)}")
+        a, b = ({k: shot[k] for k in common} for shot in (a, b))
         lines = diff(a, b)
         print("\n".join(lines) if lines else "identical")
         return 1 if lines else 0
     out, names = Path(argv[0]), argv[1:] or ["sample", "robustness"]
-    # one fixed folder, so the paths a run records are the same in both versions
-    work = Path(tempfile.gettempdir()) / "news-audit-snapshot"
-    shutil.rmtree(work, ignore_errors=True)
-    shots = {name: snapshot(name, SETS[name], work) for name in names}
-    shutil.rmtree(work, ignore_errors=True)
+    with tempfile.TemporaryDirectory() as work:
+        shots = {name: snapshot(name, SETS[name], Path(work)) for name in names}
     out.write_text(json.dumps(shots, indent=1, sort_keys=True))
     codes = ", ".join(f"{name} exit {shot['exit']}" for name, shot in shots.items())
     print(f"{out}: {codes}")
