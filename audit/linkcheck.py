@@ -35,12 +35,12 @@ from audit.fsio import atomic_write_text
 from audit.link_guard import HostPools, TargetRefused, is_ip_literal, is_live_candidate, is_public_address
 from audit.link_pacing import SLOW_CODES, HostPacer, HostStats, LinkProgress
 from audit.link_policy import LinkPolicy
+from audit.records import LiveResult
 
 __all__ = [
     "LinkStatus",
     "LiveChecks",
     "LiveOptions",
-    "LiveResult",
     "check_links",
     "is_live_candidate",
     "is_public_address",
@@ -76,22 +76,6 @@ class LiveOptions:
     sniff_bytes: int = 16_384
     progress: Callable[[LinkProgress], None] | None = None
     progress_every: float = 1.0  # seconds between progress calls (and one at the end)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LiveResult:
-    """What one live check found, with the evidence a report shows."""
-
-    url: str
-    status: str
-    http_status: int | None
-    final_url: str | None
-    n_redirects: int
-    redirect_chain: tuple[str, ...]
-    checked_at: str
-    error: str | None
-    soft_404: str | None
-    from_cache: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -228,6 +228,22 @@ class Link:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LiveResult:
+    """What one live check of a URL found, with the evidence a report shows: a row of the link_checks table."""
+
+    url: str
+    status: str
+    http_status: int | None
+    final_url: str | None
+    n_redirects: int
+    redirect_chain: tuple[str, ...]
+    checked_at: str
+    error: str | None
+    soft_404: str | None
+    from_cache: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DateMention:
     """A date or time expression, resolved against an anchor with a recorded method."""
 

@@ -27,7 +27,6 @@ import pyarrow.parquet as pq
 
 from audit import records
 from audit.errors import ConfigError
-from audit.linkcheck import LiveResult
 
 MANIFEST_KEY = b"audit.manifest"
 DIGEST_COLUMN = "record_sha256"
@@ -52,7 +51,7 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("links", records.Link, "link_id"),
     TableSpec("dates", records.DateMention, "date_id"),
     TableSpec("texts", records.DerivedText, "text_sha256"),
-    TableSpec("link_checks", LiveResult, "url"),
+    TableSpec("link_checks", records.LiveResult, "url"),
 )
 SPECS = {spec.name: spec for spec in TABLES}
 

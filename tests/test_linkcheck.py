@@ -24,12 +24,12 @@ from audit.link_policy import HostLimits, LinkPolicy
 from audit.link_report import ProgressPrinter, host_summary_lines
 from audit.linkcheck import (
     LiveOptions,
-    LiveResult,
     check_links,
     is_live_candidate,
     is_public_address,
     run_checks,
 )
+from audit.records import LiveResult
 from tests.conftest import namespace_unavailable
 
 REPO = Path(__file__).resolve().parents[1]
