@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from audit.extract.numbers import NumberFact, default_policy_path, find_numbers, load_policy
+from audit.extract.number_fact import NumberFact
+from audit.extract.numbers import default_policy_path, find_numbers, load_policy
 from audit.extract.segments import Segment
 
 GOLD = Path(__file__).parent / "gold" / "numbers"

@@ -11,8 +11,9 @@ import pytest
 
 from audit.errors import ConfigError
 from audit.extract import ExtractOptions, extract_seed
+from audit.extract.number_fact import NumberFact
 from audit.extract.number_policy import CARRY_KINDS, NumberPolicy
-from audit.extract.numbers import NumberFact, default_policy_path, find_numbers, load_policy
+from audit.extract.numbers import default_policy_path, find_numbers, load_policy
 from audit.extract.segments import Segment
 from audit.ingest import decode_seed
 from audit.records import Extraction, Seed

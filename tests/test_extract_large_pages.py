@@ -13,11 +13,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from audit.extract import ExtractOptions, extract_seed
-from audit.extract.attribution import MAX_SENTENCE, split_sentences
 from audit.extract.date_patterns import Match, take_disjoint
 from audit.extract.links import _matches
 from audit.extract.number_policy import default_policy_path, load_policy
 from audit.extract.offsets import Ranges
+from audit.extract.sentences import MAX_SENTENCE, split_sentences
 from audit.ingest import decode_seed
 from audit.records import Extraction
 

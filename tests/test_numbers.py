@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from audit.errors import ConfigError
+from audit.extract.number_fact import NumberFact
 from audit.extract.number_policy import decide
-from audit.extract.numbers import NumberFact, default_policy_path, find_numbers, load_policy
+from audit.extract.numbers import default_policy_path, find_numbers, load_policy
 from audit.extract.segments import Segment
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -22,9 +22,11 @@ from audit.extract import attribution_context as C
 from audit.extract import attribution_scope as S
 from audit.extract import number_patterns as P
 from audit.extract.attribution_context import Cue
+from audit.extract.number_fact import NumberFact, evolve
+from audit.extract.number_links import derive_and_link
 from audit.extract.number_policy import NumberPolicy
-from audit.extract.numbers import NumberFact, Quotes, evolve
 from audit.extract.segments import Segment
+from audit.extract.sentences import Quotes, split_sentences
 
 _VERB_WORDS = [
     "said",
@@ -201,8 +203,6 @@ _DOC_BEFORE = re.compile(
     r"polls?|polling|census|records|research|filings|documents|results|tally|average|emails?)\b[^,.]{0,40}$",
     re.I,
 )
-# starts only where a run of word characters and dots starts, and never gives it back (same matches, linear)
-_LAST_WORD = re.compile(r"(?<![\w.])([\w.]++)[.!?]*+$")
 _NOT_COMMA = re.compile(r"[^,]+")
 _PAREN = re.compile(r"\([^()]*\)")
 _DETS = frozenset({"the", "a", "an", "this", "that", "these", "those", "its", "their", "his", "her"})
@@ -274,39 +274,6 @@ _NOUN_USE = re.compile(
 _PRONOUNS = frozenset({"he", "she", "they", "it", "him", "her", "them", "this", "that", "i", "you"})
 _SELF = frozenset({"we", "our", "us"})
 _MAX_SOURCE_WORDS = 14
-
-
-# A "sentence" longer than this (a list of links, a page without full stops) is cut at spaces: cues read
-# back to the sentence's start, so one 100k-character run with a cue every few words was quadratic.
-MAX_SENTENCE = 4_000  # the corpus's longest is 3,731 (a Russian recipe the splitter cannot cut)
-
-
-def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Sentence ranges [start, end) of text[start:end], not splitting after common abbreviations."""
-    out: list[tuple[int, int]] = []
-    s = start
-    for m in P.SENTENCE_END.finditer(text, start, end):
-        word = _LAST_WORD.search(text[max(s, m.start() - 12) : m.start() + 1])
-        w = word.group(1).lower().rstrip(".") if word else ""
-        if text[m.start()] == "." and (w in P.ABBREVIATIONS or len(w) == 1):
-            continue
-        out.extend(_bounded(text, s, m.start() + len(m.group(0).rstrip())))
-        s = m.end()
-    if s < end:
-        out.extend(_bounded(text, s, end))
-    return out
-
-
-def _bounded(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """[start, end) as it is, or cut at the last space before each MAX_SENTENCE characters."""
-    out: list[tuple[int, int]] = []
-    while end - start > MAX_SENTENCE:
-        space = text.rfind(" ", start + MAX_SENTENCE // 2, start + MAX_SENTENCE)
-        cut, after = (space, space + 1) if space >= 0 else (start + MAX_SENTENCE, start + MAX_SENTENCE)
-        out.append((start, cut))
-        start = after
-    out.append((start, end))
-    return out
 
 
 def sentence_cues(text: str, s_start: int, s_end: int) -> list[Cue]:
@@ -554,8 +521,6 @@ def attribute(
     text: str, segments: Sequence[Segment], facts: tuple[NumberFact, ...], policy: NumberPolicy
 ) -> tuple[NumberFact, ...]:
     """Attribute every fact: explicit, contextual, self, then derived and headline links."""
-    from audit.extract.number_links import derive_and_link
-
     doc = _Story(text, segments)
     out = [_attribute_one(doc, f, policy) for f in facts]
     return derive_and_link(text, tuple(out), policy)

@@ -21,7 +21,8 @@ from typing import Protocol
 from audit.extract import attribution_context as C
 from audit.extract import attribution_scope as S
 from audit.extract.attribution_context import Cue
-from audit.extract.numbers import NumberFact, Quotes
+from audit.extract.number_fact import NumberFact
+from audit.extract.sentences import Quotes
 
 _FORECAST = frozenset(
     {

@@ -9,7 +9,8 @@ from audit.extract.dates import Clock, DateFact, find_dates, is_inferred
 from audit.extract.documents import Document, MarkupLink
 from audit.extract.language import guess_language
 from audit.extract.links import LinkFact, LinkRole, find_links, link_from_markup, mark_duplicates
-from audit.extract.numbers import NumberFact, NumberPolicy, find_numbers
+from audit.extract.number_fact import NumberFact
+from audit.extract.numbers import NumberPolicy, find_numbers
 from audit.extract.offsets import ByteMap, make_id, span_id
 from audit.extract.page import Field, Page
 from audit.extract.segments import Segment

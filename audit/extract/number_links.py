@@ -6,8 +6,8 @@ import re
 from bisect import bisect_right
 from itertools import combinations
 
+from audit.extract.number_fact import NumberFact, evolve
 from audit.extract.number_policy import NumberPolicy
-from audit.extract.numbers import NumberFact, evolve
 
 _ATTRIBUTED = frozenset({"explicit", "contextual", "self"})
 _LINKABLE = _ATTRIBUTED | {"derived"}

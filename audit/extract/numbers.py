@@ -9,15 +9,17 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from audit.extract import number_patterns as P
+from audit.extract.attribution import attribute
+from audit.extract.number_fact import NumberFact, evolve
 from audit.extract.number_policy import NumberPolicy, decide, default_policy_path, load_policy
 from audit.extract.offsets import Ranges
 from audit.extract.segments import Segment
+from audit.extract.sentences import Quotes, split_sentences
 
 __all__ = [
-    "NumberFact",
     "NumberPolicy",
     "default_policy_path",
     "detect_numbers",
@@ -32,49 +34,6 @@ _ALL_DIGITS = re.compile(r"\d+")
 _BETWEEN = re.compile(r"\bbetween\s+$", re.I)
 _SPACES = re.compile(r"\s+")
 _LAST_TOKEN = re.compile(r"([\w.]+)\s+$")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NumberFact:
-    """One number in the main story: CHAR offsets into the text, what it counts, and its attribution."""
-
-    start: int
-    end: int
-    text: str
-    value: float | None
-    value_max: float | None
-    unit: str | None
-    qualifier: str | None
-    kind: str
-    sentence_start: int
-    sentence_end: int
-    segment_kind: str
-    requires_attribution: bool
-    attribution_kind: str = "none"
-    source: str | None = None
-    source_start: int | None = None
-    source_end: int | None = None
-    cue: str | None = None
-    cue_start: int | None = None
-    cue_end: int | None = None
-    carried_by: tuple[str, ...] = ()
-    named_start: int | None = None
-    named_end: int | None = None
-    components: tuple[int, ...] = ()
-    reconciles: bool | None = None
-    linked_to: int | None = None
-    policy_rule: str | None = None
-    contexts: frozenset[str] = frozenset()
-
-
-_FIELD_NAMES = tuple(f.name for f in fields(NumberFact))
-
-
-def evolve(fact: NumberFact, **changes: object) -> NumberFact:
-    """``dataclasses.replace`` for NumberFact, without its per-call introspection (a third of the cost)."""
-    values = {name: getattr(fact, name) for name in _FIELD_NAMES}
-    values.update(changes)
-    return NumberFact(**values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +56,6 @@ def find_numbers(
     exclude: Sequence[tuple[int, int]] = (),
 ) -> tuple[NumberFact, ...]:
     """Detect every number in the main-story segments and attribute those the policy says need a source."""
-    from audit.extract.attribution import attribute  # attribution builds on detection, not the reverse
-
     facts = detect_numbers(text, segments, language=language, policy=policy, exclude=exclude)
     assessed = language is None or language.split("-")[0].lower() in policy.attributed_languages
     if not assessed:
@@ -115,8 +72,6 @@ def detect_numbers(
     exclude: Sequence[tuple[int, int]] = (),
 ) -> tuple[NumberFact, ...]:
     """Detect numbers (no attribution yet), each with its sentence and the policy's verdict."""
-    from audit.extract.attribution import split_sentences
-
     english = language is None or language.lower().startswith("en")
     main = sorted(
         (s for s in segments if s.is_main and 0 <= s.start < s.end <= len(text)), key=lambda s: s.start
@@ -444,40 +399,6 @@ def _qualifier(text: str, start: int, floor: int) -> str | None:
     if m is None or m.end() != start:
         return None
     return _SPACES.sub(" ", m.group(0).strip().lower())
-
-
-class Quotes:
-    """Which offsets of a text stand inside a quotation (curly, straight or '' marks), counted from ``start``.
-
-    Not a dataclass: it keeps the mark counts at each of a few checkpoints (sentence starts), so asking
-    about any offset costs one sentence's length, not the paragraph's (a paragraph of 10,000 quoted
-    sentences was quadratic).
-    """
-
-    def __init__(self, text: str, start: int, checkpoints: Sequence[int]) -> None:
-        self.text = text
-        self.starts = [start]
-        self.counts = [(0, 0, 0, 0)]
-        for at in checkpoints:
-            if at > self.starts[-1]:
-                self.counts.append(_add(self.counts[-1], _marks(text, self.starts[-1], at)))
-                self.starts.append(at)
-
-    def open_at(self, at: int) -> bool:
-        """True when a quotation is open at offset ``at``."""
-        i = max(0, bisect.bisect_right(self.starts, at) - 1)
-        opened, closed, straight, doubled = _add(self.counts[i], _marks(self.text, self.starts[i], at))
-        return opened > closed or straight % 2 == 1 or doubled % 2 == 1
-
-
-def _marks(text: str, start: int, end: int) -> tuple[int, int, int, int]:
-    """Counts of opening and closing curly quotes, straight double quotes and doubled apostrophes."""
-    head = text[start:end]
-    return head.count("\u201c"), head.count("\u201d"), head.count('"'), head.count("''")
-
-
-def _add(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
-    return a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3]
 
 
 def _contexts(
