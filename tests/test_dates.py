@@ -287,11 +287,7 @@ def _rows(facts: tuple[DateFact, ...]) -> list[dict[str, object]]:
     rows = []
     for f in facts:
         row = {name: getattr(f, name) for name in f.__slots__}
-        row["span_start"], row["span_end"], row["block_kind"] = (
-            row.pop("start"),
-            row.pop("end"),
-            row.pop("segment_kind"),
-        )
+        row["span_start"], row["span_end"] = row.pop("start"), row.pop("end")
         row["is_inferred"] = is_inferred(row["resolution"])
         rows.append(row)
     return rows

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from audit.extract.build import record_from
 from audit.extract.links import (
     LinkFact,
     LinkRole,
@@ -78,17 +79,17 @@ def test_sample_seed_facts() -> None:
     facts = find_links(text, sample_segments(text))
     assert all(f.syntax_ok and not f.is_duplicate and text[f.start : f.end] == f.text for f in facts)
     image = facts[0]
-    assert (image.unwrapped_url, image.wrapper, image.segment_kind) == (None, "opaque-param:url", "image")
+    assert (image.unwrapped_url, image.wrapper, image.block_kind) == (None, "opaque-param:url", "image")
 
 
 def test_links_outside_segments_are_kept() -> None:
-    """Without segments every link is still found, with role 'page' and segment kind 'unsegmented'."""
+    """Without segments every link is still found, with role 'page' and block kind 'unsegmented'."""
     facts = find_links(sample_text(), [])
     assert len(facts) == 5
-    assert {(f.role, f.segment_kind) for f in facts} == {("page", "unsegmented")}
+    assert {(f.role, f.block_kind) for f in facts} == {("page", "unsegmented")}
 
 
-def test_roles_follow_segment_kinds() -> None:
+def test_roles_follow_block_kinds() -> None:
     """A URL in a body paragraph is inline; in a teaser's text it is a teaser link."""
     text = "See https://example.com/a now.\nMore at example.org/b."
     segments = [Segment(0, 31, "body"), Segment(31, len(text), "teaser-text")]
@@ -207,7 +208,7 @@ def test_markup_links_resolve_and_combine() -> None:
     """An href from markup resolves against the base URL and joins the duplicate check with text links."""
     markup = link_from_markup(
         start=0, end=9, text="/a?x=1#f", raw_url="/a?x=1#f", role=LinkRole.CANONICAL,
-        segment_kind="head", base_url="https://example.com/news/",
+        block_kind="head", base_url="https://example.com/news/",
     )  # fmt: skip
     assert (markup.url, markup.role, markup.syntax_ok) == ("https://example.com/a?x=1#f", "canonical", True)
     text_fact = find_links("xxxxxxxxxx https://example.com/a?x=1", [])[0]
@@ -253,13 +254,9 @@ def test_check_syntax_never_crashes(url: str) -> None:
 
 def link_row(fact: LinkFact, n: int, **live: Any) -> dict[str, Any]:
     """A Link record (as a dict) for an extracted fact, offline unless live fields are given."""
-    link = Link(
-        link_id=f"l-{n}", article_id="a-1", seed_sha256="0" * 64, span_start=fact.start, span_end=fact.end,
-        text=fact.text, url=fact.url, unwrapped_url=fact.unwrapped_url, role=fact.role,
-        block_kind=fact.segment_kind, syntax_ok=fact.syntax_ok, syntax_error=fact.syntax_error,
-        scheme=fact.scheme, host=fact.host, registrable_domain=fact.registrable_domain,
-        is_duplicate=fact.is_duplicate, status="not_checked", syntax_error_code=fact.syntax_error_code,
-        has_credentials=fact.has_credentials, wrapper=fact.wrapper,
+    link = record_from(
+        fact, Link, link_id=f"l-{n}", article_id="a-1", seed_sha256="0" * 64, span_start=fact.start,
+        span_end=fact.end, status="not_checked",
     )  # fmt: skip
     return dataclasses.asdict(dataclasses.replace(link, **live))
 

@@ -73,8 +73,8 @@ def seed_facts() -> tuple[str, tuple[NumberFact, ...]]:
     return text, find_numbers(text, seed_segments(text), policy=POLICY)
 
 
-def _by(facts: Sequence[NumberFact], text: str, segment_kind: str = "body") -> list[NumberFact]:
-    return [f for f in facts if f.text == text and f.segment_kind == segment_kind]
+def _by(facts: Sequence[NumberFact], text: str, block_kind: str = "body") -> list[NumberFact]:
+    return [f for f in facts if f.text == text and f.block_kind == block_kind]
 
 
 # --- detection ---------------------------------------------------------------------------------------------
@@ -368,7 +368,7 @@ def test_derived_difference() -> None:
     facts = _facts(text)
     fact = next(f for f in facts if f.text == "3,000")
     assert (fact.attribution_kind, fact.reconciles) == ("derived", True)
-    assert sorted(facts[i].text for i in fact.components) == ["2,000", "5,000"]
+    assert sorted(facts[i].text for i in fact.component_indices) == ["2,000", "5,000"]
 
 
 def test_derived_total_that_does_not_reconcile() -> None:
@@ -406,15 +406,15 @@ def test_seed_total_is_derived_and_reconciles(seed_facts: tuple[str, tuple[Numbe
     facts = seed_facts[1]
     total = _by(facts, "370,000")[0]
     assert (total.attribution_kind, total.qualifier, total.reconciles) == ("derived", "more than", True)
-    assert sorted(facts[i].value for i in total.components) == [12000, 66000, 93000, 200000]  # type: ignore[type-var]
-    assert facts[total.components[0]].source == "Kazakhstan's interior minister"
+    assert sorted(facts[i].value for i in total.component_indices) == [12000, 66000, 93000, 200000]  # type: ignore[type-var]
+    assert facts[total.component_indices[0]].source == "Kazakhstan's interior minister"
 
 
 def test_seed_headline_figure_is_linked(seed_facts: tuple[str, tuple[NumberFact, ...]]) -> None:
     """The headline's 370,000 is linked to the body's 370,000 and shares its derivation."""
     facts = seed_facts[1]
     head = _by(facts, "370,000", "title")[0]
-    assert head.linked_to is not None and facts[head.linked_to].segment_kind == "body"
+    assert head.linked_to is not None and facts[head.linked_to].block_kind == "body"
     assert head.attribution_kind == "derived"
 
 
@@ -520,7 +520,7 @@ def test_numbers_suite_runs_in_gx(seed_facts: tuple[str, tuple[NumberFact, ...]]
                 "text": f.text,
                 "value": f.value,
                 "kind": f.kind,
-                "block_kind": f.segment_kind,
+                "block_kind": f.block_kind,
                 "requires_attribution": f.requires_attribution,
                 "attribution_kind": f.attribution_kind,
                 "source": f.source,
@@ -594,5 +594,5 @@ def test_never_crashes_and_spans_round_trip(text: str, language: str | None) -> 
         assert f.sentence_start <= f.start < f.end <= f.sentence_end
         if f.source_start is not None:
             assert text[f.source_start : f.source_end] == f.source
-        assert all(0 <= i < len(facts) for i in f.components)
+        assert all(0 <= i < len(facts) for i in f.component_indices)
         assert f.linked_to is None or 0 <= f.linked_to < len(facts)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html as htmllib
-from collections.abc import Iterable, Sequence
+import operator
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from audit.extract.dates import Clock, DateFact, find_dates, is_inferred
 from audit.extract.documents import Document, MarkupLink
@@ -26,6 +29,11 @@ from audit.records import (
     Seed,
     Span,
 )
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+R = TypeVar("R", bound="DataclassInstance")
 
 
 def build_extraction(seed: Seed, doc: Document, index: int, *, policy: NumberPolicy) -> Extraction:
@@ -172,34 +180,21 @@ def _numbers(ctx: _Ctx, facts: Sequence[NumberFact]) -> tuple[NumberMention, ...
 
 
 def _number(ctx: _Ctx, f: NumberFact, span: Span, number_id: str, ids: Sequence[str]) -> NumberMention:
-    sentence_span = ctx.bmap.span(f.sentence_start, f.sentence_end)
-    return NumberMention(
+    return record_from(
+        f,
+        NumberMention,
         number_id=number_id,
         article_id=ctx.article_id,
         seed_sha256=ctx.sha,
         span_start=span.start,
         span_end=span.end,
-        text=f.text,
-        value=f.value,
-        value_max=f.value_max,
-        unit=f.unit,
-        qualifier=f.qualifier,
-        kind=f.kind,
         sentence=ctx.doc.text[f.sentence_start : f.sentence_end],
-        sentence_span=sentence_span,
-        block_kind=f.segment_kind,
-        requires_attribution=f.requires_attribution,
-        attribution_kind=f.attribution_kind,
-        source=f.source,
+        sentence_span=ctx.bmap.span(f.sentence_start, f.sentence_end),
         source_span=ctx.span(f.source_start, f.source_end),
-        cue=f.cue,
         cue_span=ctx.span(f.cue_start, f.cue_end),
-        carried_by=f.carried_by,
         source_named_span=ctx.span(f.named_start, f.named_end),
-        components=tuple(ids[i] for i in f.components),
-        reconciles=f.reconciles,
+        components=tuple(ids[i] for i in f.component_indices),
         linked_number_id=ids[f.linked_to] if f.linked_to is not None else None,
-        policy_rule=f.policy_rule,
         text_sha256=ctx.text_sha,
     )
 
@@ -207,18 +202,16 @@ def _number(ctx: _Ctx, f: NumberFact, span: Span, number_id: str, ids: Sequence[
 def _links(ctx: _Ctx, facts: Sequence[LinkFact], doc: Document) -> tuple[Link, ...]:
     """Links found in the text, then links read from the seed's markup (spans into the seed itself)."""
     markup = [_markup_fact(m, doc.base_url) for m in doc.markup_links]
-    marked = mark_duplicates(
-        [*facts, *markup]
-    )  # sorted by position: tell the two kinds apart by segment kind
+    marked = mark_duplicates([*facts, *markup])  # sorted by position: tell the two kinds apart by block kind
     return tuple(
         _link(ctx, f, ctx.seed_map, None)
-        if f.segment_kind == _MARKUP
+        if f.block_kind == _MARKUP
         else _link(ctx, f, ctx.bmap, ctx.text_sha)
         for f in marked
     )
 
 
-_MARKUP = "markup"  # the segment kind of links read from the seed's HTML (spans into the seed itself)
+_MARKUP = "markup"  # the block kind of links read from the seed's HTML (spans into the seed itself)
 
 
 def _markup_fact(m: MarkupLink, base_url: str | None) -> LinkFact:
@@ -228,61 +221,52 @@ def _markup_fact(m: MarkupLink, base_url: str | None) -> LinkFact:
         text=m.raw,
         raw_url=htmllib.unescape(m.raw),
         role=LinkRole(m.role),
-        segment_kind=_MARKUP,
+        block_kind=_MARKUP,
         base_url=base_url,
     )
 
 
 def _link(ctx: _Ctx, f: LinkFact, bmap: ByteMap, text_sha: str | None) -> Link:
     span = bmap.span(f.start, f.end)
-    return Link(
+    return record_from(
+        f,
+        Link,
         link_id=span_id("l", ctx.sha, text_sha, span),
         article_id=ctx.article_id,
         seed_sha256=ctx.sha,
         span_start=span.start,
         span_end=span.end,
-        text=f.text,
-        url=f.url,
-        unwrapped_url=f.unwrapped_url,
-        role=f.role,
-        block_kind=f.segment_kind,
-        syntax_ok=f.syntax_ok,
-        syntax_error=f.syntax_error,
-        scheme=f.scheme,
-        host=f.host,
-        registrable_domain=f.registrable_domain,
-        is_duplicate=f.is_duplicate,
         status="not_checked",
-        syntax_error_code=f.syntax_error_code,
-        has_credentials=f.has_credentials,
-        wrapper=f.wrapper,
         text_sha256=text_sha,
     )
 
 
 def _date(ctx: _Ctx, f: DateFact) -> DateMention:
     span = ctx.bmap.span(f.start, f.end)
-    return DateMention(
+    return record_from(
+        f,
+        DateMention,
         date_id=ctx.mention_id("d", span),
         article_id=ctx.article_id,
         seed_sha256=ctx.sha,
         span_start=span.start,
         span_end=span.end,
-        text=f.text,
-        resolved=f.resolved,
-        resolved_end=f.resolved_end,
-        resolution=f.resolution,
-        anchor=f.anchor,
-        anchor_kind=f.anchor_kind,
-        role=f.role,
-        block_kind=f.segment_kind,
-        weekday=f.weekday,
-        form=f.form,
-        weekday_ok=f.weekday_ok,
-        duration_days=f.duration_days,
-        days_from_published=f.days_from_published,
-        after_publication=f.after_publication,
         is_inferred=is_inferred(f.resolution),
-        days_outside_timeline=f.days_outside_timeline,
         text_sha256=ctx.text_sha,
     )
+
+
+def record_from(fact: DataclassInstance, record: type[R], **placed: Any) -> R:
+    """A record from an analyser's fact: every field the two share by name is the same column and is
+    handed over unchanged; ``placed`` holds the rest (ids, byte spans, what only the document knows)."""
+    key = (type(fact), record)
+    if key not in _SHARED:
+        columns = {f.name for f in dataclasses.fields(record)}
+        names = tuple(f.name for f in dataclasses.fields(type(fact)) if f.name in columns)
+        _SHARED[key] = names, operator.attrgetter(*names)
+    names, get = _SHARED[key]
+    return record(**dict(zip(names, get(fact), strict=True)), **placed)
+
+
+# fact type, record type -> the names of the fields they share, and a getter of their values
+_SHARED: dict[tuple[type, type], tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]] = {}

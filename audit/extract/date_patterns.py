@@ -222,7 +222,7 @@ class Match:
     start: int
     end: int
     groups: tuple[tuple[str, str], ...]
-    segment_kind: str
+    block_kind: str
 
     def get(self, name: str) -> str | None:
         """The text of a named group, or None when it did not take part."""
@@ -324,7 +324,7 @@ def has_cue(text: str, kind: str, m: re.Match[str], first: int, lo: int) -> bool
     return True
 
 
-def scan_segment(text: str, start: int, end: int, segment_kind: str, lower: str | None = None) -> list[Match]:
+def scan_segment(text: str, start: int, end: int, block_kind: str, lower: str | None = None) -> list[Match]:
     """Every non-overlapping date or time expression in text[start:end], longest first.
 
     `lower` is text lower-cased with the same length (ASCII case folding), shared across segments.
@@ -338,7 +338,7 @@ def scan_segment(text: str, start: int, end: int, segment_kind: str, lower: str 
         for m in _matches(p, low if p.on_lower else text, low, start, end):
             match = classify(text, p.kind, m, start, end)
             if match is not None:
-                found.append(Match(match.kind, match.start, match.end, match.groups, segment_kind))
+                found.append(Match(match.kind, match.start, match.end, match.groups, block_kind))
     found.sort(key=lambda m: (-(m.end - m.start), PRIORITY[m.kind], m.start))
     return take_disjoint(found)
 

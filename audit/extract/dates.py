@@ -64,7 +64,7 @@ class DateFact:
     anchor: dt.date | None
     anchor_kind: str | None
     role: str
-    segment_kind: str
+    block_kind: str
     weekday: str | None = None
     weekday_ok: bool | None = None
     duration_days: int | None = None
@@ -273,7 +273,7 @@ def fallback_lines(text: str, segments: Sequence[Segment]) -> list[DateFact]:
         if day is not None:
             facts.append(DateFact(start=start, end=end, text=text[start:end], form="dateparser", resolved=day,
                                   resolved_end=None, resolution="dateparser", anchor=None, anchor_kind=None,
-                                  role=line_role(text, start, seg.start), segment_kind=seg.kind))  # fmt: skip
+                                  role=line_role(text, start, seg.start), block_kind=seg.kind))  # fmt: skip
     return facts
 
 
@@ -283,7 +283,7 @@ def make_fact(text: str, m: Match, role: str, res: Resolution, published: dt.dat
     return DateFact(
         start=m.start, end=m.end, text=text[m.start : m.end], form=m.kind,
         resolved=res.resolved, resolved_end=res.resolved_end, resolution=res.resolution,
-        anchor=res.anchor, anchor_kind=res.anchor_kind, role=role, segment_kind=m.segment_kind,
+        anchor=res.anchor, anchor_kind=res.anchor_kind, role=role, block_kind=m.block_kind,
         weekday=res.weekday, weekday_ok=res.weekday_ok, duration_days=res.duration_days,
         days_from_published=days, after_publication=None if days is None else days > 0,
     )  # fmt: skip
@@ -305,7 +305,7 @@ def find_dates(
     matches = scan(text, segments)
     lines, age, age_index, fixed = line_evidence(text, matches)
     extra = fallback_lines(text, segments)
-    lines.extend(LineDate(None, f.resolved, f.role, f"{f.segment_kind}-line") for f in extra if f.resolved)
+    lines.extend(LineDate(None, f.resolved, f.role, f"{f.block_kind}-line") for f in extra if f.resolved)
     story = [
         (i, m, story_role(text, m, seg)) for i, (m, seg) in enumerate(matches) if seg.kind not in LINE_KINDS
     ]

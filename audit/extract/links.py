@@ -134,7 +134,7 @@ class LinkFact:
     unwrapped_url: str | None
     wrapper: str | None
     role: str
-    segment_kind: str
+    block_kind: str
     syntax_ok: bool
     syntax_error: str | None
     syntax_error_code: str | None
@@ -383,7 +383,7 @@ def _fact(start: int, end: int, text: str, url: str, role: str, kind: str) -> Li
     unwrapped, wrapper = unwrap_url(url)
     return LinkFact(
         start=start, end=end, text=text, url=url, unwrapped_url=unwrapped, wrapper=wrapper, role=role,
-        segment_kind=kind, syntax_ok=syntax.syntax_ok, syntax_error=syntax.syntax_error,
+        block_kind=kind, syntax_ok=syntax.syntax_ok, syntax_error=syntax.syntax_error,
         syntax_error_code=syntax.syntax_error_code, scheme=syntax.scheme, host=syntax.host,
         registrable_domain=syntax.registrable_domain, has_credentials=syntax.has_credentials,
         is_duplicate=False,
@@ -434,7 +434,7 @@ def find_links(text: str, segments: Sequence[Segment]) -> tuple[LinkFact, ...]:
 
 
 def link_from_markup(
-    *, start: int, end: int, text: str, raw_url: str, role: LinkRole, segment_kind: str, base_url: str | None
+    *, start: int, end: int, text: str, raw_url: str, role: LinkRole, block_kind: str, base_url: str | None
 ) -> LinkFact:
     """A LinkFact for a URL read from markup (``<a href>``, ``<link rel=canonical>``, ``<img src>``).
 
@@ -443,4 +443,4 @@ def link_from_markup(
     url = raw_url.strip()
     if base_url and not re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", url):
         url = urljoin(base_url, url)
-    return _fact(start, end, text, url, role.value, segment_kind)
+    return _fact(start, end, text, url, role.value, block_kind)

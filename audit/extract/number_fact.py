@@ -25,7 +25,7 @@ class NumberFact:
     kind: str
     sentence_start: int
     sentence_end: int
-    segment_kind: str
+    block_kind: str
     requires_attribution: bool
     attribution_kind: str = "none"
     source: str | None = None
@@ -37,7 +37,7 @@ class NumberFact:
     carried_by: tuple[str, ...] = ()
     named_start: int | None = None
     named_end: int | None = None
-    components: tuple[int, ...] = ()
+    component_indices: tuple[int, ...] = ()
     reconciles: bool | None = None
     linked_to: int | None = None
     policy_rule: str | None = None

@@ -31,7 +31,7 @@ def derive_and_link(text: str, facts: tuple[NumberFact, ...], policy: NumberPoli
             found = _derivation(i, facts, policy)
             if found is not None:
                 parts, ok = found
-                out[i] = evolve(fact, attribution_kind="derived", components=parts, reconciles=ok)
+                out[i] = evolve(fact, attribution_kind="derived", component_indices=parts, reconciles=ok)
     return _link(tuple(out))
 
 
@@ -43,7 +43,7 @@ _TOTAL_CUE = re.compile(
 def _is_totalling(text: str, fact: NumberFact) -> bool:
     """Only a headline or lede figure, or one whose sentence speaks of a total, is tried as derived."""
     return (
-        fact.segment_kind == "title"
+        fact.block_kind == "title"
         or "lede" in fact.contexts
         or bool(_TOTAL_CUE.search(text, fact.sentence_start, fact.sentence_end))
     )
@@ -64,7 +64,7 @@ def _derivation(
         and f.kind == total.kind
         and f.value is not None
         and 0 < f.value < total.value
-        and f.segment_kind != "title"
+        and f.block_kind != "title"
     ][:_MAX_CANDIDATES]
     best: tuple[float, tuple[int, ...]] | None = None
     for n in range(2, min(_MAX_PARTS, len(pool)) + 1):
@@ -111,7 +111,7 @@ def _link(facts: tuple[NumberFact, ...]) -> tuple[NumberFact, ...]:
     first: dict[tuple[float, str], int] = {}  # attributed body figures by value and kind: the first
     later: dict[tuple[float, str], tuple[list[int], list[int]]] = {}  # outside the lede: starts, indices
     for j, other in enumerate(facts):
-        if other.value is None or other.segment_kind != "body" or other.attribution_kind not in _LINKABLE:
+        if other.value is None or other.block_kind != "body" or other.attribution_kind not in _LINKABLE:
             continue
         key = (other.value, other.kind)
         first.setdefault(key, j)
@@ -123,7 +123,7 @@ def _link(facts: tuple[NumberFact, ...]) -> tuple[NumberFact, ...]:
         if fact.value is None or not fact.requires_attribution:
             continue
         key = (fact.value, fact.kind)
-        if fact.segment_kind == "title":
+        if fact.block_kind == "title":
             j = first.get(key, -1)
         elif "lede" in fact.contexts:
             starts, indices = later.get(key, ([], []))
@@ -153,6 +153,6 @@ def _linked(fact: NumberFact, j: int, body: NumberFact) -> NumberFact:
         carried_by=body.carried_by,
         named_start=body.named_start,
         named_end=body.named_end,
-        components=body.components,
+        component_indices=body.component_indices,
         reconciles=body.reconciles,
     )

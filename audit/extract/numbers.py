@@ -112,7 +112,7 @@ def detect_numbers(
                     kind=kind,
                     sentence_start=s_start,
                     sentence_end=s_end,
-                    segment_kind=seg.kind,
+                    block_kind=seg.kind,
                     requires_attribution=needs,
                     policy_rule=rule,
                     contexts=contexts,
