@@ -194,7 +194,7 @@ def _as_input(text: str, is_bytes: bool) -> Any:
 def test_the_census_finds_the_package_patterns() -> None:
     """The census sees patterns of every module that compiles them, the sniffing and date patterns among them."""
     where = {w.rsplit(":", 1)[0] for *_, w in census()}
-    assert {"audit/ingest.py", "audit/extract/date_patterns.py", "audit/extract/attribution.py"} <= where
+    assert {"audit/ingest.py", "audit/extract/date_patterns.py", "audit/extract/attribution_words.py"} <= where
     assert len(census()) > 100
 
 

@@ -20,7 +20,7 @@ from dataclasses import replace
 from audit.extract import attribution_carry as K
 from audit.extract import attribution_context as C
 from audit.extract import attribution_scope as S
-from audit.extract import number_patterns as P
+from audit.extract import attribution_words as W
 from audit.extract.attribution_context import Cue
 from audit.extract.number_fact import NumberFact, evolve
 from audit.extract.number_links import derive_and_link
@@ -28,258 +28,13 @@ from audit.extract.number_policy import NumberPolicy
 from audit.extract.segments import Segment
 from audit.extract.sentences import Quotes, split_sentences
 
-_VERB_WORDS = [
-    "said",
-    "says",
-    "say",
-    "told",
-    "tells",
-    "reported",
-    "reports",
-    "estimated",
-    "estimates",
-    "announced",
-    "announces",
-    "found",
-    "finds",
-    "showed",
-    "shows",
-    "show",
-    "stated",
-    "states",
-    "noted",
-    "notes",
-    "added",
-    "adds",
-    "wrote",
-    "writes",
-    "confirmed",
-    "confirms",
-    "claimed",
-    "claims",
-    "predicted",
-    "predicts",
-    "projected",
-    "projects",
-    "forecast",
-    "forecasts",
-    "calculated",
-    "counted",
-    "recorded",
-    "revealed",
-    "reveals",
-    "disclosed",
-    "indicated",
-    "indicates",
-    "suggested",
-    "suggests",
-    "explained",
-    "estimate",
-    "acknowledged",
-    "testified",
-    "tweeted",
-    "posted",
-    "warned",
-    "recounted",
-    "argued",
-    "admitted",
-    "asserted",
-    "alleged",
-    "alleges",
-    "insisted",
-    "explains",
-    "argues",
-    "warns",
-    "admits",
-    "insists",
-    "sees",
-    "expects",
-    "expect",
-    "expected",
-    "expecting",
-    "anticipates",
-    "believes",
-    "telling",
-    "argue",
-    "believe",
-    "believes",
-    "believed",
-    "concluded",
-    "concludes",
-    "continued",
-    "observed",
-    "blamed",
-    "cited",
-    "cites",
-    "boasted",
-    "bragged",
-    "responded",
-    "replied",
-    "countered",
-    "stressed",
-    "emphasized",
-    "touted",
-    "complained",
-    "lamented",
-    "conceded",
-    "contended",
-    "maintained",
-    "declared",
-    "recalled",
-    "mentioned",
-    "wants",
-    "plans",
-    "aims",
-    "intends",
-    "seeks",
-]
-_VERBS = (
-    rf"{P.word_trie(_VERB_WORDS)}|pointed\s+out|points\s+out|"
-    r"put(?:s|ting)?\s+the\s+(?:figure|number|toll|total)\s+at"
-)
-# verbs that are also nouns or other verbs ('added 20 points', 'an original estimate of'): a cue only
-# when followed by 'that', a comma, a colon or a quote
-_AMBIGUOUS = frozenset(
-    [
-        "notes",
-        "reports",
-        "report",
-        "estimates",
-        "estimate",
-        "states",
-        "claims",
-        "shows",
-        "show",
-        "projects",
-        "forecasts",
-        "forecast",
-        "finds",
-        "find",
-        "records",
-        "recorded",
-        "counts",
-        "counted",
-        "posts",
-        "posted",
-        "added",
-        "adds",
-        "put",
-    ]
-)
-_AMBIG_NEXT = re.compile(r"\s*(?:,|:|[\"“]|that\b)")
-_PASSIVE_WORDS = [
-    "said",
-    "reported",
-    "announced",
-    "estimated",
-    "released",
-    "published",
-    "compiled",
-    "confirmed",
-    "identified",
-    "cited",
-    "provided",
-    "calculated",
-    "projected",
-    "proposed",
-    "planned",
-    "recorded",
-    "unveiled",
-    "touted",
-]
-_PASSIVE = re.compile(rf"\b{P.word_trie(_PASSIVE_WORDS)}\s+by\s+")
-_REL_OR_APPOS = re.compile(
-    r",\s+(?:which|who|whose|where|the|a|an|his|her|its|their|deputy|chief|head|director|"
-    r"president|spokesman|spokeswoman|spokesperson|professor|senior|executive|chairman|"
-    r"founder|co-founder|former|minister|secretary|analyst|economist)\s+[^,]*,\s*$",
-    re.I,
-)
-_PREPOSITION = re.compile(
-    r"^(?i:in|on|at|for|by|from|with|during|after|before|since|despite|among|of|as|to)\b"
-)
-_PASSIVE_AUX = re.compile(r"\b(?:is|are|was|were|be|been|being)\s+$")
-_DOC_BEFORE = re.compile(
-    r"\b(?:figures|data|statistics|numbers|estimates|reports?|surveys?|study|studies|analysis|analyses|"
-    r"polls?|polling|census|records|research|filings|documents|results|tally|average|emails?)\b[^,.]{0,40}$",
-    re.I,
-)
-_NOT_COMMA = re.compile(r"[^,]+")
-_PAREN = re.compile(r"\([^()]*\)")
-_DETS = frozenset({"the", "a", "an", "this", "that", "these", "those", "its", "their", "his", "her"})
-_VERB = re.compile(rf"\b(?:{_VERBS})\b")
-_ACCORDING = re.compile(r"\b[Aa]ccording\s+to\s+")
-_POSSESSIVE = re.compile(
-    r"\b((?:[A-Z][\w.-]*\s+){0,4}[A-Z][\w.-]*)['’]s\s+(?:call|plan|order|pledge|promise|target|goal|decree|"
-    r"proposal|estimate|estimates|forecast|figures|data|count|tally|announcement|report|survey|study|analysis|"
-    r"projection|budget|offer|bid)\s+(?:for|of|that|shows|showed|found|puts|put)?\b"
-)
-_LAW = re.compile(
-    r"\b(?:a|the)\s+(?:new\s+)?(?:law|bill|decree|statute|regulation|ordinance)\b"
-    r"(?:\s+(?:signed|passed|approved|introduced)\s+by\s++[^,;.]{1,200}?)?(?=\s+(?:that|which)\b)"
-)
-# One scan finds where any cue can be; each kind is then read with its own pattern from that place.
-_POSSESSIVE_TAIL = re.compile("['’]s\\s+" + _POSSESSIVE.pattern.split("['’]s\\s+", 1)[1])
-# the first letters any trigger can start with: a cheap look-ahead that spares most words the alternatives
-_FIRST = "".join(sorted({w[0] for w in _VERB_WORDS + _PASSIVE_WORDS} | set("Aapt")))
-_TRIGGER = re.compile(
-    rf"\b(?=[{_FIRST}])(?:(?P<according>[Aa]ccording\s+to\s+)|(?P<passive>{_PASSIVE.pattern[2:]})|(?P<verb>(?:{_VERBS})\b)"
-    rf"|(?P<law>(?:a|the)\s+(?:new\s+)?(?:law|bill|decree|statute|regulation|ordinance)\b))|(?P<possessive>['’]s\s)"
-)
-_NAME_BEFORE = re.compile(r"(?<![\w.-])(?:[A-Z][\w.-]*\s+){0,4}[A-Z][\w.-]*$")
-_LAW_VERB = re.compile(r"\s++(?:that|which)\s++(\w+)")
-_BOUNDARY = re.compile(
-    r"[;:—–“”\"]|\b(?i:that(?!['’]s)|which|who|but|while|after|because|as|when|if|though|although|"
-    r"where|whom|since)\b|\band\s+(?=[a-z])(?!his\b|her\b|their\b|its\b|other\b)"
-)
-_DOC_PREFIX = re.compile(
-    r"^.*?\b(?:search|study|survey|report|analysis|poll|review|data|figures|statistics|estimates?|count|tally|"
-    r"investigation|research|numbers|census|statement|records|audit|assessment|filing)\s+"
-    r"(?:(?:released|published|compiled|conducted|carried\s+out|issued|commissioned)\s+)?(?:by|from|of)\s+",
-    re.I,
-)
-_DOC_SUFFIX = re.compile(
-    r"(?:['’]s)?\s+(?:data|figures|statistics|numbers|estimates|report|survey|study|"
-    r"analysis|records|research|poll)$"
-)
-_INTENT = frozenset({"wants", "plans", "aims", "intends", "seeks"})
-_TO_VERB = re.compile(r"\s+to\s+[a-z]")
-_CLAUSE_BREAK = re.compile(r"[,;:—–()\"“”]|\b(?:that|which|who|and|but)\b")
-_COORDINATE = re.compile(r"\b(?:yet|but|and|so|while|whereas)\s+$", re.I)
-_LEAD = re.compile(r"^(?:(?:and|but|so|yet|also|meanwhile|however|now|then)\s+)+", re.I)
-# each trailing word is matched once, atomically, longest form first ("had been" before "had", "in a
-# statement" before "in X"): "previously" is both itself and \w+ly, and retrying every such choice when the
-# tail does not reach the end backtracked exponentially. `\s++`: what follows blanks is never a blank
-_TAIL = re.compile(
-    r"(?:(?>\s++(?:has|have|had\s+been|had|also|previously|earlier|recently|later|then|would|will|"
-    r"were|was|are|is|\w+ly|today|yesterday|last\s+\w+|on\s+\w+|this\s+\w+|in\s+a\s+(?:statement|report|release)|"
-    r"in\s+\w+)\b|\s*+\([^()]*\)))+$",
-    re.I,
-)
-# names and noun phrases are at most 200 characters: each lazy step's lookahead rescans the blanks after
-# it, so an unbounded one was quadratic over a long run of them. _NP_AFTER's one character class is what
-# its three alternatives matched (the first already takes "."): their overlap backtracked exponentially
-_INVERTED_SOURCE = re.compile(r"\s+((?:[^,.;:\"“”()]|\.(?=\w)){1,200}?)(?=\s*[,.;:\"“”()]|\s*$)")
-_NP_AFTER = re.compile(
-    r"([^,;:\"“”()]{1,200}?)(?=\s*[,;:\"“”()]|\.\s|\.$|$|"
-    r"\s+(?:that|which|who|on\s+\w+day|in\s+(?:a|its|their|the)\s+\w+|in\s+[A-Z][a-z]+\s|as\s+of|"
-    r"since|include|includes|will|would|has|have|had|is|are|was|were)\b)"
-)
-# 'there are reports of', 'amid reports that': the verb is a noun here
-_NOUN_USE = re.compile(
-    r"\b(?:there\s+(?:are|were|is|was)|of|the|a|an|amid|with|new|and|these|those|recent|"
-    r"many|some|no|its|their|his|her|our|by|in|to|for|be|been|being|original|initial|latest|"
-    r"preliminary)\s+$",
-    re.I,
-)
-_PRONOUNS = frozenset({"he", "she", "they", "it", "him", "her", "them", "this", "that", "i", "you"})
-_SELF = frozenset({"we", "our", "us"})
 _MAX_SOURCE_WORDS = 14
 
 
 def sentence_cues(text: str, s_start: int, s_end: int) -> list[Cue]:
     """Every reporting cue in one sentence with its source and scope."""
     found: dict[str, list[Cue]] = {"according": [], "verb": [], "passive": [], "possessive": [], "law": []}
-    for t in _TRIGGER.finditer(text, s_start, s_end):
+    for t in W.TRIGGER.finditer(text, s_start, s_end):
         kind = t.lastgroup or ""
         if kind == "verb" and text[t.end() : t.end() + 3] == " by":
             kind = "passive"  # 'said by X': the verb cue would refuse it; read it as a passive
@@ -291,7 +46,7 @@ def sentence_cues(text: str, s_start: int, s_end: int) -> list[Cue]:
 
 def _according_cue(text: str, s_start: int, s_end: int, at: int) -> Cue | None:
     """'according to X': X covers the whole sentence."""
-    m = _ACCORDING.match(text, at, s_end)
+    m = W.ACCORDING.match(text, at, s_end)
     src = _np_after(text, m.end(), s_end) if m else None
     if m is None or src is None:
         return None
@@ -302,13 +57,13 @@ def _according_cue(text: str, s_start: int, s_end: int, at: int) -> Cue | None:
 
 def _verb_at(text: str, s_start: int, s_end: int, at: int) -> Cue | None:
     """A reporting verb at ``at``."""
-    m = _VERB.match(text, at, s_end)
+    m = W.VERB.match(text, at, s_end)
     return _verb_cue(text, s_start, s_end, m) if m else None
 
 
 def _passive_cue(text: str, s_start: int, s_end: int, at: int) -> Cue | None:
     """'announced by X': X covers the whole sentence."""
-    m = _PASSIVE.match(text, at, s_end)
+    m = W.PASSIVE.match(text, at, s_end)
     src = _np_after(text, m.end(), s_end) if m else None
     if m is None or src is None:
         return None
@@ -317,10 +72,10 @@ def _passive_cue(text: str, s_start: int, s_end: int, at: int) -> Cue | None:
 
 def _possessive_cue(text: str, s_start: int, s_end: int, at: int) -> Cue | None:
     """ "X's plan for ...": X covers the next few words."""
-    if not _POSSESSIVE_TAIL.match(text, at, s_end):
+    if not W.POSSESSIVE_TAIL.match(text, at, s_end):
         return None  # most "'s" are not 'X's plan/estimate/...'
-    name = _NAME_BEFORE.search(text, max(s_start, at - 80), at)
-    m = _POSSESSIVE.match(text, name.start(), s_end) if name else None
+    name = W.NAME_BEFORE.search(text, max(s_start, at - 80), at)
+    m = W.POSSESSIVE.match(text, name.start(), s_end) if name else None
     if m is None or m.end(1) != at:
         return None
     return Cue(m.group(1), m.start(1), m.end(1), m.end(1), m.end(), ((m.end(), m.end() + 30),))
@@ -328,8 +83,8 @@ def _possessive_cue(text: str, s_start: int, s_end: int, at: int) -> Cue | None:
 
 def _law_cue(text: str, s_start: int, s_end: int, at: int) -> Cue | None:
     """'a new law that bans ...': the law is the source of what it sets."""
-    m = _LAW.match(text, at, s_end)
-    verb = _LAW_VERB.match(text, m.end(), s_end) if m else None
+    m = W.LAW.match(text, at, s_end)
+    verb = W.LAW_VERB.match(text, m.end(), s_end) if m else None
     if m is None or verb is None:
         return None
     return Cue(m.group(0), m.start(), m.end(), verb.start(1), verb.end(1), ((m.end(), s_end),))
@@ -346,16 +101,16 @@ _READERS = {
 
 def _verb_cue(text: str, s_start: int, s_end: int, m: re.Match[str]) -> Cue | None:
     """A 'X said' / '..., said X' cue: the subject (or inverted subject) and the span it covers."""
-    if text[m.end() : m.end() + 3] == " by" or _NOUN_USE.search(
+    if text[m.end() : m.end() + 3] == " by" or W.NOUN_USE.search(
         text, max(s_start, m.start() - 16), m.start()
     ):
-        return None  # passive ('announced by X', see _PASSIVE) or a noun ('amid reports')
-    if m.group(0) in _INTENT and not _TO_VERB.match(text, m.end(), s_end):
+        return None  # passive ('announced by X', see W.PASSIVE) or a noun ('amid reports')
+    if m.group(0) in W.INTENT and not W.TO_VERB.match(text, m.end(), s_end):
         return None  # 'wants Trump to', 'abandoned plans for': only 'X plans to <verb>' states X's own target
-    if m.group(0).endswith("ed") and _PASSIVE_AUX.search(text, max(s_start, m.start() - 8), m.start()):
+    if m.group(0).endswith("ed") and W.PASSIVE_AUX.search(text, max(s_start, m.start() - 8), m.start()):
         return None  # 'NASA is expected to': not a report
-    masked = _PAREN.sub(lambda p: "x" * len(p.group(0)), text[s_start : m.start()])
-    rel = _REL_OR_APPOS.search(masked)
+    masked = W.PAREN.sub(lambda p: "x" * len(p.group(0)), text[s_start : m.start()])
+    rel = W.REL_OR_APPOS.search(masked)
     left = masked[: rel.start()] if rel else masked.rstrip()
     if rel is None and (not left or left.endswith(("\u201d", '"', ",", "''"))):
         src = _inverted_source(text, m.end(), s_end)
@@ -363,19 +118,19 @@ def _verb_cue(text: str, s_start: int, s_end: int, m: re.Match[str]) -> Cue | No
             return None
         return Cue(src[2], src[0], src[1], m.start(), m.end(), ((s_start, m.start()),), m.group(0))
     if (
-        m.group(0) in _AMBIGUOUS
-        and not _AMBIG_NEXT.match(text, m.end(), s_end)
-        and not _DOC_BEFORE.search(text, max(s_start, m.start() - 60), m.start())
+        m.group(0) in W.AMBIGUOUS
+        and not W.AMBIG_NEXT.match(text, m.end(), s_end)
+        and not W.DOC_BEFORE.search(text, max(s_start, m.start() - 60), m.start())
     ):
         return None
     b_end, b_kind = s_start, "start"
-    for b in _BOUNDARY.finditer(masked, 0, len(left)):
+    for b in W.BOUNDARY.finditer(masked, 0, len(left)):
         b_end, b_kind = s_start + b.end(), b.group(0).lower()
     subj = _subject(text, b_end, s_start + len(left))
     if subj is None:
         return None
     scope = [(m.end(), s_end)]
-    coordinate = bool(_COORDINATE.search(text, max(s_start, subj[0] - 10), subj[0]))
+    coordinate = bool(W.COORDINATE.search(text, max(s_start, subj[0] - 10), subj[0]))
     if coordinate:
         pass  # '..., yet Nissan says it will': a new clause, its cue looks forward only
     elif b_kind == "start" or b_kind in '\u201d"' or subj[3]:
@@ -387,7 +142,7 @@ def _verb_cue(text: str, s_start: int, s_end: int, m: re.Match[str]) -> Cue | No
 
 def _subject(text: str, start: int, end: int) -> tuple[int, int, str, bool] | None:
     """The entity before a reporting verb: (start, end, text, came-after-a-comma)."""
-    parts = [(mm.start(), mm.group(0)) for mm in _NOT_COMMA.finditer(text[start:end]) if mm.group(0).strip()]
+    parts = [(mm.start(), mm.group(0)) for mm in W.NOT_COMMA.finditer(text[start:end]) if mm.group(0).strip()]
     if not parts:
         return None
     off, body = parts[-1]
@@ -397,14 +152,14 @@ def _subject(text: str, start: int, end: int) -> tuple[int, int, str, bool] | No
 def _clean_entity(text: str, a: int, b: int, flag: bool = False) -> tuple[int, int, str, bool] | None:
     """Trim an entity span of lead-ins, auxiliaries and document nouns; None if it is not an entity."""
     s = text[a:b]
-    for pat in (_LEAD, _DOC_PREFIX):
+    for pat in (W.LEAD, W.DOC_PREFIX):
         m = pat.match(s.lstrip())
         if m:
             a += len(s) - len(s.lstrip()) + m.end()
             s = text[a:b]
-    for pat in (_TAIL, _DOC_SUFFIX):
+    for pat in (W.TAIL, W.DOC_SUFFIX):
         m = pat.search(s.rstrip())
-        if m and s[: m.start()].strip().lower() not in _DETS:
+        if m and s[: m.start()].strip().lower() not in W.DETS:
             b = a + m.start()
             s = text[a:b]
     lead = len(s) - len(s.lstrip(" '\"“‘"))
@@ -412,59 +167,11 @@ def _clean_entity(text: str, a: int, b: int, flag: bool = False) -> tuple[int, i
     s = text[a:b]
     if not s or not any(c.isalpha() for c in s) or len(s.split()) > _MAX_SOURCE_WORDS or not _plausible(s):
         return None
-    if _PREPOSITION.match(s) or (s.split()[-1].endswith("ly") and s.split()[-1].islower()):
+    if W.PREPOSITION.match(s) or (s.split()[-1].endswith("ly") and s.split()[-1].islower()):
         return None
-    if s[0].isdigit() or s.lower() in _DETS or s in ("there", "which", "what", "who", "the number"):
+    if s[0].isdigit() or s.lower() in W.DETS or s in ("there", "which", "what", "who", "the number"):
         return None
     return a, b, s, flag
-
-
-_OPENING_WORDS = frozenset(
-    [
-        "the",
-        "a",
-        "an",
-        "this",
-        "that",
-        "these",
-        "those",
-        "its",
-        "their",
-        "his",
-        "her",
-        "our",
-        "my",
-        "your",
-        "some",
-        "many",
-        "most",
-        "several",
-        "both",
-        "all",
-        "each",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "few",
-        "no",
-        "other",
-        "another",
-        "any",
-        "every",
-        "such",
-    ]
-)
-_CLAUSE_WORDS = frozenset(["what", "how", "why", "when", "whether", "about", "if", "because"])
-
-
-_SHARE = re.compile(r"\b(?:in\s+(?:10|ten|\d+)|percent|per\s+cent)\b|%", re.I)
 
 
 def _plausible(name: str) -> bool:
@@ -472,32 +179,29 @@ def _plausible(name: str) -> bool:
     agency', 'some economists') or a short plural ('officials'); not a clause ('they feel that way') nor a
     share of respondents ('Six in 10 voters said', '46 percent said': a poll's result, not its source)."""
     words = name.split()
-    if _SHARE.search(name):
+    if W.SHARE.search(name):
         return False
     first = words[0].lower()
-    if first in _CLAUSE_WORDS or (first in _PRONOUNS and len(words) > 1 and not name[0].isupper()):
+    if first in W.CLAUSE_WORDS or (first in W.PRONOUNS and len(words) > 1 and not name[0].isupper()):
         return False
     verb = S.RESEARCH.search(name) or S.AGENT.search(name)
     if verb and not name.startswith(" by", verb.end()):
         return False  # a clause ('The team looked at data on'), not a name ('analysts surveyed by Refinitiv')
-    if any(c.isupper() for c in name) or first in _OPENING_WORDS or first in _PRONOUNS or first in _SELF:
+    if any(c.isupper() for c in name) or first in W.OPENING_WORDS or first in W.PRONOUNS or first in W.SELF:
         return True
     return len(words) <= 3 and ((words[-1].endswith("s") and len(words[-1]) > 3) or S.is_party_noun(name))
-
-
-_AFTER_POSSESSIVE_OR_COMMA = re.compile(r"(?:['’]s|,)\s+$")
 
 
 def _agent_subject(text: str, s_start: int, s_end: int, at: int) -> tuple[int, int, str] | None:
     """The subject of the verb at ``at`` in its own clause ('the city plans to'); None after a noun use
     ("Clinton's support") or for a participle after a comma ('..., promising to'), whose subject is elsewhere."""
-    if _NOUN_USE.search(text, max(s_start, at - 16), at) or _AFTER_POSSESSIVE_OR_COMMA.search(
+    if W.NOUN_USE.search(text, max(s_start, at - 16), at) or W.AFTER_POSSESSIVE_OR_COMMA.search(
         text, max(s_start, at - 4), at
     ):
         return None
-    masked = _PAREN.sub(lambda p: "x" * len(p.group(0)), text[s_start:at])
+    masked = W.PAREN.sub(lambda p: "x" * len(p.group(0)), text[s_start:at])
     b_end = s_start
-    for b in _BOUNDARY.finditer(masked):
+    for b in W.BOUNDARY.finditer(masked):
         b_end = s_start + b.end()
     subj = _subject(text, b_end, at)
     return None if subj is None else subj[:3]
@@ -505,7 +209,7 @@ def _agent_subject(text: str, s_start: int, s_end: int, at: int) -> tuple[int, i
 
 def _inverted_source(text: str, start: int, end: int) -> tuple[int, int, str, bool] | None:
     """The entity after an inverted cue: '..., said Hickman.'"""
-    m = _INVERTED_SOURCE.match(text, start, end)
+    m = W.INVERTED_SOURCE.match(text, start, end)
     if m is None or len(m.group(1).split()) > 8:
         return None
     return _clean_entity(text, m.start(1), m.end(1))
@@ -513,7 +217,7 @@ def _inverted_source(text: str, start: int, end: int) -> tuple[int, int, str, bo
 
 def _np_after(text: str, start: int, end: int) -> tuple[int, int, str, bool] | None:
     """The entity after 'according to', up to the clause's end."""
-    m = _NP_AFTER.match(text, start, end)
+    m = W.NP_AFTER.match(text, start, end)
     return _clean_entity(text, m.start(1), m.end(1)) if m else None
 
 
@@ -618,7 +322,7 @@ class _Story:
                             )
                         )
                     for c in self.cues(sent):
-                        if c.source.lower() not in _PRONOUNS:
+                        if c.source.lower() not in W.PRONOUNS:
                             person = bool(C.TITLE.search(c.source)) or c.source.split()[-1] in persons
                             found.append(
                                 C.Mention(
@@ -641,7 +345,7 @@ def _attribute_one(doc: _Story, fact: NumberFact, policy: NumberPolicy) -> Numbe
         outer = K.contextual(doc, fact, policy.carry_over)  # 'we believe' inside a quote: the speaker's 'we'
         if outer[1] == "quote":
             kind, (cue, why) = "contextual", outer
-    if cue is not None and cue.verb in _INTENT:
+    if cue is not None and cue.verb in W.INTENT:
         why = "agent"  # 'the city plans to add 300 buses': the party's own plan
         if why not in policy.carry_over:
             cue, why = None, ""
@@ -661,7 +365,7 @@ def _attribute_one(doc: _Story, fact: NumberFact, policy: NumberPolicy) -> Numbe
         if named is not cue:
             carried += ("reference",)
     name = named.source.lower()
-    if name in _SELF or name.removeprefix("the ") in doc.publishers or name in doc.publishers:
+    if name in W.SELF or name.removeprefix("the ") in doc.publishers or name in doc.publishers:
         kind = "self"
     return evolve(
         fact,
@@ -688,12 +392,12 @@ def _in_scope(text: str, fact: NumberFact, cues: list[Cue]) -> Cue | None:
         if cue.source_start <= fact.start < cue.source_end:
             continue
         d = min(abs(fact.start - cue.cue_end), abs(cue.cue_start - fact.end)) + (1 << 20) * (
-            cue.verb in _INTENT
+            cue.verb in W.INTENT
         )
         if (
             cue.verb == "passive"
             and fact.end <= cue.cue_start
-            and not _CLAUSE_BREAK.search(text, fact.end, cue.cue_start)
+            and not W.CLAUSE_BREAK.search(text, fact.end, cue.cue_start)
         ):
             d = 0  # 'the $40 billion ... touted by Trump': a passive agent owns the noun phrase before it
         if d < best_d:
@@ -706,7 +410,7 @@ def _resolve(doc: _Story, cue: Cue) -> Cue:
     by the latest person, other pronouns by the latest named source; 'the agency' or 'the survey' by the
     latest mention that names an agency or a survey (see ``attribution_context.resolve_nominal``)."""
     pronoun = cue.source.lower()
-    if pronoun not in _PRONOUNS:
+    if pronoun not in W.PRONOUNS:
         if not C.is_nominal(cue.source):
             return cue  # a name: nothing to resolve, and the story's mentions need not be read
         found = C.resolve_nominal(doc.text, cue.source, cue.source_start, doc.mentions())
@@ -714,7 +418,7 @@ def _resolve(doc: _Story, cue: Cue) -> Cue:
         mentions = doc.mentions()
         found = C.resolve_pronoun(pronoun, cue.source_start, mentions)
         if found is None:
-            named = [m for m in mentions if m.start < cue.source_start and m.name.lower() not in _PRONOUNS]
+            named = [m for m in mentions if m.start < cue.source_start and m.name.lower() not in W.PRONOUNS]
             found = named[-1] if named else None
     if found is None:
         return cue

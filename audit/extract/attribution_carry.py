@@ -20,27 +20,10 @@ from typing import Protocol
 
 from audit.extract import attribution_context as C
 from audit.extract import attribution_scope as S
+from audit.extract import attribution_words as W
 from audit.extract.attribution_context import Cue
 from audit.extract.number_fact import NumberFact
 from audit.extract.sentences import Quotes
-
-_FORECAST = frozenset(
-    {
-        "expects",
-        "expect",
-        "expected",
-        "expecting",
-        "predicted",
-        "predicts",
-        "forecast",
-        "forecasts",
-        "anticipates",
-        "projected",
-        "projects",
-        "sees",
-    }
-)
-_HEARSAY = re.compile(r"\b(?:reportedly|allegedly|purportedly)\b")
 
 
 class Story(Protocol):
@@ -72,7 +55,7 @@ def contextual(doc: Story, fact: NumberFact, allowed: frozenset[str]) -> tuple[C
     """A cue carried from around the number's sentence, and why (see ``_in_paragraph``, ``_across_paragraphs``
     and ``_study_before``); only the carry-overs the policy allows."""
     i = doc.index(fact.start)
-    if i < 0 or _HEARSAY.search(doc.text, fact.sentence_start, fact.sentence_end):
+    if i < 0 or W.HEARSAY.search(doc.text, fact.sentence_start, fact.sentence_end):
         return _NONE  # 'reportedly': the article says the source is unnamed
     found = _in_paragraph(doc, fact, i)
     if found[0] is None:
@@ -108,7 +91,7 @@ def _in_paragraph(doc: Story, fact: NumberFact, i: int) -> tuple[Cue | None, str
     in_quote = "quote" in fact.contexts
     if before is not None:
         cue, sent = before
-        if cue.verb in _FORECAST:
+        if cue.verb in W.FORECAST:
             return _NONE
         if in_quote:
             return cue, "quote"  # the quotation the figure sits in runs on from its speaker's sentence
