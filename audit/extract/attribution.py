@@ -8,6 +8,7 @@ over from a quotation's speaker, a study named earlier or the paragraph's attrib
 (derived, in ``number_links``). A headline or lede figure is linked to the same figure attributed in the
 body. References ('she', 'the agency') are resolved to the entity named earlier (``attribution_context``),
 and each carried attribution records why in ``carried_by`` (docs/attribution.md states the convention).
+The words and patterns a cue is read with are in ``attribution_words``; this module applies them.
 """
 
 from __future__ import annotations

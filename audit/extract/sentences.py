@@ -9,6 +9,7 @@ import bisect
 import re
 from collections.abc import Sequence
 
+# a full stop after one of these words (or after a single letter) ends no sentence
 ABBREVIATIONS = frozenset(
     [
         "mr",
