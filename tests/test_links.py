@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audit.extract.build import record_from
+from audit.extract.build import carried
 from audit.extract.links import (
     LinkFact,
     LinkRole,
@@ -254,8 +254,8 @@ def test_check_syntax_never_crashes(url: str) -> None:
 
 def link_row(fact: LinkFact, n: int, **live: Any) -> dict[str, Any]:
     """A Link record (as a dict) for an extracted fact, offline unless live fields are given."""
-    link = record_from(
-        fact, Link, link_id=f"l-{n}", article_id="a-1", seed_sha256="0" * 64, span_start=fact.start,
+    link = Link(
+        **carried(fact, Link), link_id=f"l-{n}", article_id="a-1", seed_sha256="0" * 64, span_start=fact.start,
         span_end=fact.end, status="not_checked",
     )  # fmt: skip
     return dataclasses.asdict(dataclasses.replace(link, **live))

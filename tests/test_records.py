@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from audit.extract import ExtractOptions, read_documents
-from audit.extract.build import record_from
+from audit.extract.build import carried
 from audit.extract.dates import DateFact, find_dates
 from audit.extract.links import LinkFact, find_links
 from audit.extract.number_fact import NumberFact
@@ -174,22 +174,30 @@ def test_facts_become_records_by_their_shared_fields(sample: tuple[Seed, Extract
         assert mention.components == tuple(extraction.numbers[i].number_id for i in fact.component_indices)
 
 
-def test_record_from_places_the_rest_and_refuses_a_column_twice() -> None:
-    """record_from takes the shared fields from the fact and the rest from its arguments; a column given both
-    ways, or given neither way, is an error rather than a silent choice."""
+def test_carried_fields_and_placed_ones_make_the_record() -> None:
+    """carried() gives the fields a fact shares with its record; the rest are placed by the caller, and a
+    column given both ways, or neither, is an error rather than a silent choice."""
     text = "The vote is on March 3, 2024."
     (fact,), _ = find_dates(text, [Segment(0, len(text), "body")])
-    place = {"date_id": "d-1", "article_id": "a-1", "seed_sha256": "0" * 64, "span_start": 12, "span_end": 25}
-    mention = record_from(fact, DateMention, is_inferred=False, text_sha256=None, **place)
+    place: dict[str, Any] = {
+        "date_id": "d-1",
+        "article_id": "a-1",
+        "seed_sha256": "0" * 64,
+        "span_start": 15,
+        "span_end": 28,
+    }
+    shared = carried(fact, DateMention)
+    assert "text" in shared and not {"start", "end", "date_id", "is_inferred"} & set(shared)
+    mention = DateMention(**shared, **place, is_inferred=False, text_sha256=None)
     assert (mention.text, mention.resolved, mention.block_kind) == (
         "March 3, 2024",
         dt.date(2024, 3, 3),
         "body",
     )
     with pytest.raises(TypeError, match="multiple values for keyword argument 'text'"):
-        record_from(fact, DateMention, is_inferred=False, text=fact.text, **place)
+        DateMention(**shared, **place, is_inferred=False, text=fact.text)
     with pytest.raises(TypeError, match="date_id"):
-        record_from(fact, DateMention, is_inferred=False)
+        DateMention(**shared, is_inferred=False)
 
 
 def _hint(record: type, name: str) -> Any:

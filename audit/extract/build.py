@@ -6,7 +6,7 @@ import dataclasses
 import html as htmllib
 import operator
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from audit.extract.dates import Clock, DateFact, find_dates, is_inferred
 from audit.extract.documents import Document, MarkupLink
@@ -32,8 +32,6 @@ from audit.records import (
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
-
-R = TypeVar("R", bound="DataclassInstance")
 
 
 def build_extraction(seed: Seed, doc: Document, index: int, *, policy: NumberPolicy) -> Extraction:
@@ -180,9 +178,8 @@ def _numbers(ctx: _Ctx, facts: Sequence[NumberFact]) -> tuple[NumberMention, ...
 
 
 def _number(ctx: _Ctx, f: NumberFact, span: Span, number_id: str, ids: Sequence[str]) -> NumberMention:
-    return record_from(
-        f,
-        NumberMention,
+    return NumberMention(
+        **carried(f, NumberMention),
         number_id=number_id,
         article_id=ctx.article_id,
         seed_sha256=ctx.sha,
@@ -228,9 +225,8 @@ def _markup_fact(m: MarkupLink, base_url: str | None) -> LinkFact:
 
 def _link(ctx: _Ctx, f: LinkFact, bmap: ByteMap, text_sha: str | None) -> Link:
     span = bmap.span(f.start, f.end)
-    return record_from(
-        f,
-        Link,
+    return Link(
+        **carried(f, Link),
         link_id=span_id("l", ctx.sha, text_sha, span),
         article_id=ctx.article_id,
         seed_sha256=ctx.sha,
@@ -243,9 +239,8 @@ def _link(ctx: _Ctx, f: LinkFact, bmap: ByteMap, text_sha: str | None) -> Link:
 
 def _date(ctx: _Ctx, f: DateFact) -> DateMention:
     span = ctx.bmap.span(f.start, f.end)
-    return record_from(
-        f,
-        DateMention,
+    return DateMention(
+        **carried(f, DateMention),
         date_id=ctx.mention_id("d", span),
         article_id=ctx.article_id,
         seed_sha256=ctx.sha,
@@ -256,16 +251,17 @@ def _date(ctx: _Ctx, f: DateFact) -> DateMention:
     )
 
 
-def record_from(fact: DataclassInstance, record: type[R], **placed: Any) -> R:
-    """A record from an analyser's fact: every field the two share by name is the same column and is
-    handed over unchanged; ``placed`` holds the rest (ids, byte spans, what only the document knows)."""
+def carried(fact: DataclassInstance, record: type[DataclassInstance]) -> dict[str, Any]:
+    """The fields an analyser's fact hands to its record: every field the two share by name is the same
+    column, passed on unchanged. The record's other fields (ids, byte spans) are the caller's to give, and
+    one given both ways is a TypeError, not a silent choice."""
     key = (type(fact), record)
     if key not in _SHARED:
         columns = {f.name for f in dataclasses.fields(record)}
         names = tuple(f.name for f in dataclasses.fields(type(fact)) if f.name in columns)
         _SHARED[key] = names, operator.attrgetter(*names)
     names, get = _SHARED[key]
-    return record(**dict(zip(names, get(fact), strict=True)), **placed)
+    return dict(zip(names, get(fact), strict=True))
 
 
 # fact type, record type -> the names of the fields they share, and a getter of their values

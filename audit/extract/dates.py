@@ -52,7 +52,11 @@ _FUTURE_WORDS = frozenset({"tomorrow", "next", "coming"})
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DateFact:
-    """A date or time expression at text[start:end], resolved against an anchor, with its role."""
+    """A date or time expression at text[start:end], resolved against an anchor, with its role.
+
+    The ``DateMention`` record before placement: a field of the same name is the same column (see
+    ``build.carried``); ``start`` and ``end`` are characters of the text, not bytes of the seed.
+    """
 
     start: int
     end: int

@@ -125,7 +125,11 @@ class SyntaxFacts:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LinkFact:
-    """One URL or bare domain mention: [start, end) characters of the text, its role and syntax facts."""
+    """One URL or bare domain mention: [start, end) characters of the text, its role and syntax facts.
+
+    The ``Link`` record before placement and live checks: a field of the same name is the same column
+    (see ``build.carried``).
+    """
 
     start: int
     end: int

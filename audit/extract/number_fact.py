@@ -2,7 +2,7 @@
 
 ``NumberFact`` is what ``audit.records.NumberMention`` is before its offsets are mapped to bytes and its
 ids are made: a field it shares with the record by name is the same column, handed over unchanged
-(``audit.extract.build``); the others are what only extraction needs (character offsets, indices of other
+(``audit.extract.build.carried``); the others are what only extraction needs (character offsets, indices of other
 facts, the contexts the policy conditions on). Detection, attribution and derivation all build on it.
 """
 
