@@ -37,8 +37,8 @@ def _without(kind: str) -> NumberPolicy:
 
 
 def _named(text: str, f: NumberFact) -> str:
-    assert f.named_start is not None and f.named_end is not None
-    return text[f.named_start : f.named_end]
+    assert f.source_named_start is not None and f.source_named_end is not None
+    return text[f.source_named_start : f.source_named_end]
 
 
 def test_same_sentence_cue_carries_nothing() -> None:

@@ -414,7 +414,7 @@ def test_seed_headline_figure_is_linked(seed_facts: tuple[str, tuple[NumberFact,
     """The headline's 370,000 is linked to the body's 370,000 and shares its derivation."""
     facts = seed_facts[1]
     head = _by(facts, "370,000", "title")[0]
-    assert head.linked_to is not None and facts[head.linked_to].block_kind == "body"
+    assert head.linked_index is not None and facts[head.linked_index].block_kind == "body"
     assert head.attribution_kind == "derived"
 
 
@@ -595,4 +595,4 @@ def test_never_crashes_and_spans_round_trip(text: str, language: str | None) -> 
         if f.source_start is not None:
             assert text[f.source_start : f.source_end] == f.source
         assert all(0 <= i < len(facts) for i in f.component_indices)
-        assert f.linked_to is None or 0 <= f.linked_to < len(facts)
+        assert f.linked_index is None or 0 <= f.linked_index < len(facts)

@@ -189,9 +189,9 @@ def _number(ctx: _Ctx, f: NumberFact, span: Span, number_id: str, ids: Sequence[
         sentence_span=ctx.bmap.span(f.sentence_start, f.sentence_end),
         source_span=ctx.span(f.source_start, f.source_end),
         cue_span=ctx.span(f.cue_start, f.cue_end),
-        source_named_span=ctx.span(f.named_start, f.named_end),
+        source_named_span=ctx.span(f.source_named_start, f.source_named_end),
         components=tuple(ids[i] for i in f.component_indices),
-        linked_number_id=ids[f.linked_to] if f.linked_to is not None else None,
+        linked_number_id=ids[f.linked_index] if f.linked_index is not None else None,
         text_sha256=ctx.text_sha,
     )
 

@@ -35,11 +35,11 @@ class NumberFact:
     cue_start: int | None = None
     cue_end: int | None = None
     carried_by: tuple[str, ...] = ()
-    named_start: int | None = None
-    named_end: int | None = None
+    source_named_start: int | None = None
+    source_named_end: int | None = None
     component_indices: tuple[int, ...] = ()
     reconciles: bool | None = None
-    linked_to: int | None = None
+    linked_index: int | None = None
     policy_rule: str | None = None
     contexts: frozenset[str] = frozenset()
 

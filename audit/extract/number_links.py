@@ -139,10 +139,10 @@ def _link(facts: tuple[NumberFact, ...]) -> tuple[NumberFact, ...]:
 def _linked(fact: NumberFact, j: int, body: NumberFact) -> NumberFact:
     """The headline fact with its link set and, if it had none, the body figure's attribution."""
     if fact.attribution_kind != "none":
-        return evolve(fact, linked_to=j)
+        return evolve(fact, linked_index=j)
     return evolve(
         fact,
-        linked_to=j,
+        linked_index=j,
         attribution_kind=body.attribution_kind,
         source=body.source,
         source_start=body.source_start,
@@ -151,8 +151,8 @@ def _linked(fact: NumberFact, j: int, body: NumberFact) -> NumberFact:
         cue_start=body.cue_start,
         cue_end=body.cue_end,
         carried_by=body.carried_by,
-        named_start=body.named_start,
-        named_end=body.named_end,
+        source_named_start=body.source_named_start,
+        source_named_end=body.source_named_end,
         component_indices=body.component_indices,
         reconciles=body.reconciles,
     )
