@@ -255,12 +255,13 @@ def carried(fact: DataclassInstance, record: type[DataclassInstance]) -> dict[st
     """The fields an analyser's fact hands to its record: every field the two share by name is the same
     column, passed on unchanged. The record's other fields (ids, byte spans) are the caller's to give, and
     one given both ways is a TypeError, not a silent choice."""
-    key = (type(fact), record)
-    if key not in _SHARED:
+    try:
+        names, get = _SHARED[type(fact), record]
+    except KeyError:
         columns = {f.name for f in dataclasses.fields(record)}
         names = tuple(f.name for f in dataclasses.fields(type(fact)) if f.name in columns)
-        _SHARED[key] = names, operator.attrgetter(*names)
-    names, get = _SHARED[key]
+        get = operator.attrgetter(*names)
+        _SHARED[type(fact), record] = names, get
     return dict(zip(names, get(fact), strict=True))
 
 
