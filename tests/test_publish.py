@@ -17,8 +17,8 @@ from audit.errors import ConfigError
 from audit.fsio import sha256_file
 from audit.marks import MARKER
 from audit.provenance import PROVENANCE_COLUMNS
-from audit.release_config import RELEASE_SCHEMA, defaults, load_release_config, load_release_schema
-from audit.release_diff import RuleState, diff_keys, diff_rules
+from audit.publish.config import RELEASE_SCHEMA, defaults, load_release_config, load_release_schema
+from audit.publish.diff import RuleState, diff_keys, diff_rules
 from audit.store import DIGEST_COLUMN, record_digest
 from tests.conftest import ROOT, SAMPLE, SUITES
 
@@ -392,14 +392,14 @@ def test_missing_report_is_a_config_error(audited: Path, capsys: pytest.CaptureF
     (audited / "report" / "results.json").unlink()
     assert _publish(audited, audited / "releases") == 2
     err = capsys.readouterr().err
-    assert "results.json: no audit report here" in err and "python -m audit run" in err
+    assert "results.json: the audit report does not exist" in err and "python -m audit run" in err
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ('{"verdict": "passed", ', "not valid JSON"),
-        ('{"verdict": "maybe"}', "not a results.json this tool wrote"),
+        ('{"verdict": "passed", ', "results.json: line 1 column "),
+        ('{"verdict": "maybe"}', "Not a results.json this tool wrote"),
     ],
 )
 def test_corrupt_report_is_a_config_error(
