@@ -6,7 +6,7 @@ __version__ = "0.1.0"
 
 from typing import TYPE_CHECKING, Any
 
-from audit.errors import AuditError, ConfigError, ExitCode, SuiteError, UsageError
+from audit.errors import AuditError, ConfigError, ExitCode, SuiteError, UsageError, WaiversError
 from audit.records import CheckResult, Finding, Verdict
 
 if TYPE_CHECKING:
@@ -37,6 +37,7 @@ __all__ = [
     "UsageError",
     "ValidateConfig",
     "Verdict",
+    "WaiversError",
     "__version__",
     "run_audit",
     "validate_tables",

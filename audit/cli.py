@@ -747,29 +747,34 @@ def _if_exists(path: Path) -> Path | None:
 
 
 def _publish(args: argparse.Namespace, settings: Settings) -> int:
+    from audit.errors import PublishRefused
     from audit.project import default_waivers, resolve_suites
-    from audit.publish import PublishConfig, publish, summary_lines
-    from audit.release_config import SCHEMAS_DIR
+    from audit.publish.config import SCHEMAS_DIR
+    from audit.publish.release import PublishConfig, publish, summary_lines
 
     default_config = Path("release.json")
     suites_dir, origin = resolve_suites(args.suites)
-    release = publish(
-        PublishConfig(
-            tables_dir=args.tables,
-            report_dir=args.report,
-            release_root=args.release_root,
-            config_path=args.config or (default_config if default_config.is_file() else None),
-            schemas_dir=args.schemas or SCHEMAS_DIR,
-            version=args.version,
-            suites_dir=suites_dir,
-            waivers_path=args.waivers or _if_exists(default_waivers(suites_dir, origin)),
-            gate=settings.gate,
-            suites_origin=origin,
-            seeds_dir=args.seeds,
-            jobs=args.jobs,
-            trust_key=args.trust_key,
+    try:
+        release = publish(
+            PublishConfig(
+                tables_dir=args.tables,
+                report_dir=args.report,
+                release_root=args.release_root,
+                config_path=args.config or (default_config if default_config.is_file() else None),
+                schemas_dir=args.schemas or SCHEMAS_DIR,
+                version=args.version,
+                suites_dir=suites_dir,
+                waivers_path=args.waivers or _if_exists(default_waivers(suites_dir, origin)),
+                gate=settings.gate,
+                suites_origin=origin,
+                seeds_dir=args.seeds,
+                jobs=args.jobs,
+                trust_key=args.trust_key,
+            )
         )
-    )
+    except PublishRefused as refused:  # an outcome, not an error: the gate stays shut
+        print(refused, file=sys.stderr)
+        return int(ExitCode.GATE_FAILED)
     for line in summary_lines(release):
         print(line)
     return int(ExitCode.PASSED)

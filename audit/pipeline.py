@@ -27,7 +27,7 @@ from audit.process import Chunk, Processed, duplicate_of, processing
 from audit.provenance import DerivedTexts
 from audit.records import SeedRow, Verdict
 from audit.reextract import reextraction
-from audit.release_signing import load_signing_key, sign_manifest
+from audit.signing import load_signing_key, sign_manifest
 from audit.store import SPECS, TablesWriter, read_manifest, to_batch
 from audit.suites import Suite, load_suites
 from audit.validate import load_frames, run_suites

@@ -106,7 +106,7 @@ def waive(request: WaiveRequest) -> list[dict[str, str]]:
 
 def _read_results(path: Path) -> dict[str, Any]:
     from audit.defaults import SCHEMAS_DIR
-    from audit.release_gate import read_results
+    from audit.publish.gate import read_results
 
     document: dict[str, Any] = read_results(path, SCHEMAS_DIR / "results.schema.json")[1]
     return document

@@ -10,18 +10,16 @@ expectations as the file.
 from __future__ import annotations
 
 import difflib
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from audit import defaults
-from audit.errors import SuiteError
+from audit.errors import SuiteError, pointer
 from audit.fsio import sha256_file
+from audit.jsonfile import JsonKind, load_json_file
 from audit.provenance import PROVENANCE_COLUMNS, TABLE_FACT_COLUMNS
 from audit.records import Severity
 from audit.store import SPECS, arrow_schema
@@ -30,6 +28,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 SCHEMAS_DIR = defaults.SCHEMAS_DIR
 REQUIRED_TABLES = ("seeds", "articles", "numbers", "links", "dates", "tables")
+SUITE_FILE = JsonKind(what="suite file", schema=SCHEMAS_DIR / "suite.schema.json", error=SuiteError)
 
 
 def suite_columns(table: str) -> tuple[str, ...]:
@@ -71,37 +70,6 @@ class Suite:
     rules: tuple[Rule, ...]
 
 
-def load_json(path: Path, what: str) -> Any:
-    """Parse a JSON file or raise SuiteError naming the line and column of the syntax error."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SuiteError(f"{path}: the {what} file does not exist.") from None
-    except IsADirectoryError:
-        raise SuiteError(f"{path}: is a directory. Point it at the {what} file.") from None
-    except OSError as exc:
-        raise SuiteError(f"{path}: cannot read the {what} file ({exc.strerror or exc}).") from None
-    except UnicodeDecodeError as exc:
-        raise SuiteError(
-            f"{path}: not UTF-8 text (byte {exc.start}). Save the {what} as UTF-8 JSON."
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise SuiteError(
-            f"{path}: line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}. Fix the syntax there."
-        ) from None
-
-
-def check_schema(path: Path, document: Any, schema_name: str) -> None:
-    """Validate a document against schemas/<schema_name>; raise SuiteError at the first bad place."""
-    schema = json.loads((SCHEMAS_DIR / schema_name).read_text(encoding="utf-8"))
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(document))
-    if error is not None:
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
-        raise SuiteError(
-            f"{path}: {where or 'top level'}: {error.message}. Fix it to match schemas/{schema_name}."
-        )
-
-
 def load_suites(directory: Path) -> tuple[Suite, ...]:
     """Load one suite per table from directory; the five contract tables must each have one."""
     if not directory.is_dir():
@@ -124,8 +92,7 @@ def load_suites(directory: Path) -> tuple[Suite, ...]:
 
 def load_suite(path: Path, table: str) -> Suite:
     """Load and check one suite file for one table."""
-    raw = load_json(path, "suite")
-    check_schema(path, raw, "suite.schema.json")
+    raw = load_json_file(path, SUITE_FILE)
     known = _known_types()
     columns = set(suite_columns(table))
     rules = []
@@ -179,8 +146,8 @@ def _check_type(path: Path, i: int, name: str, known: Sequence[str]) -> None:
     if name in known:
         return
     close = difflib.get_close_matches(name, known, n=1)
-    hint = f' Did you mean "{close[0]}"?' if close else " See the Great Expectations gallery for the names."
-    raise SuiteError(f'{path}: expectations[{i}].type "{name}" is unknown.{hint}')
+    hint = f'Did you mean "{close[0]}"?' if close else "See the Great Expectations gallery for the names."
+    raise SuiteError.at(path, pointer(("expectations", i, "type")), f'"{name}" is unknown', hint)
 
 
 def _condition_columns(condition: Any) -> list[str]:
@@ -204,13 +171,12 @@ def _check_columns(path: Path, i: int, kwargs: dict[str, Any], columns: set[str]
         if column not in columns:
             close = difflib.get_close_matches(str(column), sorted(columns), n=1)
             hint = (
-                f' Did you mean "{close[0]}"?'
+                f'Did you mean "{close[0]}"?'
                 if close
-                else f" The {table} table's columns are in schemas/{table}.schema.json."
+                else f"The {table} table's columns are in schemas/{table}.schema.json."
             )
-            raise SuiteError(
-                f'{path}: expectations[{i}].kwargs: column "{column}" is not in the {table} table.{hint}'
-            )
+            problem = f'column "{column}" is not in the {table} table'
+            raise SuiteError.at(path, pointer(("expectations", i, "kwargs")), problem, hint)
 
 
 def _check_unique_rule_ids(suites: Sequence[Suite]) -> None:
@@ -218,8 +184,10 @@ def _check_unique_rule_ids(suites: Sequence[Suite]) -> None:
     for suite in suites:
         for rule in suite.rules:
             if rule.rule_id in seen:
-                raise SuiteError(
-                    f'{suite.path}: expectations[{rule.index}].meta.rule_id "{rule.rule_id}" is also used in '
-                    f"{seen[rule.rule_id]}. Rule ids must be unique across suites; rename one."
+                raise SuiteError.at(
+                    suite.path,
+                    pointer(("expectations", rule.index, "meta", "rule_id")),
+                    f'"{rule.rule_id}" is also used in {seen[rule.rule_id]}',
+                    "Rule ids must be unique across suites; rename one.",
                 )
             seen[rule.rule_id] = suite.path

@@ -7,25 +7,27 @@ import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
-from audit.errors import ConfigError
+from audit.defaults import SCHEMAS_DIR
+from audit.errors import WaiversError, pointer
+from audit.jsonfile import JsonKind, load_json_file
 from audit.records import CheckResult, LapsedWaiver, Waiver
-from audit.suites import check_schema, load_json
+
+WAIVERS_FILE = JsonKind(what="waivers file", schema=SCHEMAS_DIR / "waivers.schema.json", error=WaiversError)
 
 
 def load_waivers(path: Path | None) -> tuple[Waiver, ...]:
-    """Read a waivers file (none if path is None); raise ConfigError naming the bad place."""
+    """Read a waivers file (none if path is None); raise WaiversError naming the bad place."""
     if path is None:
         return ()
-    doc = load_json(path, "waivers")
-    check_schema(path, doc, "waivers.schema.json")
+    doc = load_json_file(path, WAIVERS_FILE)
     waivers = []
     for i, item in enumerate(doc["waivers"]):
         try:
             expires = dt.date.fromisoformat(item["expires"])
         except ValueError:
-            raise ConfigError(
-                f'{path}: waivers[{i}].expires "{item["expires"]}" is not a calendar date. Use YYYY-MM-DD.'
-            ) from None
+            place = pointer(("waivers", i, "expires"))
+            problem = f'"{item["expires"]}" is not a calendar date'
+            raise WaiversError.at(path, place, problem, "Use YYYY-MM-DD.") from None
         waivers.append(
             Waiver(
                 rule_id=item["rule_id"],

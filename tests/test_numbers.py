@@ -460,11 +460,11 @@ def _raw() -> dict[str, object]:
 
 
 def test_policy_unknown_kind_is_config_error(tmp_path: Path) -> None:
-    """An unknown kind names the file, the JSON pointer and the allowed values."""
+    """An unknown kind names the file, the JSON pointer, the allowed values and the schema to match."""
     raw = _raw()
     raw["rules"][1]["kinds"][0] = "yaer"  # type: ignore[index]
     with pytest.raises(
-        ConfigError, match=r"policy\.json: /rules/1/kinds/0: 'yaer' is not one of .*allowed values"
+        ConfigError, match=r"policy\.json: /rules/1/kinds/0: 'yaer' is not one of \['.*Fix it to match schemas/number_policy"
     ):
         load_policy(_write(tmp_path, raw))
 
@@ -474,7 +474,7 @@ def test_policy_missing_property_is_config_error(tmp_path: Path) -> None:
     raw = _raw()
     del raw["rules"][0]["requires_attribution"]  # type: ignore[attr-defined]
     with pytest.raises(
-        ConfigError, match=r"/rules/0: 'requires_attribution' is a required property.*add the"
+        ConfigError, match=r"/rules/0: 'requires_attribution' is a required property\. Fix it to match"
     ):
         load_policy(_write(tmp_path, raw))
 
@@ -489,9 +489,9 @@ def test_policy_duplicate_rule_id_is_config_error(tmp_path: Path) -> None:
 
 def test_policy_bad_json_and_missing_file(tmp_path: Path) -> None:
     """Malformed JSON and a missing file are ConfigErrors naming the file."""
-    with pytest.raises(ConfigError, match=r"policy\.json: line 1 column 2: not valid JSON"):
+    with pytest.raises(ConfigError, match=r"policy\.json: line 1 column 2: invalid JSON"):
         load_policy(_write(tmp_path, "{oops"))
-    with pytest.raises(ConfigError, match=r"nope\.json: cannot read the number policy"):
+    with pytest.raises(ConfigError, match=r"nope\.json: the number policy does not exist\. Check the path"):
         load_policy(tmp_path / "nope.json")
 
 

@@ -17,8 +17,8 @@ from audit.errors import ConfigError
 from audit.fsio import sha256_file
 from audit.marks import MARKER
 from audit.provenance import PROVENANCE_COLUMNS
-from audit.release_config import RELEASE_SCHEMA, defaults, load_release_config, load_release_schema
-from audit.release_diff import RuleState, diff_keys, diff_rules
+from audit.publish.config import RELEASE_SCHEMA, defaults, load_release_config, load_release_schema
+from audit.publish.diff import RuleState, diff_keys, diff_rules
 from audit.store import DIGEST_COLUMN, record_digest
 from tests.conftest import ROOT, SAMPLE, SUITES
 
@@ -274,9 +274,9 @@ def test_same_inputs_give_the_same_release(audited: Path) -> None:
 def test_failed_verdict_is_refused(
     audited_failing: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A report whose verdict is failed is refused with exit 1, and nothing is written."""
+    """A report whose verdict is failed is refused with exit 1 (an outcome, not an error), and nothing is written."""
     assert _publish(tmp_path, tmp_path / "releases", source=audited_failing) == 1
-    assert "refused: the audit verdict for these tables is failed" in capsys.readouterr().err
+    assert capsys.readouterr().err.startswith("refused: the audit verdict for these tables is failed")
     assert not (tmp_path / "releases").exists() or not any((tmp_path / "releases").iterdir())
 
 
@@ -392,14 +392,14 @@ def test_missing_report_is_a_config_error(audited: Path, capsys: pytest.CaptureF
     (audited / "report" / "results.json").unlink()
     assert _publish(audited, audited / "releases") == 2
     err = capsys.readouterr().err
-    assert "results.json: no audit report here" in err and "python -m audit run" in err
+    assert "results.json: the audit report does not exist" in err and "python -m audit run" in err
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ('{"verdict": "passed", ', "not valid JSON"),
-        ('{"verdict": "maybe"}', "not a results.json this tool wrote"),
+        ('{"verdict": "passed", ', "results.json: line 1 column "),
+        ('{"verdict": "maybe"}', "Not a results.json this tool wrote"),
     ],
 )
 def test_corrupt_report_is_a_config_error(

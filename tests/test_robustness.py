@@ -531,16 +531,16 @@ def _suites_with(tmp_path: Path, table: str, bad: str) -> Path:
         ),
         (
             "suite_unknown_type.json",
-            r'expectations\[0\]\.type "expect_column_values_to_be_in_sett" is unknown\. Did you mean "expect_column_values_to_be_in_set"\?',
+            r'seeds\.json: /expectations/0/type: "expect_column_values_to_be_in_sett" is unknown\. Did you mean "expect_column_values_to_be_in_set"\?',
         ),
-        ("suite_bad_severity.json", r"seeds\.json: expectations\[0\]\.severity: 'blocker' is not one of"),
+        ("suite_bad_severity.json", r"seeds\.json: /expectations/0/severity: 'blocker' is not one of"),
         (
             "suite_unknown_column.json",
-            r'expectations\[0\]\.kwargs: column "staus" is not in the seeds table\. Did you mean "status"\?',
+            r'seeds\.json: /expectations/0/kwargs: column "staus" is not in the seeds table\. Did you mean "status"\?',
         ),
         (
             "suite_missing_rule_id.json",
-            r"seeds\.json: expectations\[0\]\.meta: 'rule_id' is a required property",
+            r"seeds\.json: /expectations/0/meta: 'rule_id' is a required property",
         ),
     ],
 )
@@ -572,10 +572,10 @@ def test_missing_suite_file_exits_2(
     ("bad", "message"),
     [
         ("waivers_syntax_error.json", r"waivers_syntax_error\.json: line \d+ column \d+: invalid JSON"),
-        ("waivers_missing_reason.json", r"waivers\[0\]: 'reason' is a required property"),
+        ("waivers_missing_reason.json", r"waivers_missing_reason\.json: /waivers/0: 'reason' is a required property"),
         (
             "waivers_bad_date.json",
-            r'waivers\[0\]\.expires "2030-02-30" is not a calendar date\. Use YYYY-MM-DD\.',
+            r'waivers_bad_date\.json: /waivers/0/expires: "2030-02-30" is not a calendar date\. Use YYYY-MM-DD\.',
         ),
     ],
 )

@@ -29,28 +29,28 @@ def test_repository_suites_load(suites_dir: Path) -> None:
 def test_misspelt_expectation_type_is_named_with_a_suggestion(suites_dir: Path) -> None:
     """A misspelt type names the file, the index and the closest real type."""
     _edit(suites_dir, "articles", 0, type="expect_column_values_to_not_be_nul")
-    with pytest.raises(SuiteError, match=r'articles\.json: expectations\[0\]\.type "expect_column_values_to_not_be_nul" is unknown\. Did you mean "expect_column_values_to_not_be_null"\?'):
+    with pytest.raises(SuiteError, match=r'articles\.json: /expectations/0/type: "expect_column_values_to_not_be_nul" is unknown\. Did you mean "expect_column_values_to_not_be_null"\?'):
         load_suites(suites_dir)
 
 
 def test_bad_severity_is_an_error(suites_dir: Path) -> None:
     """A severity GX does not know is an error, not a silently dropped expectation."""
     _edit(suites_dir, "articles", 1, severity="fatal")
-    with pytest.raises(SuiteError, match=r"articles\.json: expectations\[1\]\.severity: 'fatal' is not one of"):
+    with pytest.raises(SuiteError, match=r"articles\.json: /expectations/1/severity: 'fatal' is not one of"):
         load_suites(suites_dir)
 
 
 def test_missing_rule_id_is_an_error(suites_dir: Path) -> None:
     """Every expectation must carry meta.rule_id."""
     _edit(suites_dir, "seeds", 0, meta={"description": "no id"})
-    with pytest.raises(SuiteError, match=r"seeds\.json: expectations\[0\]\.meta: 'rule_id' is a required property"):
+    with pytest.raises(SuiteError, match=r"seeds\.json: /expectations/0/meta: 'rule_id' is a required property"):
         load_suites(suites_dir)
 
 
 def test_unknown_column_is_named(suites_dir: Path) -> None:
     """A column the table does not have is an error with a suggestion."""
     _edit(suites_dir, "articles", 0, kwargs={"column": "titel"})
-    with pytest.raises(SuiteError, match=r'column "titel" is not in the articles table\. Did you mean "title"\?'):
+    with pytest.raises(SuiteError, match=r'articles\.json: /expectations/0/kwargs: column "titel" is not in the articles table\. Did you mean "title"\?'):
         load_suites(suites_dir)
 
 
@@ -72,7 +72,7 @@ def test_json_syntax_error_names_line_and_column(tmp_path: Path) -> None:
 def test_duplicate_rule_id_across_suites(suites_dir: Path) -> None:
     """A rule_id used twice is an error naming both files."""
     _edit(suites_dir, "blocks", 0, meta={"rule_id": "article-has-title", "description": "dup"})
-    with pytest.raises(SuiteError, match=r'"article-has-title" is also used in'):
+    with pytest.raises(SuiteError, match=r'blocks\.json: /expectations/0/meta/rule_id: "article-has-title" is also used in'):
         load_suites(suites_dir)
 
 

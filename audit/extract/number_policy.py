@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
-
-import jsonschema
+from typing import Any
 
 from audit.defaults import SCHEMAS_DIR, SUITES_DIR
-from audit.errors import ConfigError
+from audit.errors import ConfigError, pointer
+from audit.jsonfile import JsonKind, load_json_file
 
 # why a source named away from a figure's own cue may credit it (see docs/attribution.md); each can be
 # switched off in the policy's "carry_over" object
@@ -86,47 +83,16 @@ def _rule_from(raw: dict[str, Any]) -> PolicyRule:
     )
 
 
-def _pointer(path: Iterable[Any]) -> str:
-    """A JSON pointer ('/rules/2/kinds/0') for a jsonschema error path; '/' for the whole document."""
-    parts = [str(p).replace("~", "~0").replace("/", "~1") for p in path]
-    return "/" + "/".join(parts)
-
-
 def load_policy(path: Path) -> NumberPolicy:
     """Read and validate a policy file; a bad file raises ConfigError naming the file, place and fix."""
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(
-            f"{path}: cannot read the number policy ({exc.strerror}). "
-            f"Check the path, or omit it to use {default_policy_path()}."
-        ) from exc
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"{path}: line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg}). "
-            "Fix the JSON syntax at that place."
-        ) from exc
-    schema = json.loads(policy_schema_path().read_text(encoding="utf-8"))
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(raw), key=lambda e: list(e.path))
-    if errors:
-        err = errors[0]
-        raise ConfigError(
-            f"{path}: {_pointer(err.absolute_path)}: {err.message}. "
-            f"Fix it to match schemas/number_policy.schema.json ({_hint(err)})."
-        )
+    kind = JsonKind(
+        what="number policy",
+        schema=policy_schema_path(),
+        missing_fix=f"Check the path, or omit it to use {default_policy_path()}.",
+    )
+    raw = load_json_file(path, kind)
     _check_unique_ids(path, raw)
     return NumberPolicy.from_dict(raw, path=str(path))
-
-
-def _hint(err: jsonschema.ValidationError) -> str:
-    """A short fix hint from the schema keyword that failed."""
-    if err.validator == "enum":
-        return "allowed values: " + ", ".join(str(v) for v in cast("list[Any]", err.validator_value))
-    if err.validator == "required":
-        return "add the missing property"
-    if err.validator == "additionalProperties":
-        return "remove or rename the unknown property"
-    return f"schema rule '{err.validator}' at {_pointer(err.absolute_schema_path)}"
 
 
 def _check_unique_ids(path: Path, raw: dict[str, Any]) -> None:
@@ -134,9 +100,11 @@ def _check_unique_ids(path: Path, raw: dict[str, Any]) -> None:
     seen: set[str] = set()
     for i, rule in enumerate(raw["rules"]):
         if rule["rule_id"] in seen:
-            raise ConfigError(
-                f"{path}: /rules/{i}/rule_id: '{rule['rule_id']}' is used twice. "
-                "Give every rule its own rule_id."
+            raise ConfigError.at(
+                path,
+                pointer(("rules", i, "rule_id")),
+                f"'{rule['rule_id']}' is used twice",
+                "Give every rule its own rule_id.",
             )
         seen.add(rule["rule_id"])
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from audit.release_config import Creator, ReleaseConfig
+from audit.publish.config import Creator, ReleaseConfig
 
 CONFORMS_TO = "http://mlcommons.org/croissant/1.0"
 PARQUET = "application/x-parquet"

@@ -17,9 +17,8 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 
-from audit.errors import ConfigError
+from audit.errors import ConfigError, PublishRefused
 from audit.fsio import atomic_write_text
-from audit.release_gate import PublishRefused
 
 SIGNATURE = "manifest.sig"
 _CONTEXT = b"news-audit manifest v1\n"  # a signature made for this purpose only

@@ -10,25 +10,17 @@ opens only on that verdict.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
-from audit.errors import AuditError, ConfigError, ExitCode
+from audit.errors import ConfigError, PublishRefused
 from audit.fsio import sha256_file
 from audit.gate import GatePolicy
-from audit.release_config import SCHEMAS_DIR
+from audit.jsonfile import JsonKind, check_schema, parse_json, read_json_bytes
+from audit.publish.config import SCHEMAS_DIR
 from audit.store import read_manifest
-
-
-class PublishRefused(AuditError):
-    """Raised when the tables are not exactly what a passing audit saw: the gate stays shut (exit 1)."""
-
-    exit_code = ExitCode.GATE_FAILED
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,8 +79,8 @@ def check_audit(
     run = results["manifest"].get("run") or manifest.get("run") or {}
     run_at = run.get("finished_at") or run.get("started_at")
     if not isinstance(run_at, str) or not re.match(r"^\d{4}-\d{2}-\d{2}", run_at):
-        raise ConfigError(
-            f"{results_path}: /manifest/run/finished_at: missing; rerun the audit to record it."
+        raise ConfigError.at(
+            results_path, "/manifest/run/finished_at", "missing", "Rerun the audit to record it."
         )
     return Audit(
         results=results,
@@ -112,24 +104,15 @@ def _table_problem(table: AuditedTable) -> str | None:
 def read_results(path: Path, schema_path: Path) -> tuple[bytes, dict[str, Any]]:
     """The report's results.json, its bytes and its content, or ConfigError naming the file and the fix."""
     fix = "Rerun `python -m audit run` (or `python -m audit validate`) to write the report, or point --report at it."
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no audit report here. {fix}") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: unreadable ({exc}). {fix}") from None
-    try:
-        results = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid JSON ({exc}): the report is corrupt. {fix}") from None
-    try:
-        schema = json.loads(schema_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{schema_path}: unreadable results schema ({exc}). Restore it from git.") from None
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(results))
-    if error is not None:
-        pointer = "/" + "/".join(str(p) for p in error.absolute_path)
-        raise ConfigError(f"{path}: {pointer}: {error.message}: not a results.json this tool wrote. {fix}")
+    kind = JsonKind(
+        what="audit report",
+        schema=schema_path,
+        missing_fix=fix,
+        invalid_fix=f"Not a results.json this tool wrote: the report is corrupt. {fix}",
+    )
+    raw = read_json_bytes(path, kind)  # parsed and published from these bytes: the file may change meanwhile
+    results = parse_json(path, raw, kind)
+    check_schema(path, results, kind)
     return raw, dict(results)
 
 

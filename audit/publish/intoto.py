@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from audit.release_croissant import ReleasedFile
+from audit.publish.croissant import ReleasedFile
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://news-audit.invalid/attestation/audit-verdict/v1"

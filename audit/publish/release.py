@@ -2,7 +2,7 @@
 
 ``publish`` decides for itself before it writes anything. REPORT/results.json must be readable and valid
 and the sha256 of every table in TABLES now must equal the digest it recorded (a stale report is refused),
-but its verdict is not taken on its word: publish validates the tables again (``release_gate.revalidate``),
+but its verdict is not taken on its word: publish validates the tables again (``gate.revalidate``),
 with the suites of --suites (which must be the suites the run and the report name, and hold at least one
 rule), extracting every seed again, and releases only on that verdict, with the report it wrote. A release
 is then staged and moved into RELEASES/<name>/ whole (``fsio.atomic_dir``)::
@@ -33,7 +33,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from audit.errors import ConfigError, UsageError
+from audit.errors import ConfigError, PublishRefused, UsageError
 from audit.fsio import (
     atomic_dir,
     atomic_write,
@@ -46,9 +46,9 @@ from audit.fsio import (
 )
 from audit.gate import GatePolicy
 from audit.places import check_apart
-from audit.release_config import SCHEMAS_DIR, ReleaseConfig, load_release_config
-from audit.release_croissant import PARQUET, ReleasedFile, TableShape, croissant_document
-from audit.release_diff import (
+from audit.publish.config import SCHEMAS_DIR, ReleaseConfig, load_release_config
+from audit.publish.croissant import PARQUET, ReleasedFile, TableShape, croissant_document
+from audit.publish.diff import (
     ReleaseDiff,
     RuleDiff,
     TableDiff,
@@ -58,9 +58,9 @@ from audit.release_diff import (
     diff_table,
     rule_states,
 )
-from audit.release_gate import Audit, AuditedTable, PublishRefused, Revalidation, check_audit, revalidate
-from audit.release_provenance import provenance_statement
-from audit.release_signing import check_signature
+from audit.publish.gate import Audit, AuditedTable, Revalidation, check_audit, revalidate
+from audit.publish.intoto import provenance_statement
+from audit.signing import check_signature
 from audit.store import SPECS
 
 LATEST = "latest.json"
