@@ -245,8 +245,11 @@ def _edit_rows(path: Path, name: str, edits: Sequence[Mapping[str, Any]], rehash
         if edit.get("copy"):
             hits = [dict(hit) for hit in hits]
             rows.extend(hits)
+        values = _typed(table.schema, edit.get("set", {}))
         for hit in hits:
-            hit.update(_typed(table.schema, edit.get("set", {})))
+            if not edit.get("copy") and all(hit[k] == v for k, v in values.items()):
+                raise ValueError(f"{name}: the edit {edit} changes nothing: a case must change the dataset")
+            hit.update(values)
             changed.append(hit)
     if rehash:
         for row in changed:

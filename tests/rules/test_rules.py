@@ -75,3 +75,27 @@ def test_a_rule_alone_names_what_its_whole_suite_names(case: Case, base: Base, t
     alone = run_case(base, case, tmp_path / "alone")
     whole = run_case(base, case, tmp_path / "whole", alone=False)
     assert found_ids(whole) == found_ids(alone) == failing_ids(base, RULES[case.rule_id], case.failing)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            {"table": "numbers", "where": {"number_id": "n-0"}, "set": {"value": 1.0}},
+            "numbers: no row matches",
+        ),
+        (
+            {"table": "seeds", "where": {"path": "two_articles.jsonl"}, "set": {"status": "extracted"}},
+            "changes nothing",
+        ),
+        (
+            {"table": "seeds", "where": {"path": "two_articles.jsonl"}, "set": {"colour": "red"}},
+            "no column 'colour'",
+        ),
+    ],
+)
+def test_a_case_that_edits_nothing_is_an_error(edit: dict, message: str, base: Base, tmp_path: Path) -> None:
+    """An edit that matches no row, changes no value or names no column stops the case: it would prove nothing."""
+    case = Case(rule_id="seed-extracted", name="x", edits=(edit,), failing=())
+    with pytest.raises(ValueError, match=message):
+        run_case(base, case, tmp_path)
