@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from audit.records import CheckResult
-from tests.rules.runner import Base, build_base, validate
+from tests.rules.runner import Base, CheckResult, build_base, validate
 
 
 @pytest.fixture(scope="session")

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from audit.records import CheckResult
 from tests.rules.runner import (
     CASES_DIR,
     Base,
     Case,
+    CheckResult,
     all_cases,
     case_files,
     failing_ids,
@@ -27,11 +27,18 @@ from tests.rules.runner import (
 RULES = suite_rule_ids()
 CASES = list(all_cases())
 FILES = {path.stem: load_case_file(path) for path in case_files()}
-# one failing case per suite table, run again with the table's whole suite
-WHOLE = {}
-for _name, _case in CASES:
-    if _case.failing and _case.rule_id in RULES:
-        WHOLE.setdefault(RULES[_case.rule_id], (_name, _case))
+
+
+def _one_failing_case_per_table() -> dict[str, Case]:
+    """The first failing case of each suite's table, to run again with the table's whole suite."""
+    picked: dict[str, Case] = {}
+    for _, case in CASES:
+        if case.failing and case.rule_id in RULES:
+            picked.setdefault(RULES[case.rule_id], case)
+    return picked
+
+
+WHOLE = _one_failing_case_per_table()
 
 
 def test_every_rule_has_a_case_file() -> None:
@@ -68,7 +75,7 @@ def test_rule_case(case: Case, base: Base, tmp_path: Path) -> None:
     assert found_ids(result) == failing_ids(base, RULES[case.rule_id], case.failing)
 
 
-@pytest.mark.parametrize("case", [case for _, case in WHOLE.values()], ids=list(WHOLE))
+@pytest.mark.parametrize("case", list(WHOLE.values()), ids=list(WHOLE))
 def test_a_rule_alone_names_what_its_whole_suite_names(case: Case, base: Base, tmp_path: Path) -> None:
     """Cases run their rule's expectation alone (for speed); with every rule of its suite file beside it, the
     rule names the same ids (checked on one failing case per table)."""
