@@ -38,7 +38,7 @@ class RunConfig:
     live_links: LiveOptions | None = None
     gate: GatePolicy = field(default_factory=GatePolicy)  # severity overrides, tolerances, --fail-on
     suites_origin: str | None = None  # "packaged" or the suites directory as given, for the report
-    signing_key: Path | None = None  # sign TABLES/manifest.json with this Ed25519 key (release_signing)
+    signing_key: Path | None = None  # sign TABLES/manifest.json with this Ed25519 key (audit/signing.py)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
