@@ -104,7 +104,7 @@ def eval_(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks under benchmarks/ (all, or those named after --: cli scale gx corpus links shapes);
+    """Benchmarks under benchmarks/ (all, or those named after --: cli scale gx corpus links shapes attribution spark);
     cli: the usage-error latency and one seed end to end."""
     _install(session, "test")
     session.run("python", "-m", "benchmarks", *session.posargs, env=ENV)
