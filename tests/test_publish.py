@@ -16,7 +16,7 @@ from audit.cli import main
 from audit.errors import ConfigError
 from audit.fsio import sha256_file
 from audit.marks import MARKER
-from audit.provenance import PROVENANCE_COLUMNS
+from audit.records import PROVENANCE_COLUMNS
 from audit.release_config import RELEASE_SCHEMA, defaults, load_release_config, load_release_schema
 from audit.release_diff import RuleState, diff_keys, diff_rules
 from audit.store import DIGEST_COLUMN, record_digest
