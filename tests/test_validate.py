@@ -207,6 +207,15 @@ def test_an_outcome_without_a_row_count_counts_the_frame(people: pd.DataFrame) -
     assert missing.error == "Great Expectations returned no result"
 
 
+def test_a_table_level_failure_names_the_table() -> None:
+    """Regression: a failed rule with no rows to name (a table-level rule, on Spark given no rows) has one
+    finding, the table itself; it used to look its ids up in an empty frame and crash."""
+    done = check_result(
+        _rule("r", "numbers"), Outcome(rule_id="r", success=False), pd.DataFrame(), "number_id"
+    )
+    assert [f.record_id for f in done.findings] == ["table:numbers"]
+
+
 def test_failing_ids_by_name_keep_their_order_and_evidence_is_bounded(
     people: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:

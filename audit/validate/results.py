@@ -76,8 +76,8 @@ def check_result(rule: Rule, outcome: Outcome | None, rows: pd.DataFrame, id_col
     ``tables`` suite's.
     """
     tally = Tally()
-    if _counted(tally, outcome, len(rows)) and outcome is not None:
-        ids = [str(i) for i in outcome.failing.get(id_column, ())]
+    ids = [] if outcome is None else [str(i) for i in outcome.failing.get(id_column, ())]
+    if _counted(tally, outcome, len(rows)) and ids:  # no ids: a table-level rule, the table is the record
         found = rows.drop_duplicates(id_column)
         found.index = found[id_column].astype(str)
         _add_rows(tally, found.loc[[i for i in dict.fromkeys(ids) if i in found.index]], id_column)
