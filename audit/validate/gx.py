@@ -163,6 +163,8 @@ def run_gx_suite(
 def outcome_of(result: Any, index_columns: Sequence[str]) -> Outcome:
     """One GX ExpectationValidationResult as an Outcome (failing rows named by these index columns)."""
     rule_id = str(result.expectation_config.meta["rule_id"])
+    # GX 1.24 files a metric's exception under the metric's id, not here: such a rule reads as failed with
+    # no rows (tests/test_validate.py keeps that known gap as an xfail)
     info = result.exception_info or {}
     if info.get("raised_exception"):
         return Outcome(rule_id=rule_id, success=False, error=str(info.get("exception_message")))
