@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +164,19 @@ def test_only_the_gx_module_imports_great_expectations() -> None:
         if importing.search(path.read_text())
     )
     assert found == ["audit/validate/gx.py"]
+
+
+def test_the_package_face_resolves_its_names_whichever_module_comes_first() -> None:
+    """Regression guard for the import order: audit.suites imports validate.gx, and validate's runner
+    imports audit.suites; loading either first works, and every name in audit.validate.__all__ resolves."""
+    code = (
+        "import sys; first = sys.argv[1]; import importlib; importlib.import_module(first); "
+        "import audit.validate as v; print(all(callable(getattr(v, n)) for n in v.__all__))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GX_ANALYTICS_ENABLED": "false"}
+    for first in ("audit.suites", "audit.validate.run", "audit.validate.gx", "audit.spark.checks"):
+        done = subprocess.run([sys.executable, "-c", code, first], env=env, capture_output=True, text=True)
+        assert done.stdout.strip() == "True", (first, done.stderr[-2000:])
 
 
 # --- results.py: outcomes -> records ---------------------------------------------------------------------
