@@ -666,7 +666,7 @@ def _dispatch(
     from audit.ingest import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S, IngestLimits
     from audit.pipeline import run_audit, validate_tables
     from audit.project import default_waivers
-    from audit.reextract import Reextract
+    from audit.validate.reextract import Reextract
 
     waivers = args.waivers or _if_exists(default_waivers(suites_dir, origin))
     policy = args.policy or suites_dir / "number_policy.json"

@@ -15,7 +15,7 @@ from typing import Any
 from audit.gate import GatePolicy
 from audit.ingest import IngestLimits
 from audit.linkcheck import LiveOptions
-from audit.reextract import Reextract
+from audit.validate.reextract import Reextract
 
 Progress = Callable[[int, int], None]
 

@@ -11,12 +11,11 @@ from audit.config import ValidateConfig, worker_jobs
 from audit.fsio import atomic_dir
 from audit.ingest import DEFAULT_LIMITS, IngestLimits, recorded_limits
 from audit.policy import gate_results
-from audit.provenance import reread_seed
 from audit.records import CheckResult, Verdict
 from audit.report import PageLoader, SeedPage, write_report
 from audit.store import SPECS, read_table
 from audit.suites import Suite
-from audit.validate import rows_where
+from audit.validate import reread_seed, rows_where
 from audit.waivers import apply_waivers
 
 

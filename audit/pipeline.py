@@ -24,13 +24,11 @@ from audit.manifest import embedded_manifest, manifest_core, seeds_root, write_m
 from audit.places import check_apart, check_replaceable
 from audit.policy import with_tolerances
 from audit.process import Chunk, Processed, duplicate_of, processing
-from audit.provenance import DerivedTexts
 from audit.records import SeedRow, Verdict
-from audit.reextract import reextraction
 from audit.signing import load_signing_key, sign_manifest
 from audit.store import SPECS, TablesWriter, read_manifest, to_batch
 from audit.suites import Suite, load_suites
-from audit.validate import load_frames, run_suites
+from audit.validate import DerivedTexts, load_frames, reextraction, run_suites
 from audit.waivers import load_waivers
 
 

@@ -391,3 +391,22 @@ class Verdict:
             if f.waived_by is None
         ]
         return sorted(rows)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TableFacts:
+    """One row of the ``tables`` frame: a Parquet file compared with what the manifest recorded."""
+
+    table: str
+    sha256_expected: str | None
+    sha256_actual: str | None
+    n_rows_expected: int | None
+    n_rows_actual: int | None
+    sha256_ok: bool
+    n_rows_ok: bool
+    embedded_manifest_ok: bool
+
+
+TABLE_FACT_COLUMNS = tuple(TableFacts.__dataclass_fields__)
+# the columns validation adds to every table's rows, recomputed from the seeds (audit.validate.provenance)
+PROVENANCE_COLUMNS = ("seed_ok", "span_ok", "record_ok", "reextracted_ok")

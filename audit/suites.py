@@ -10,7 +10,6 @@ expectations as the file.
 from __future__ import annotations
 
 import difflib
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +19,9 @@ from audit import defaults
 from audit.errors import SuiteError, pointer
 from audit.fsio import sha256_file
 from audit.jsonfile import JsonKind, load_json_file
-from audit.provenance import PROVENANCE_COLUMNS, TABLE_FACT_COLUMNS
-from audit.records import Severity
+from audit.records import PROVENANCE_COLUMNS, TABLE_FACT_COLUMNS, Severity
 from audit.store import SPECS, arrow_schema
-
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+from audit.validate.gx import build_gx_suite, known_expectation_types
 
 SCHEMAS_DIR = defaults.SCHEMAS_DIR
 REQUIRED_TABLES = ("seeds", "articles", "numbers", "links", "dates", "tables")
@@ -93,7 +90,7 @@ def load_suites(directory: Path) -> tuple[Suite, ...]:
 def load_suite(path: Path, table: str) -> Suite:
     """Load and check one suite file for one table."""
     raw = load_json_file(path, SUITE_FILE)
-    known = _known_types()
+    known = known_expectation_types()
     columns = set(suite_columns(table))
     rules = []
     for i, exp in enumerate(raw["expectations"]):
@@ -112,34 +109,6 @@ def load_suite(path: Path, table: str) -> Suite:
         )
     build_gx_suite(path, raw)
     return Suite(table=table, path=path, sha256=sha256_file(path), raw=raw, rules=tuple(rules))
-
-
-def build_gx_suite(path: Path, raw: dict[str, Any]) -> Any:
-    """Build the GX suite; every expectation alone first, so GX's error names its index."""
-    import great_expectations as gx
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
-
-    for i, exp in enumerate(raw["expectations"]):
-        try:
-            ExpectationConfiguration(**exp).to_domain_obj()
-        except Exception as exc:  # GX raises many types here; all mean a bad expectation
-            raise SuiteError(f"{path}: expectations[{i}] ({exp['type']}): {exc}. Fix its kwargs.") from None
-    suite = gx.ExpectationSuite(
-        **{k: v for k, v in raw.items() if k in ("name", "expectations", "meta", "notes")}
-    )
-    if len(suite.expectations) != len(raw["expectations"]):
-        raise SuiteError(
-            f"{path}: Great Expectations kept {len(suite.expectations)} of {len(raw['expectations'])} expectations. "
-            "Check each expectation's type, kwargs and severity."
-        )
-    return suite
-
-
-def _known_types() -> list[str]:
-    import great_expectations  # noqa: F401  (registers the built-in expectations)
-    from great_expectations.expectations.registry import list_registered_expectation_implementations
-
-    return list(list_registered_expectation_implementations())
 
 
 def _check_type(path: Path, i: int, name: str, known: Sequence[str]) -> None:

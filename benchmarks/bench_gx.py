@@ -12,7 +12,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from audit.suites import load_suite, rule_columns
-from audit.validate import category_columns, prepared, run_suites
+from audit.validate import run_suites
+from audit.validate.frames import category_columns, prepared
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")

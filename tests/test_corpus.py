@@ -11,11 +11,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from audit import provenance
 from audit.cli import main
 from audit.config import ValidateConfig
 from audit.fsio import sha256_bytes, sha256_file
 from audit.pipeline import validate_tables
+from audit.validate import provenance
+from audit.validate import seeds as seed_files
 from tests.conftest import SUITES, run_args
 from tests.eval_corpus import body_scores, token_scores
 
@@ -89,18 +90,18 @@ def test_run_checks_the_texts_it_derived_and_validate_derives_them_again(
     these five pages, none of whose digests is in the re-derived sample); `validate` derives all five again
     and reaches the same results, rule by rule, finding by finding."""
     derived_again: list[str] = []
-    rederive = provenance._rederive
+    rederive = seed_files._rederive
 
     def counted(seed: Any) -> dict[str, bytes]:
         derived_again.append(seed.seed_sha256)
         return rederive(seed)
 
-    monkeypatch.setattr(provenance, "_rederive", counted)
+    monkeypatch.setattr(seed_files, "_rederive", counted)
     seeds = tmp_path / "seeds"
     seeds.mkdir()
     for page in CORPUS.glob("*.html.gz"):
         shutil.copy(page, seeds / page.name)
-    assert not any(sha256_file(p).startswith(provenance.SAMPLE_PREFIX) for p in seeds.iterdir())
+    assert not any(sha256_file(p).startswith(seed_files.SAMPLE_PREFIX) for p in seeds.iterdir())
     main(run_args(tmp_path, seeds, SUITES))
     assert derived_again == []
     again = tmp_path / "validated"
@@ -119,11 +120,11 @@ def test_run_checks_the_texts_it_derived_and_validate_derives_them_again(
 def test_kept_texts_are_keyed_by_their_bytes_bounded_and_sampled() -> None:
     """Texts are keyed by the sha256 of their bytes; a seed whose texts pass the memory limit keeps none
     (validation derives them again), and a seed in the sample is never kept."""
-    one, two, sampled = "a" * 64, "b" * 64, provenance.SAMPLE_PREFIX + "c" * 63
+    one, two, sampled = "a" * 64, "b" * 64, seed_files.SAMPLE_PREFIX + "c" * 63
     batch = pa.table(
         {"seed_sha256": [one, two, two, sampled], "text": ["first text", "second", "x" * 40, "sampled text"]}
     )
-    kept = provenance.DerivedTexts(limit=30)
+    kept = seed_files.DerivedTexts(limit=30)
     kept.add(batch)
     assert kept.of(one) == {sha256_bytes(b"first text"): b"first text"}
     assert kept.of(two) is None  # "second" fitted, the 40-byte text did not: none of the seed's texts kept
@@ -139,7 +140,7 @@ def test_a_stored_text_unlike_the_one_the_run_derived_fails(corpus_run: tuple[Pa
     victim = texts.column("seed_sha256")[0].as_py()
     changed = [t.replace(" the ", " a ", 1) if s == victim else t for s, t in
                zip(texts.column("seed_sha256").to_pylist(), texts.column("text").to_pylist(), strict=True)]
-    kept = provenance.DerivedTexts()
+    kept = seed_files.DerivedTexts()
     kept.add(texts.set_column(texts.column_names.index("text"), "text", pa.array(changed)))
     config = ValidateConfig(tables_dir=tmp / "tables", report_dir=tmp_path / "report", suites_dir=SUITES,
                             waivers_path=None, seeds_dir=tmp / "seeds")
@@ -155,16 +156,16 @@ def test_each_page_is_derived_once_for_every_table(
     fewer pages than the run has (five pages, a cache of two; six tables point into the texts)."""
     tmp, _ = corpus_run
     derived: list[str] = []
-    rederive = provenance._rederive
+    rederive = seed_files._rederive
 
     def counted(seed: Any) -> dict[str, bytes]:
         derived.append(seed.seed_sha256)
         return rederive(seed)
 
-    monkeypatch.setattr(provenance, "_rederive", counted)
+    monkeypatch.setattr(seed_files, "_rederive", counted)
     rows = pq.read_table(tmp / "tables" / "seeds.parquet").to_pylist()
     paths = {r["seed_sha256"]: r["path"] for r in rows}
-    seeds = provenance.SeedCache(tmp / "seeds", paths, size=2)
+    seeds = seed_files.SeedCache(tmp / "seeds", paths, size=2)
     names = ["articles", "blocks", "numbers", "links", "dates", "texts"]
     order = {sha: i for i, sha in enumerate(paths)}
     found = provenance.tables_provenance(tmp / "tables", names, seeds, order, dict.fromkeys(names, True))

@@ -299,13 +299,14 @@ def _run_suite(name: str, rows: list[dict[str, object]], only: frozenset[str] | 
     import great_expectations as gx
     import pyarrow as pa
 
+    from audit.validate.gx import gx_context
+
     raw = json.loads((ROOT / "expectations" / f"{name}.json").read_text())
     if only is not None:
         raw["expectations"] = [e for e in raw["expectations"] if e["meta"]["rule_id"] in only]
     suite = gx.ExpectationSuite(**raw)
     assert len(suite.expectations) == len(raw["expectations"])
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = gx.data_context.types.base.ProgressBarsConfig(globally=False)
+    context = gx_context()
     asset = context.data_sources.add_pandas("p").add_dataframe_asset("a")
     batch = asset.add_batch_definition_whole_dataframe("b").get_batch(
         batch_parameters={"dataframe": pa.Table.from_pylist(rows).to_pandas()}

@@ -12,8 +12,8 @@ import pytest
 from junitparser import JUnitXml
 
 from audit.cli import main
+from audit.manifest import seeds_digest
 from audit.store import read_embedded_manifest
-from audit.validate import seeds_digest
 from tests.conftest import SAMPLE_SHA256, run_args
 
 DATA = Path(__file__).parent / "data" / "seeds"

@@ -24,8 +24,8 @@ from audit.ingest import (
     read_seed_file,
     recorded_limits,
 )
-from audit.provenance import reread_seed
 from audit.records import Rejection, RejectReason, Seed
+from audit.validate.seeds import reread_seed
 from tests.conftest import ROOT, SAMPLE_SHA256
 
 
@@ -219,7 +219,7 @@ def test_a_seed_that_grows_past_the_limit_is_not_read_whole(tmp_path: Path) -> N
 _RSS = r"""
 import resource, sys
 from pathlib import Path
-from audit.provenance import reread_seed
+from audit.validate.seeds import reread_seed
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 found = reread_seed(Path(sys.argv[1]), "a.txt", "0" * 64)
 grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before

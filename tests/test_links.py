@@ -24,8 +24,7 @@ from audit.extract.links import (
     unwrap_url,
 )
 from audit.extract.segments import Segment
-from audit.provenance import PROVENANCE_COLUMNS
-from audit.records import Link
+from audit.records import PROVENANCE_COLUMNS, Link
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "seeds" / "000_9fc08baae7766353.txt"
@@ -273,11 +272,11 @@ def failed_rules(rows: list[dict[str, Any]]) -> set[str]:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     import pandas as pd
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    from audit.validate.gx import gx_context
 
     raw = json.loads(SUITE.read_text(encoding="utf-8"))
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    context = gx_context()
     with warnings.catch_warnings():
         # GX >= 1.9 deprecates condition_parser="pandas"; it still works in the pinned 1.24 (DESIGN.md)
         warnings.simplefilter("ignore", DeprecationWarning)

@@ -535,7 +535,9 @@ def test_numbers_suite_runs_in_gx(seed_facts: tuple[str, tuple[NumberFact, ...]]
             for i, f in enumerate(facts)
         ]
     )
-    context = gx.get_context(mode="ephemeral")
+    from audit.validate.gx import gx_context
+
+    context = gx_context()
     batch = (
         context.data_sources.add_pandas("p")
         .add_dataframe_asset("numbers")

@@ -13,23 +13,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from audit import provenance
 from audit.cli import main
 from audit.extract import ExtractOptions
 from audit.extract.number_policy import load_policy
 from audit.fsio import sha256_bytes
 from audit.ingest import DEFAULT_MAX_BYTES
-from audit.provenance import (
-    SPAN_CHECKS,
-    SeedCache,
-    SeedFile,
-    mention_spans_ok,
-    provenance_columns,
-    reread_seed,
-    tables_provenance,
-)
-from audit.reextract import REEXTRACTED_TABLES, Reextract, Reextraction, reextraction
 from audit.store import SPECS
+from audit.validate import seeds as seed_files
+from audit.validate import spans
+from audit.validate.provenance import provenance_columns, tables_provenance
+from audit.validate.reextract import REEXTRACTED_TABLES, Reextract, Reextraction, reextraction
+from audit.validate.seeds import SeedCache, SeedFile, reread_seed
+from audit.validate.spans import SPAN_CHECKS, mention_spans_ok
 from benchmarks.generate import variant
 from tests.conftest import SAMPLE, SUITES, run_args
 
@@ -99,8 +94,8 @@ def test_span_checks_match_the_row_by_row_check(
 ) -> None:
     """Every edge (half characters, bounds, nulls, other encodings, derived texts) as decoding says."""
     if tiny:  # batch and comparison boundaries fall inside the rows
-        monkeypatch.setattr(provenance, "_ROWS_AT_ONCE", 3)
-        monkeypatch.setattr(provenance, "_COMPARE_BYTES", 4)
+        monkeypatch.setattr(spans, "_ROWS_AT_ONCE", 3)
+        monkeypatch.setattr(spans, "_COMPARE_BYTES", 4)
     rows = _rows(sources)
     table = pa.Table.from_pylist(rows * 3)
     got = mention_spans_ok(table, sources).tolist()
@@ -152,7 +147,7 @@ def test_one_walk_reads_each_seed_once_for_every_table(generated: Path, monkeypa
         reads.append(rel)
         return reread_seed(root, rel, *args)
 
-    monkeypatch.setattr(provenance, "reread_seed", counted)
+    monkeypatch.setattr(seed_files, "reread_seed", counted)
     order = {sha: i for i, sha in enumerate(paths)}
     found = tables_provenance(tables, list(SPECS), SeedCache(root, paths, size=4), order, dict.fromkeys(SPECS, True))
     assert sorted(reads) == sorted(paths.values())

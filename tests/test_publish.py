@@ -16,9 +16,9 @@ from audit.cli import main
 from audit.errors import ConfigError
 from audit.fsio import sha256_file
 from audit.marks import MARKER
-from audit.provenance import PROVENANCE_COLUMNS
 from audit.publish.config import RELEASE_SCHEMA, defaults, load_release_config, load_release_schema
 from audit.publish.diff import RuleState, diff_keys, diff_rules
+from audit.records import PROVENANCE_COLUMNS
 from audit.store import DIGEST_COLUMN, record_digest
 from tests.conftest import ROOT, SAMPLE, SUITES
 

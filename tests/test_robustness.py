@@ -32,9 +32,11 @@ from audit.extract.numbers import load_policy
 from audit.fsio import shown
 from audit.ingest import IngestLimits
 from audit.process import process_seed
-from audit.provenance import article_spans_ok, derived_text_ok, mention_spans_ok, record_ok, reread_seed
 from audit.records import RejectReason
 from audit.store import SPECS
+from audit.validate.provenance import record_ok
+from audit.validate.seeds import reread_seed
+from audit.validate.spans import article_spans_ok, derived_text_ok, mention_spans_ok
 from tests.conftest import ROOT, SAMPLE, SUITES, run_args
 
 DATA = Path(__file__).parent / "data" / "robustness"

@@ -57,7 +57,7 @@ def test_unknown_column_is_named(suites_dir: Path) -> None:
 def test_bad_kwargs_are_reported_by_index(suites_dir: Path) -> None:
     """Kwargs GX rejects are reported with the expectation's index instead of being dropped."""
     _edit(suites_dir, "articles", 0, kwargs={"column": "title", "mostly": 7})
-    with pytest.raises(SuiteError, match=r"articles\.json: expectations\[0\] \(expect_column_values_to_not_be_null\)"):
+    with pytest.raises(SuiteError, match=r"articles\.json: /expectations/0: expect_column_values_to_not_be_null: "):
         load_suites(suites_dir)
 
 

@@ -22,9 +22,11 @@ import pytest
 
 from audit.cli import main
 from audit.fsio import sha256_file
-from audit.provenance import PROVENANCE_COLUMNS, SeedCache, provenance_columns
-from audit.reextract import SAMPLE_ONE_IN, Reextraction
+from audit.records import PROVENANCE_COLUMNS
 from audit.store import DIGEST_COLUMN, SPECS, TABLES, read_table, record_digest
+from audit.validate.provenance import provenance_columns
+from audit.validate.reextract import SAMPLE_ONE_IN, Reextraction
+from audit.validate.seeds import SeedCache
 from tests.conftest import SAMPLE, SUITES, run_args
 
 DATA = Path(__file__).parent / "data" / "tamper"

@@ -113,7 +113,7 @@ def test_gx_context_does_not_write_its_config_for_each_data_source() -> None:
     import great_expectations as gx
     import pandas as pd
 
-    from audit.validate import _gx_context
+    from audit.validate.gx import gx_context
 
     def writes(context: Any) -> int:
         backend = context.variables.store._store_backend
@@ -134,7 +134,7 @@ def test_gx_context_does_not_write_its_config_for_each_data_source() -> None:
         return count[0]
 
     assert writes(gx.get_context(mode="ephemeral")) > 0
-    assert writes(_gx_context()) == 0
+    assert writes(gx_context()) == 0
 
 
 def test_gx_does_not_hash_the_batches_it_validates() -> None:
@@ -145,8 +145,8 @@ def test_gx_does_not_hash_the_batches_it_validates() -> None:
 
     probe = (
         "import pandas as pd, great_expectations as gx\n"
-        "from audit.validate import _gx_context\n"
-        "context = _gx_context() if {audit} else gx.get_context(mode='ephemeral')\n"
+        "from audit.validate.gx import gx_context\n"
+        "context = gx_context() if {audit} else gx.get_context(mode='ephemeral')\n"
         "asset = context.data_sources.add_pandas(name='p').add_dataframe_asset('t')\n"
         "batch = asset.add_batch_definition_whole_dataframe('all').get_batch(\n"
         "    batch_parameters={{'dataframe': pd.DataFrame({{'a': [1, 2, 3]}})}})\n"

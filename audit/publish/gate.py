@@ -139,8 +139,8 @@ def revalidate(stale: Audit, how: Revalidation, report_dir: Path) -> Audit:
     from audit.config import ValidateConfig
     from audit.pipeline import validate_tables
     from audit.policy import with_tolerances
-    from audit.reextract import Reextract
     from audit.suites import load_suites
+    from audit.validate.reextract import Reextract
 
     tables_dir = stale.manifest_path.parent
     suites = with_tolerances(load_suites(how.suites_dir), how.gate)

@@ -1,9 +1,10 @@
 """Tables on Spark -> provenance columns computed in tasks -> the same GX suites -> CheckResult records.
 
 Provenance: each table is cogrouped by ``seed_sha256`` with the path each seed is re-read from (the first in
-the seeds table, as ``validate.Frames`` picks it); a task re-reads that seed through ``provenance.SeedCache``
-and calls ``provenance.provenance_columns`` on the seed's rows: the pandas engine's own functions, and as
-there, each seed is re-read once per table.
+the seeds table, as ``validate.frames.Frames`` picks it); a task re-reads that seed through
+``validate.seeds.SeedCache`` and calls ``validate.provenance.provenance_columns`` on the seed's rows: the
+pandas engine's own functions, and as there, each seed is re-read once per table. The suites run through
+``validate.gx``, and the ``tables`` frame's rows come from ``validate.facts``, as on pandas.
 
 Failing ids: GX 1.24 returns ``unexpected_index_list`` on Spark as it does on pandas, so rows are named the
 same way, by ``unexpected_index_column_names``. The list also asks for ``seed_sha256`` and the row's place in
@@ -16,10 +17,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
@@ -36,24 +35,20 @@ from audit.errors import ConfigError
 from audit.finish import finish_audit
 from audit.manifest import seeds_root
 from audit.policy import with_tolerances
-from audit.provenance import (
-    PROVENANCE_COLUMNS,
-    SPAN_CHECKS,
-    TABLE_FACT_COLUMNS,
-    SeedCache,
-    TableFacts,
-    provenance_columns,
-)
-from audit.records import CheckResult, Verdict
-from audit.reextract import Reextraction, reextraction
+from audit.records import PROVENANCE_COLUMNS, CheckResult, TableFacts, Verdict
 from audit.spark.datasets import count_rows, embedded_manifests, table_sha256
 from audit.spark.session import spark_session
 from audit.store import SPECS, arrow_schema, read_manifest
-from audit.suites import Suite, build_gx_suite, load_suites
-from audit.validate import EVIDENCE_LIMIT, LIVE_COLUMNS, check_result, embedded_core
+from audit.suites import Rule, Suite, load_suites
+from audit.validate.facts import TableFile, facts_frame, table_facts
+from audit.validate.frames import LIVE_COLUMNS
+from audit.validate.gx import Outcome, build_gx_suite, gx_context, naming_rows, run_gx_suite
+from audit.validate.provenance import provenance_columns
+from audit.validate.reextract import Reextraction, reextraction
+from audit.validate.results import EVIDENCE_LIMIT, check_result
+from audit.validate.seeds import SeedCache
+from audit.validate.spans import SPAN_CHECKS
 from audit.waivers import load_waivers
-
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 FILE_COLUMN, ROW_COLUMN = "_audit_file", "_audit_row"
 _SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
@@ -98,9 +93,9 @@ def check_tables(
 ) -> tuple[CheckResult, ...]:
     """Every suite on its table as a Spark DataFrame with the provenance columns added in tasks (``again``:
     seeds extracted again in the tasks, as ``validate`` does)."""
-    facts = table_facts(tables_dir, manifest)
-    intact = {row["table"]: bool(row["sha256_ok"]) for row in facts}
-    n_rows = {row["table"]: int(row["n_rows_actual"]) for row in facts}
+    facts = table_facts(tables_dir, manifest, read=_table_file)
+    intact = {row.table: row.sha256_ok for row in facts}
+    n_rows = {row.table: int(row.n_rows_actual or 0) for row in facts}
     cores = spark.sparkContext.defaultParallelism
     if not spark.sparkContext.getConf().contains(_SHUFFLE_PARTITIONS):  # Spark's 200 is for big clusters
         spark.conf.set(_SHUFFLE_PARTITIONS, str(cores))
@@ -113,7 +108,7 @@ def check_tables(
         )
         for name, t in tables.items()
     }
-    if any(row["table"] == "link_checks" and row["n_rows_actual"] for row in facts):
+    if any(row.table == "link_checks" and row.n_rows_actual for row in facts):
         frames["links"] = join_live_checks(frames["links"], frames["link_checks"])
     try:
         for frame in frames.values():
@@ -142,29 +137,12 @@ def read_spark_table(spark: SparkSession, tables_dir: Path, name: str) -> DataFr
     return frame.select(*schema.names, *place)
 
 
-def table_facts(tables_dir: Path, manifest: dict[str, Any]) -> list[dict[str, Any]]:
-    """The ``tables`` frame's rows: each table's digest, row count and embedded manifests against the manifest."""
-    recorded = manifest.get("tables", {})
-    core = embedded_core(manifest)
-    rows = []
-    for name in SPECS:
-        path = tables_dir / f"{name}.parquet"
-        if not path.exists():
-            raise ConfigError(f"{path}: the table is missing. Run `python -m audit run` to write the tables.")
-        expected = recorded.get(name, {})
-        actual_sha, n_rows, embedded = table_sha256(path), count_rows(path), embedded_manifests(path)
-        facts = TableFacts(
-            table=name,
-            sha256_expected=expected.get("sha256"),
-            sha256_actual=actual_sha,
-            n_rows_expected=expected.get("n_rows"),
-            n_rows_actual=n_rows,
-            sha256_ok=expected.get("sha256") == actual_sha,
-            n_rows_ok=expected.get("n_rows") == n_rows,
-            embedded_manifest_ok=core is not None and bool(embedded) and all(m == core for m in embedded),
-        )
-        rows.append(dataclasses.asdict(facts))
-    return rows
+def _table_file(path: Path) -> TableFile:
+    """A table's file or dataset directory: its digest, row count and the manifest each part file embeds."""
+    if not path.exists():
+        raise ConfigError(f"{path}: the table is missing. Run `python -m audit run` to write the tables.")
+    manifests = tuple(embedded_manifests(path))
+    return TableFile(sha256=table_sha256(path), n_rows=count_rows(path), manifests=manifests)
 
 
 def seed_paths(seeds: DataFrame) -> DataFrame:
@@ -228,7 +206,7 @@ def _digests(again: Reextraction, table: str, sha: str) -> frozenset[str] | None
 
 
 def join_live_checks(links: DataFrame, checks: DataFrame) -> DataFrame:
-    """audit.validate.join_live_checks on Spark: a link's live result, if its URL has one, replaces its placeholders."""
+    """validate.frames.join_live_checks on Spark: a link's live result, if its URL has one, replaces its placeholders."""
     live = checks.select(
         F.col("url").alias("_live_url"), *(F.col(c).alias(f"_live_{c}") for c in LIVE_COLUMNS)
     )
@@ -243,65 +221,62 @@ def join_live_checks(links: DataFrame, checks: DataFrame) -> DataFrame:
 
 
 def run_spark_suites(
-    spark: SparkSession, frames: Mapping[str, DataFrame], facts: list[dict[str, Any]], suites: Sequence[Suite]
+    spark: SparkSession,
+    frames: Mapping[str, DataFrame],
+    facts: Sequence[TableFacts],
+    suites: Sequence[Suite],
 ) -> tuple[CheckResult, ...]:
     """Validate each table's Spark DataFrame with its suite through GX's Spark datasource."""
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    facts_frame = pd.DataFrame(facts, columns=list(TABLE_FACT_COLUMNS))
+    context = gx_context()
+    rows, tables_frame = [dataclasses.asdict(f) for f in facts], facts_frame(tuple(facts))
     results: list[CheckResult] = []
     for suite in suites:
         if suite.table == "tables":
-            frame, id_column, index = spark.createDataFrame(facts, _FACTS_SCHEMA), "table", ["table"]
+            frame, id_column, index = spark.createDataFrame(rows, _FACTS_SCHEMA), "table", ["table"]
         else:
             frame, id_column = frames[suite.table], SPECS[suite.table].id_column
             seed = ["seed_sha256"] if "seed_sha256" in frame.columns else []
             index = [id_column, *seed, FILE_COLUMN, ROW_COLUMN]
-        source = context.data_sources.add_spark(name=f"audit-{suite.table}")
-        batch_def = source.add_dataframe_asset(name=suite.table).add_batch_definition_whole_dataframe("all")
-        batch = batch_def.get_batch(batch_parameters={"dataframe": frame})
-        outcome = batch.validate(
+        outcomes = run_gx_suite(
+            context,
+            frame,
             build_gx_suite(suite.path, suite.raw),
-            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": index},
+            name=f"audit-{suite.table}",
+            result_format=naming_rows(index, with_values=True),
+            engine="spark",
         )
-        by_rule = {r.expectation_config.meta["rule_id"]: r for r in outcome.results}
         for rule in suite.rules:
-            result = by_rule.get(rule.rule_id)
+            outcome = outcomes.get(rule.rule_id)
             if suite.table == "tables":
-                results.append(check_result(rule, result, facts_frame, id_column))
+                results.append(check_result(rule, outcome, tables_frame, id_column))
             else:
-                results.append(_spark_check_result(rule, result, frame, id_column))
+                results.append(_spark_check_result(rule, outcome, frame, id_column))
     return tuple(results)
 
 
-def _spark_check_result(rule: Any, result: Any, frame: DataFrame, id_column: str) -> CheckResult:
-    """audit.validate's CheckResult, from the failing rows in table order and the evidence rows fetched."""
-    payload = (result.result or {}) if result is not None else {}
-    found = payload.get("unexpected_index_list") or []
-    if result is None or result.success or not found:
-        return check_result(rule, result, pd.DataFrame(), id_column)
-    found = sorted(found, key=lambda item: (item[FILE_COLUMN], item[ROW_COLUMN]))
-    ids = list(dict.fromkeys(str(item[id_column]) for item in found))
-    evidence = _evidence_frame(frame, id_column, ids[:EVIDENCE_LIMIT], found)
-    ordered = SimpleNamespace(
-        success=result.success,
-        exception_info=result.exception_info,
-        result={**payload, "unexpected_index_list": found},
-    )
-    return check_result(rule, ordered, evidence, id_column)
+def _spark_check_result(rule: Rule, outcome: Outcome | None, frame: DataFrame, id_column: str) -> CheckResult:
+    """The pandas engine's CheckResult, from the failing rows in table order and the evidence rows fetched."""
+    failing = {} if outcome is None else outcome.failing
+    if outcome is None or outcome.success or not failing.get(id_column):
+        return check_result(rule, outcome, pd.DataFrame(), id_column)
+    columns = list(failing)
+    file_at, row_at = columns.index(FILE_COLUMN), columns.index(ROW_COLUMN)
+    rows = zip(*(failing[c] for c in columns), strict=True)
+    found = sorted(rows, key=lambda row: (row[file_at], row[row_at]))
+    in_order = {c: [row[i] for row in found] for i, c in enumerate(columns)}
+    ids = list(dict.fromkeys(str(i) for i in in_order[id_column]))
+    evidence = _evidence_frame(frame, id_column, ids[:EVIDENCE_LIMIT], in_order)
+    return check_result(rule, dataclasses.replace(outcome, failing=in_order), evidence, id_column)
 
 
 def _evidence_frame(
-    frame: DataFrame, id_column: str, first: list[str], found: list[dict[str, Any]]
+    frame: DataFrame, id_column: str, first: list[str], failing: Mapping[str, Sequence[Any]]
 ) -> pd.DataFrame:
     """Whole rows for the first failing ids; id and seed only for the rest (their findings carry no evidence)."""
     rows: pd.DataFrame = (
         frame.where(F.col(id_column).isin(first)).drop(FILE_COLUMN, ROW_COLUMN).toArrow().to_pandas()
     )
     keys = [id_column, *(["seed_sha256"] if "seed_sha256" in frame.columns else [])]
-    rest = pd.DataFrame([{k: item[k] for k in keys} for item in found], columns=keys)
+    rest = pd.DataFrame({k: list(failing[k]) for k in keys}, columns=keys)
     rest = rest[~rest[id_column].isin(set(first))].drop_duplicates(id_column)
     return rows if rest.empty else pd.concat([rows, rest], ignore_index=True)

@@ -22,12 +22,11 @@ import pyarrow.parquet as pq
 
 from audit.cli import main
 from audit.fsio import sha256_file
-from audit.provenance import DerivedTexts
 from audit.records import CheckResult
-from audit.reextract import Reextract, reextraction
 from audit.store import DIGEST_COLUMN, MANIFEST_KEY, SPECS, read_table, record_digest
 from audit.suites import Suite, load_suites
-from audit.validate import load_frames, run_suites
+from audit.validate import DerivedTexts, load_frames, run_suites
+from audit.validate.reextract import Reextract, reextraction
 from tests.conftest import SAMPLE, SUITES, run_args
 
 CASES_DIR = Path(__file__).resolve().parent / "cases"

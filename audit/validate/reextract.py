@@ -16,10 +16,13 @@ import hashlib
 import hmac
 import secrets
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from enum import StrEnum
 from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
 
 from audit.errors import ConfigError
 from audit.extract import ExtractOptions
@@ -30,6 +33,7 @@ from audit.ingest import DEFAULT_MAX_BYTES, IngestLimits, recorded_limits
 from audit.process import process_seed
 from audit.records import RejectReason
 from audit.store import DIGEST_COLUMN
+from audit.validate.spans import codes_of
 
 REEXTRACTED_TABLES = ("articles", "blocks", "numbers", "links", "dates", "texts")
 SAMPLE_ONE_IN = 16  # --reextract sample: the share of seeds extracted again
@@ -163,3 +167,21 @@ def reextraction(
     options = ExtractOptions(policy=load_policy(policy_path))
     max_bytes = recorded_limits(manifest).max_bytes
     return Reextraction(root, paths, options, mode is Reextract.ALL, max_bytes=max_bytes)
+
+
+def reextracted_ok(
+    table: pa.Table, expected: Callable[[str], frozenset[str] | None] | None
+) -> pa.BooleanArray:
+    """Per row: is its digest among those its seed's re-extraction makes (null: seed not extracted again)."""
+    n = table.num_rows
+    if expected is None or n == 0 or "seed_sha256" not in table.column_names:
+        return pa.nulls(n, pa.bool_())
+    codes, shas = codes_of(table.column("seed_sha256").combine_chunks())
+    wanted = [None if sha is None else expected(sha) for sha in shas]
+    out: list[bool | None] = [None] * n
+    chosen = np.flatnonzero(np.asarray([w is not None for w in wanted] + [False])[codes]).tolist()
+    if chosen:
+        digests = table.column(DIGEST_COLUMN).take(pa.array(chosen)).to_pylist()
+        for i, digest in zip(chosen, digests, strict=True):
+            out[i] = digest in (wanted[codes[i]] or ())
+    return pa.array(out, pa.bool_())
