@@ -119,7 +119,10 @@ def build_gx_suite(path: Path, raw: Mapping[str, Any]) -> Any:
             ExpectationConfiguration(**exp).to_domain_obj()
         except Exception as exc:  # GX raises many types here; all mean a bad expectation
             raise SuiteError.at(
-                path, pointer(("expectations", i)), f"{exp['type']}: {exc}", "Fix its kwargs."
+                path,
+                pointer(("expectations", i)),
+                f"{exp['type']}: {' '.join(str(exc).split())}",
+                "Fix its kwargs.",
             ) from None
     suite = gx.ExpectationSuite(
         **{k: v for k, v in raw.items() if k in ("name", "expectations", "meta", "notes")}
