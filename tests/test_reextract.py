@@ -12,6 +12,7 @@ import pytest
 
 from audit.extract import ExtractOptions
 from audit.extract.number_policy import load_policy
+from audit.store import record_digest
 from audit.validate import reextract
 from audit.validate.reextract import REEXTRACTED_TABLES, Reextract, Reextraction, reextracted_ok, reextraction
 from tests.conftest import SAMPLE, SAMPLE_SHA256, SUITES
@@ -24,16 +25,23 @@ def _options() -> ExtractOptions:
 
 
 def test_rows_are_vouched_for_by_their_seeds_extraction() -> None:
-    """A row whose digest its seed's extraction makes is true, another digest false; rows of a seed not
-    extracted again, or naming no seed, are null (not assessed)."""
+    """A row whose values its seed's extraction makes is true, another row false; rows of a seed not
+    extracted again, or naming no seed, are null (not assessed). The row is digested from its values: a
+    stored digest that extraction made does not vouch for values edited beside it."""
+
+    def digest(seed: str | None, value: float) -> str:
+        return record_digest({"seed_sha256": seed, "value": value})
+
+    made = {ONE: frozenset({digest(ONE, 1.0), digest(ONE, 2.0)})}
     table = pa.table(
         {
-            "seed_sha256": [ONE, ONE, TWO, None, ONE],
-            "record_sha256": ["d1", "forged", "d9", "d1", "d2"],
+            "seed_sha256": [ONE, ONE, TWO, None, ONE, ONE],
+            "value": [1.0, 3.0, 9.0, 1.0, 2.0, 5.0],
+            # the fifth row's digest is recomputed for its edit; the sixth keeps extraction's own
+            "record_sha256": [digest(ONE, 1.0), digest(ONE, 3.0), "d9", "d1", digest(ONE, 2.0), digest(ONE, 1.0)],
         }
     )
-    expected = {ONE: frozenset({"d1", "d2"})}
-    assert reextracted_ok(table, expected.get).to_pylist() == [True, False, None, None, True]
+    assert reextracted_ok(table, made.get).to_pylist() == [True, False, None, None, True, False]
 
 
 def test_without_a_reextraction_every_row_is_null() -> None:

@@ -122,12 +122,12 @@ def tables_provenance(
 
 
 def _columns(name: str, intact: bool, reextracted: Reextracted | None) -> list[str] | None:
-    """What the walk reads of a table: the checked columns (with the digest, if rows are compared with a
-    re-extraction), or every column when rows must be re-digested."""
+    """What the walk reads of a table: the checked columns, or every column when rows must be re-digested
+    (a changed file, or rows compared with a re-extraction)."""
     columns = SPAN_COLUMNS.get(name)
-    if columns is None or not intact:
+    if columns is None or not intact or reextracted is not None:
         return None
-    return [*columns, DIGEST_COLUMN] if reextracted is not None else list(columns)
+    return list(columns)
 
 
 def _for_table(reextracted: Reextracted, table: str) -> Callable[[str], frozenset[str] | None]:

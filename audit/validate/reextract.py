@@ -32,7 +32,7 @@ from audit.fsio import sha256_file
 from audit.ingest import DEFAULT_MAX_BYTES, IngestLimits, recorded_limits
 from audit.process import process_seed
 from audit.records import RejectReason
-from audit.store import DIGEST_COLUMN
+from audit.store import DIGEST_COLUMN, record_digest
 from audit.validate.spans import codes_of
 
 REEXTRACTED_TABLES = ("articles", "blocks", "numbers", "links", "dates", "texts")
@@ -172,7 +172,12 @@ def reextraction(
 def reextracted_ok(
     table: pa.Table, expected: Callable[[str], frozenset[str] | None] | None
 ) -> pa.BooleanArray:
-    """Per row: is its digest among those its seed's re-extraction makes (null: seed not extracted again)."""
+    """Per row: is it a row its seed's re-extraction makes (null: seed not extracted again).
+
+    Compared by the digest of the row's values, computed here, not by its stored ``record_sha256``: an
+    edited value left beside its old digest would otherwise pass, since that digest is extraction's own
+    (and ``record_ok`` is recomputed only for a file whose sha256 differs from the manifest's, which an
+    editor can rewrite)."""
     n = table.num_rows
     if expected is None or n == 0 or "seed_sha256" not in table.column_names:
         return pa.nulls(n, pa.bool_())
@@ -181,7 +186,6 @@ def reextracted_ok(
     out: list[bool | None] = [None] * n
     chosen = np.flatnonzero(np.asarray([w is not None for w in wanted] + [False])[codes]).tolist()
     if chosen:
-        digests = table.column(DIGEST_COLUMN).take(pa.array(chosen)).to_pylist()
-        for i, digest in zip(chosen, digests, strict=True):
-            out[i] = digest in (wanted[codes[i]] or ())
+        for i, row in zip(chosen, table.take(pa.array(chosen)).to_pylist(), strict=True):
+            out[i] = record_digest(row) in (wanted[codes[i]] or ())
     return pa.array(out, pa.bool_())
