@@ -15,10 +15,12 @@ from audit.errors import UsageError
 from audit.fsio import atomic_write_text, sha256_file
 from audit.ingest import IngestLimits
 from audit.marks import run_id
+from audit.records import SeedRow
 from audit.suites import Suite
 
 # facts of this run, not of the data: kept in manifest.json only, so tables do not depend on where seeds are
 RUN_KEYS = ("seeds_root",)
+SEED_KEYS = ("path", "seed_sha256", "size_bytes", "status", "reason")  # of a seeds row, in the seed list
 
 
 def manifest_core(
@@ -35,6 +37,11 @@ def manifest_core(
         "seeds_root": str(seeds_dir),
         "limits": {"max_seed_bytes": limits.max_bytes},
     }
+
+
+def seed_entry(row: SeedRow) -> dict[str, Any]:
+    """A seed's entry in the manifest's seed list: the SEED_KEYS of its seeds row."""
+    return {key: getattr(row, key) for key in SEED_KEYS}
 
 
 def embedded_manifest(core: dict[str, Any], seeds: list[dict[str, Any]]) -> dict[str, Any]:

@@ -34,8 +34,7 @@ from pyspark.sql.types import BooleanType, StructField, StructType
 from audit.config import ValidateConfig
 from audit.errors import ConfigError
 from audit.finish import finish_audit
-from audit.manifest import seeds_root
-from audit.policy import with_tolerances
+from audit.plan import ValidatePlan, load_rules, plan_validation
 from audit.provenance import (
     PROVENANCE_COLUMNS,
     SPAN_CHECKS,
@@ -48,10 +47,9 @@ from audit.records import CheckResult, Verdict
 from audit.reextract import Reextraction, reextraction
 from audit.spark.datasets import count_rows, embedded_manifests, table_sha256
 from audit.spark.session import spark_session
-from audit.store import SPECS, arrow_schema, read_manifest
-from audit.suites import Suite, build_gx_suite, load_suites
+from audit.store import SPECS, arrow_schema
+from audit.suites import Suite, build_gx_suite
 from audit.validate import EVIDENCE_LIMIT, LIVE_COLUMNS, check_result, embedded_core
-from audit.waivers import load_waivers
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
@@ -66,26 +64,19 @@ _FACTS_SCHEMA = (
 
 def validate_tables_spark(config: ValidateConfig) -> Verdict:
     """`audit validate --engine spark`: the pandas engine's validate_tables, with Spark doing the checks."""
+    rules = load_rules(config.suites_dir, config.waivers_path, config.gate)
+    plan = plan_validation(config.tables_dir, config.seeds_dir, rules)
     with spark_session(config.spark_master) as spark:
-        return validate_with(spark, config)
+        return validate_with(spark, config, plan)
 
 
-def validate_with(
-    spark: SparkSession,
-    config: ValidateConfig,
-    suites: tuple[Suite, ...] | None = None,
-    waivers: Any = None,
-) -> Verdict:
+def validate_with(spark: SparkSession, config: ValidateConfig, plan: ValidatePlan) -> Verdict:
     """Run the suites on Spark, apply waivers and write the report as ``pipeline.validate_tables`` does."""
-    suites = suites if suites is not None else with_tolerances(load_suites(config.suites_dir), config.gate)
-    waivers = waivers if waivers is not None else load_waivers(config.waivers_path)
-    manifest = read_manifest(config.tables_dir)
-    seeds_dir = seeds_root(config.seeds_dir, manifest)
     again = reextraction(
-        config.reextract, seeds_dir.resolve(), {}, config.number_policy, manifest
+        config.reextract, plan.seeds_dir.resolve(), {}, config.number_policy, plan.manifest
     )  # each task names its seed
-    results = check_tables(spark, config.tables_dir, seeds_dir, suites, manifest, again)
-    return finish_audit(config, suites, waivers, manifest, seeds_dir, results)
+    results = check_tables(spark, config.tables_dir, plan.seeds_dir, plan.rules.suites, plan.manifest, again)
+    return finish_audit(config, plan.rules.suites, plan.rules.waivers, plan.manifest, plan.seeds_dir, results)
 
 
 def check_tables(
