@@ -111,11 +111,13 @@ def _validate_tables(
         return spark.validate_tables(config)
     rules = load_rules(config.suites_dir, config.waivers_path, config.gate, suites=suites, waivers=waivers)
     plan = plan_validation(config.tables_dir, config.seeds_dir, rules)
-    frames, manifest = load_frames(config.tables_dir, plan.seeds_dir, derived)
+    frames, _ = load_frames(config.tables_dir, plan.seeds_dir, derived)
     # extraction workers hold little of the tables: one per CPU whatever their size
     frames.reextract_with(
-        reextraction(config.reextract, plan.seeds_dir, frames.seed_paths, config.number_policy, manifest),
+        reextraction(
+            config.reextract, plan.seeds_dir, frames.seed_paths, config.number_policy, plan.manifest
+        ),
         config.jobs or os.cpu_count() or 1,
     )
-    results = run_suites(frames, rules.suites, worker_jobs(config.jobs, manifest))
-    return finish_audit(config, rules.suites, rules.waivers, manifest, plan.seeds_dir, results)
+    results = run_suites(frames, rules.suites, worker_jobs(config.jobs, plan.manifest))
+    return finish_audit(config, plan, results)

@@ -38,6 +38,11 @@ class Rules:
     suites: tuple[Suite, ...]
     waivers: tuple[Waiver, ...]
 
+    @property
+    def suite_digests(self) -> dict[str, str]:
+        """Each suite file's name and sha256, as manifests and reports record them."""
+        return {s.path.name: s.sha256 for s in self.suites}
+
 
 def load_rules(
     suites_dir: Path,
@@ -81,7 +86,7 @@ def plan_run(config: RunConfig) -> RunPlan:
         rules=rules,
         options=options,
         files=files,
-        core=manifest_core(rules.suites, config.policy_path, config.seeds_dir, config.limits),
+        core=manifest_core(rules.suite_digests, config.policy_path, config.seeds_dir, config.limits),
         check_links=live_checker(config.live_links) if config.live_links is not None else None,
         key=load_signing_key(config.signing_key) if config.signing_key is not None else None,
         started=started,

@@ -76,7 +76,7 @@ def validate_with(spark: SparkSession, config: ValidateConfig, plan: ValidatePla
         config.reextract, plan.seeds_dir.resolve(), {}, config.number_policy, plan.manifest
     )  # each task names its seed
     results = check_tables(spark, config.tables_dir, plan.seeds_dir, plan.rules.suites, plan.manifest, again)
-    return finish_audit(config, plan.rules.suites, plan.rules.waivers, plan.manifest, plan.seeds_dir, results)
+    return finish_audit(config, plan, results)
 
 
 def check_tables(
