@@ -51,12 +51,12 @@ def _run_audit(config: RunConfig, progress: Progress | None) -> Verdict:
     def retire_report() -> None:
         retire_dir(config.report_dir, "report", "--report")
 
+    plan = plan_run(config)
     if config.engine == "spark":
         from audit import spark
 
         retire_report()  # (its tables are swapped inside spark.run_audit)
-        return spark.run_audit(config)
-    plan = plan_run(config)
+        return spark.run_audit(config, plan)
     with processing(config.seeds_dir, plan.files, config.limits, plan.options, config.jobs) as chunks:
         derived = write_tables(
             config.tables_dir,
@@ -105,12 +105,12 @@ def _validate_tables(
     waivers: tuple[Waiver, ...] | None,
     derived: DerivedTexts | None,
 ) -> Verdict:
+    rules = load_rules(config.suites_dir, config.waivers_path, config.gate, suites=suites, waivers=waivers)
+    plan = plan_validation(config.tables_dir, config.seeds_dir, rules)
     if config.engine == "spark":
         from audit import spark
 
-        return spark.validate_tables(config)
-    rules = load_rules(config.suites_dir, config.waivers_path, config.gate, suites=suites, waivers=waivers)
-    plan = plan_validation(config.tables_dir, config.seeds_dir, rules)
+        return spark.validate_tables(config, plan)
     frames, _ = load_frames(config.tables_dir, plan.seeds_dir, derived)
     # extraction workers hold little of the tables: one per CPU whatever their size
     frames.reextract_with(

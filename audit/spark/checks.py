@@ -34,7 +34,7 @@ from pyspark.sql.types import BooleanType, StructField, StructType
 from audit.config import ValidateConfig
 from audit.errors import ConfigError
 from audit.finish import finish_audit
-from audit.plan import ValidatePlan, load_rules, plan_validation
+from audit.plan import ValidatePlan
 from audit.provenance import (
     PROVENANCE_COLUMNS,
     SPAN_CHECKS,
@@ -62,10 +62,8 @@ _FACTS_SCHEMA = (
 )
 
 
-def validate_tables_spark(config: ValidateConfig) -> Verdict:
+def validate_tables_spark(config: ValidateConfig, plan: ValidatePlan) -> Verdict:
     """`audit validate --engine spark`: the pandas engine's validate_tables, with Spark doing the checks."""
-    rules = load_rules(config.suites_dir, config.waivers_path, config.gate)
-    plan = plan_validation(config.tables_dir, config.seeds_dir, rules)
     with spark_session(config.spark_master) as spark:
         return validate_with(spark, config, plan)
 

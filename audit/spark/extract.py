@@ -33,7 +33,7 @@ from audit.fsio import atomic_dir
 from audit.ingest import IngestLimits
 from audit.linkcheck import LinkChecker
 from audit.manifest import embedded_manifest, seed_entry, write_manifest
-from audit.plan import RunPlan, plan_run, plan_validation
+from audit.plan import RunPlan, plan_validation
 from audit.process import EXTRACTED_TABLES, Processed, process_seed, reject_duplicates
 from audit.records import SeedRow, Verdict
 from audit.release_signing import sign_manifest
@@ -53,11 +53,10 @@ _ENVELOPE = pa.schema(
 )
 
 
-def run_audit_spark(config: RunConfig) -> Verdict:
+def run_audit_spark(config: RunConfig, plan: RunPlan) -> Verdict:
     """Extract every seed in Spark tasks, write the tables with Spark, validate them on Spark."""
     from audit.spark.checks import validate_with
 
-    plan = plan_run(config)
     with spark_session(config.spark_master) as spark:
         write_tables_spark(spark, config.tables_dir, config.seeds_dir, config.limits, plan)
         validation = plan_validation(config.tables_dir, config.seeds_dir, plan.rules)
