@@ -1,9 +1,9 @@
 """The audit on Apache Spark: the same extraction functions and suites, distributed (optional extra).
 
-Importing this package needs no pyspark; ``require_pyspark`` says how to install it when it is missing.
-Both take the settings and the plan ``audit.plan`` made of them (as the pandas engine does: ``pipeline``
-plans, then switches engine). The modules below import pyspark and are loaded only by ``run_audit`` /
-``validate_tables``::
+``run_audit`` and ``validate_tables`` take the settings and the plan ``pipeline`` made of them before it
+switched engine (``audit.plan``: the pandas engine's setup too). Importing this package needs no pyspark;
+``require_pyspark`` says how to install it when it is missing. The modules below import pyspark and are
+loaded only by ``run_audit`` / ``validate_tables``::
 
     session.py   SparkSession for a master URL (local[2] by default, or the one spark-submit gives)
     datasets.py  a table as a Parquet dataset directory: part files, digest, row count, embedded manifest
