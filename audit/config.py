@@ -40,6 +40,22 @@ class RunConfig:
     suites_origin: str | None = None  # "packaged" or the suites directory as given, for the report
     signing_key: Path | None = None  # sign TABLES/manifest.json with this Ed25519 key (audit/signing.py)
 
+    def validation(self) -> ValidateConfig:
+        """The settings of the run's own validation of the tables it wrote (on the same engine)."""
+        return ValidateConfig(
+            tables_dir=self.tables_dir,
+            report_dir=self.report_dir,
+            suites_dir=self.suites_dir,
+            waivers_path=self.waivers_path,
+            seeds_dir=self.seeds_dir,
+            today=self.today,
+            engine=self.engine,
+            spark_master=self.spark_master,
+            jobs=self.jobs,
+            gate=self.gate,
+            suites_origin=self.suites_origin,
+        )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ValidateConfig:

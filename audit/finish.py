@@ -1,4 +1,4 @@
-"""The last stage of both engines: the rules' results and the waivers -> the verdict -> the report."""
+"""The last stage of both engines: the rules' results and the waivers -> the verdict (``judge``) -> the report."""
 
 from __future__ import annotations
 
@@ -9,40 +9,74 @@ from typing import Any
 
 from audit.config import ValidateConfig, worker_jobs
 from audit.fsio import atomic_dir
+from audit.gate import GatePolicy
 from audit.ingest import DEFAULT_LIMITS, IngestLimits, recorded_limits
+from audit.plan import Rules, ValidatePlan
 from audit.policy import gate_results
 from audit.records import CheckResult, Verdict
 from audit.report import PageLoader, SeedPage, write_report
 from audit.store import SPECS, read_table
-from audit.suites import Suite
 from audit.validate import reread_seed, rows_where
 from audit.waivers import apply_waivers
 
 
-def finish_audit(
-    config: ValidateConfig,
-    suites: tuple[Suite, ...],
-    waivers: Any,
-    manifest: dict[str, Any],
-    seeds_dir: Path,
+def finish_audit(config: ValidateConfig, plan: ValidatePlan, results: tuple[CheckResult, ...]) -> Verdict:
+    """Judge the rules' results and write the report: the last stage of both engines."""
+    verdict = judge(
+        results,
+        plan.rules,
+        plan.manifest,
+        today=config.today or dt.date.today(),
+        gate=config.gate,
+        tables_dir=config.tables_dir,
+        suites_origin=config.suites_origin or str(config.suites_dir),
+    )
+    write_audit_report(
+        verdict,
+        tables_dir=config.tables_dir,
+        report_dir=config.report_dir,
+        seeds_dir=plan.seeds_dir,
+        suites_dir=config.suites_dir,
+        jobs=worker_jobs(config.jobs, plan.manifest),
+    )
+    return verdict
+
+
+def judge(
     results: tuple[CheckResult, ...],
+    rules: Rules,
+    manifest: dict[str, Any],
+    *,
+    today: dt.date,
+    gate: GatePolicy,
+    tables_dir: Path,
+    suites_origin: str,
 ) -> Verdict:
-    """Apply the waivers to the rules' results, make the verdict and write the report (both engines)."""
-    results, lapsed = apply_waivers(results, waivers, config.today or dt.date.today())
-    results, gate = gate_results(results, config.gate, config.tables_dir)
+    """The verdict: the waivers applied to the rules' results as of ``today``, then the gate's policy; its
+    manifest is the tables' with the suites validated with, where they came from and the gate applied."""
+    checked, lapsed = apply_waivers(results, rules.waivers, today)
+    checked, applied = gate_results(checked, gate, tables_dir)
     manifest = {
         **manifest,
-        "validated_suites": {s.path.name: s.sha256 for s in suites},
-        "suites_origin": config.suites_origin or str(config.suites_dir),
-        "gate": gate,
+        "validated_suites": rules.suite_digests,
+        "suites_origin": suites_origin,
+        "gate": applied,
     }
-    verdict = Verdict(results=results, lapsed_waivers=lapsed, manifest=manifest)
-    seeds = read_table(config.tables_dir, "seeds").to_pylist()
+    return Verdict(results=checked, lapsed_waivers=lapsed, manifest=manifest)
+
+
+def write_audit_report(
+    verdict: Verdict, *, tables_dir: Path, report_dir: Path, seeds_dir: Path, suites_dir: Path, jobs: int
+) -> None:
+    """Write the verdict's report into ``report_dir``, all or nothing, with a page for each seed that gets one
+    (its text re-read from ``seeds_dir``) and the number policy the tables' manifest names in ``suites_dir``."""
+    manifest = verdict.manifest
+    seeds = read_table(tables_dir, "seeds").to_pylist()
     policy = next(iter(manifest.get("policy", {})), None)
     # the report's marker names the run of its tables, so a report of the same tables is the same bytes
     tables_run = (manifest.get("run") or {}).get("run_id")
     with atomic_dir(
-        config.report_dir,
+        report_dir,
         "choose another directory with --report",
         kind="report",
         place="--report",
@@ -52,11 +86,10 @@ def finish_audit(
             staging,
             verdict,
             seeds,
-            pages=seed_pages(config.tables_dir, seeds_dir, seeds, recorded_limits(manifest)),
-            policy_path=config.suites_dir / policy if policy else None,
-            jobs=worker_jobs(config.jobs, manifest),
+            pages=seed_pages(tables_dir, seeds_dir, seeds, recorded_limits(manifest)),
+            policy_path=suites_dir / policy if policy else None,
+            jobs=jobs,
         )
-    return verdict
 
 
 def seed_pages(

@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,26 +15,33 @@ from audit.errors import UsageError
 from audit.fsio import atomic_write_text, sha256_file
 from audit.ingest import IngestLimits
 from audit.marks import run_id
-from audit.suites import Suite
+from audit.records import SeedRow
 
 # facts of this run, not of the data: kept in manifest.json only, so tables do not depend on where seeds are
 RUN_KEYS = ("seeds_root",)
+SEED_KEYS = ("path", "seed_sha256", "size_bytes", "status", "reason")  # of a seeds row, in the seed list
 
 
 def manifest_core(
-    suites: Iterable[Suite], policy_path: Path, seeds_dir: Path, limits: IngestLimits
+    suite_digests: Mapping[str, str], policy_path: Path, seeds_dir: Path, limits: IngestLimits
 ) -> dict[str, Any]:
     """The deterministic part of the manifest, embedded in every Parquet file (seeds are added as they come).
 
-    The size limit is recorded so that `validate` extracts seeds again under the limit that accepted them.
+    ``suite_digests``: each suite file's name and sha256. The size limit is recorded so that `validate`
+    extracts seeds again under the limit that accepted them.
     """
     return {
         "tool": {"name": "news-audit", "version": __version__},
-        "suites": {s.path.name: s.sha256 for s in suites},
+        "suites": dict(suite_digests),
         "policy": {policy_path.name: sha256_file(policy_path)},
         "seeds_root": str(seeds_dir),
         "limits": {"max_seed_bytes": limits.max_bytes},
     }
+
+
+def seed_entry(row: SeedRow) -> dict[str, Any]:
+    """A seed's entry in the manifest's seed list: the SEED_KEYS of its seeds row."""
+    return {key: getattr(row, key) for key in SEED_KEYS}
 
 
 def embedded_manifest(core: dict[str, Any], seeds: list[dict[str, Any]]) -> dict[str, Any]:

@@ -1,35 +1,24 @@
-"""run_audit(): the stages in order, nothing else."""
+"""run_audit() and validate_tables(): the stages in order, on the pandas engine or on Spark (audit/spark/).
+
+A run: guard the outputs -> plan (load suites, waivers, policy, seed list) -> process the seeds ->
+write the tables -> validate them. A validation: guard the report -> plan (rules, manifest, seeds) ->
+load the tables -> extract seeds again -> run the suites -> finish (waivers, verdict, report).
+"""
 
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.compute as pc
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit.config import Progress, RunConfig, ValidateConfig, worker_jobs
-from audit.errors import UsageError
-from audit.extract import ExtractOptions
-from audit.extract.numbers import load_policy
 from audit.finish import finish_audit
-from audit.fsio import atomic_dir, in_use, retire_dir, sha256_file
-from audit.ingest import list_seed_files
-from audit.linkcheck import LinkChecker, is_live_candidate, live_checker
-from audit.manifest import embedded_manifest, manifest_core, seeds_root, write_manifest
+from audit.fsio import in_use, retire_dir
 from audit.places import check_apart, check_replaceable
-from audit.policy import with_tolerances
-from audit.process import Chunk, Processed, duplicate_of, processing
-from audit.records import SeedRow, Verdict
-from audit.signing import load_signing_key, sign_manifest
-from audit.store import SPECS, TablesWriter, read_manifest, to_batch
-from audit.suites import Suite, load_suites
+from audit.plan import load_rules, plan_run, plan_validation
+from audit.process import processing
+from audit.records import Verdict, Waiver
+from audit.suites import Suite
 from audit.validate import DerivedTexts, load_frames, reextraction, run_suites
-from audit.waivers import load_waivers
+from audit.write import with_progress, write_tables
 
 
 def run_audit(config: RunConfig, progress: Progress | None = None) -> Verdict:
@@ -60,57 +49,36 @@ def _run_audit(config: RunConfig, progress: Progress | None) -> Verdict:
     def retire_report() -> None:
         retire_dir(config.report_dir, "report", "--report")
 
+    plan = plan_run(config)
     if config.engine == "spark":
         from audit import spark
 
         retire_report()  # (its tables are swapped inside spark.run_audit)
-        return spark.run_audit(config)
-    started = time.time()
-    suites = with_tolerances(load_suites(config.suites_dir), config.gate)
-    waivers = load_waivers(config.waivers_path)
-    options = ExtractOptions(policy=load_policy(config.policy_path))
-    files = list_seed_files(config.seeds_dir)
-    if not files:
-        raise UsageError(f"{config.seeds_dir}: no seed files found. Put the captured pages to audit there.")
-    core = manifest_core(suites, config.policy_path, config.seeds_dir, config.limits)
-    checker = live_checker(config.live_links) if config.live_links is not None else None
-    key = load_signing_key(config.signing_key) if config.signing_key is not None else None
-    with processing(config.seeds_dir, files, config.limits, options, config.jobs) as processed:
+        return spark.run_audit(config, plan)
+    with processing(config.seeds_dir, plan.files, config.limits, plan.options, config.jobs) as chunks:
         derived = write_tables(
             config.tables_dir,
-            _with_progress(processed, len(files), progress),
-            core,
-            started,
-            checker,
+            with_progress(chunks, len(plan.files), progress),
+            plan.core,
+            plan.started,
+            plan.check_links,
             before_swap=retire_report,
-            key=key,
+            key=plan.key,
         )
     return validate_tables(
-        ValidateConfig(
-            tables_dir=config.tables_dir,
-            report_dir=config.report_dir,
-            suites_dir=config.suites_dir,
-            waivers_path=config.waivers_path,
-            seeds_dir=config.seeds_dir,
-            today=config.today,
-            jobs=config.jobs,
-            gate=config.gate,
-            suites_origin=config.suites_origin,
-        ),
-        suites=suites,
-        waivers=waivers,
-        derived=derived,
+        config.validation(), suites=plan.rules.suites, waivers=plan.rules.waivers, derived=derived
     )
 
 
 def validate_tables(
     config: ValidateConfig,
     suites: tuple[Suite, ...] | None = None,
-    waivers: Any = None,
+    waivers: tuple[Waiver, ...] | None = None,
     derived: DerivedTexts | None = None,
 ) -> Verdict:
     """Re-read the seeds named by the tables' manifest, run the suites, apply waivers, write the report.
 
+    ``suites`` and ``waivers``: as the caller loaded them (else read from the config's files).
     ``derived``: the texts the same run's extraction derived (``audit run``); without them, as in
     ``audit validate``, each seed's texts are derived again.
     """
@@ -132,122 +100,22 @@ def validate_tables(
 def _validate_tables(
     config: ValidateConfig,
     suites: tuple[Suite, ...] | None,
-    waivers: Any,
+    waivers: tuple[Waiver, ...] | None,
     derived: DerivedTexts | None,
 ) -> Verdict:
+    rules = load_rules(config.suites_dir, config.waivers_path, config.gate, suites=suites, waivers=waivers)
+    plan = plan_validation(config.tables_dir, config.seeds_dir, rules)
     if config.engine == "spark":
         from audit import spark
 
-        return spark.validate_tables(config)
-    suites = suites if suites is not None else with_tolerances(load_suites(config.suites_dir), config.gate)
-    waivers = waivers if waivers is not None else load_waivers(config.waivers_path)
-    manifest = read_manifest(config.tables_dir)
-    seeds_dir = seeds_root(config.seeds_dir, manifest)
-    frames, manifest = load_frames(config.tables_dir, seeds_dir, derived)
+        return spark.validate_tables(config, plan)
+    frames, _ = load_frames(config.tables_dir, plan.seeds_dir, derived)
     # extraction workers hold little of the tables: one per CPU whatever their size
     frames.reextract_with(
-        reextraction(config.reextract, seeds_dir, frames.seed_paths, config.number_policy, manifest),
+        reextraction(
+            config.reextract, plan.seeds_dir, frames.seed_paths, config.number_policy, plan.manifest
+        ),
         config.jobs or os.cpu_count() or 1,
     )
-    results = run_suites(frames, suites, worker_jobs(config.jobs, manifest))
-    return finish_audit(config, suites, waivers, manifest, seeds_dir, results)
-
-
-def write_tables(
-    directory: Path,
-    processed: Iterable[Chunk],
-    core: dict[str, Any],
-    started: float,
-    check_links: LinkChecker | None = None,
-    *,
-    before_swap: Callable[[], None] | None = None,
-    key: Ed25519PrivateKey | None = None,
-) -> DerivedTexts:
-    """Stream every seed's batches into the tables, then live link checks if asked, then the manifest.
-
-    All or nothing: everything is written into a staging directory that replaces ``directory`` whole
-    (``before_swap`` runs just before).
-    Returns the derived texts written (as many as memory allows), for the run's validation.
-    """
-    derived = DerivedTexts()
-    seen: dict[str, str] = {}
-    seeds: list[dict[str, Any]] = []
-    urls: set[str] = set()
-    with atomic_dir(
-        directory,
-        "choose another directory with --tables",
-        kind="tables",
-        place="--tables",
-        before_swap=before_swap,
-    ) as staging:
-        writer = TablesWriter(staging)
-        try:
-            for chunk in processed:
-                rows, dropped = _dedup(chunk.rows, seen)
-                writer.write("seeds", to_batch(SPECS["seeds"], rows))
-                for name, batch in chunk.batches.items():
-                    kept = _without_seeds(batch, dropped)
-                    writer.write(name, kept)
-                    if name == "texts":
-                        derived.add(kept)
-                if check_links is not None and "links" in chunk.batches:
-                    urls.update(_checkable_urls(_without_seeds(chunk.batches["links"], dropped)))
-                seeds.extend(
-                    {k: getattr(row, k) for k in ("path", "seed_sha256", "size_bytes", "status", "reason")}
-                    for row in rows
-                )
-            link_hosts = None
-            if check_links is not None:
-                checks = check_links(sorted(urls))
-                writer.write("link_checks", to_batch(SPECS["link_checks"], checks))
-                link_hosts = checks.hosts  # each host's pacing statistics: run-time facts
-            embedded = embedded_manifest(core, seeds)
-            writer.close(embedded)
-        except BaseException:
-            writer.abort()
-            raise
-        tables = {
-            name: {"file": f"{name}.parquet", "sha256": sha256_file(staging / f"{name}.parquet"), "n_rows": n}
-            for name, n in writer.n_rows.items()
-        }
-        write_manifest(staging, core, embedded, seeds, tables, started, link_hosts)
-        if key is not None:
-            sign_manifest(staging, key)
-    return derived
-
-
-def _dedup(rows: Sequence[SeedRow], seen: dict[str, str]) -> tuple[list[SeedRow], set[str]]:
-    """Rows with copies of seeds from earlier chunks rejected as duplicates, and the digests to drop."""
-    out, dropped = [], set()
-    for row in rows:
-        sha = row.seed_sha256
-        if sha is not None and row.status == "extracted" and sha in seen:
-            row = duplicate_of(Processed(row=row, batches={}), seen[sha]).row
-            dropped.add(sha)
-        elif sha is not None and row.status == "extracted":
-            seen[sha] = row.path
-        out.append(row)
-    return out, dropped
-
-
-def _without_seeds(batch: pa.RecordBatch, dropped: set[str]) -> pa.RecordBatch:
-    """The batch without the records of the given seeds (copies of seeds already written)."""
-    if not dropped or batch.num_rows == 0:
-        return batch
-    keep = pc.invert(pc.is_in(batch.column("seed_sha256"), value_set=pa.array(sorted(dropped))))
-    return batch.filter(keep)
-
-
-def _checkable_urls(batch: pa.RecordBatch) -> list[str]:
-    """URLs of a links batch that pass the offline syntax checks, or fail them only by being IP literals."""
-    rows = batch.select(["url", "syntax_ok", "syntax_error_code", "host"]).to_pylist()
-    return [r["url"] for r in rows if is_live_candidate(r["syntax_ok"], r["syntax_error_code"], r["host"])]
-
-
-def _with_progress(chunks: Iterable[Chunk], total: int, progress: Progress | None) -> Iterable[Chunk]:
-    done = 0
-    for chunk in chunks:
-        done += len(chunk.rows)
-        if progress is not None:
-            progress(done, total)
-        yield chunk
+    results = run_suites(frames, rules.suites, worker_jobs(config.jobs, plan.manifest))
+    return finish_audit(config, plan, results)

@@ -21,7 +21,7 @@ from audit.ingest import IngestLimits, ingest_seed, timed_out
 from audit.records import Extraction, Rejection, RejectReason, Seed, SeedRow, SeedStatus
 from audit.store import SPECS, to_batch
 
-_EXTRACTED_TABLES = ("articles", "blocks", "numbers", "links", "dates", "texts")
+EXTRACTED_TABLES = ("articles", "blocks", "numbers", "links", "dates", "texts")  # a seed's tables, in order
 _PARALLEL_MIN = 64  # below this many seeds, starting processes costs more than it saves
 _CHUNK = 32
 _IN_FLIGHT = 3  # chunks submitted per worker ahead of the one being written
@@ -105,7 +105,7 @@ def process_seed(root: Path, rel: str, limits: IngestLimits, options: ExtractOpt
 def _batches(results: Sequence[Extraction]) -> dict[str, pa.RecordBatch]:
     return {
         name: to_batch(SPECS[name], [r for result in results for r in getattr(result, name)])
-        for name in _EXTRACTED_TABLES
+        for name in EXTRACTED_TABLES
     }
 
 
@@ -119,20 +119,27 @@ class Chunk:
 
 def process_chunk(root: Path, rels: Sequence[str], limits: IngestLimits, options: ExtractOptions) -> Chunk:
     """Process consecutive seeds; a copy of a seed earlier in the chunk is rejected as a duplicate."""
-    rows: list[SeedRow] = []
-    results: list[Extraction] = []
-    first: dict[str, str] = {}
-    for rel in rels:
-        row, result = seed_records(root, rel, limits, options)
-        sha = row.seed_sha256
-        if result is not None and sha is not None and sha in first:
-            row, result = duplicate_of(Processed(row=row, batches={}), first[sha]).row, None
-        elif result is not None and sha is not None:
-            first[sha] = rel
-        rows.append(row)
-        if result is not None:
-            results.append(result)
+    found = [seed_records(root, rel, limits, options) for rel in rels]
+    rows, dropped = reject_duplicates([row for row, _ in found], {})
+    gone = set(dropped)
+    results = [result for i, (_, result) in enumerate(found) if result is not None and i not in gone]
     return Chunk(rows=tuple(rows), batches=_batches(results))
+
+
+def reject_duplicates(rows: Sequence[SeedRow], seen: dict[str, str]) -> tuple[list[SeedRow], list[int]]:
+    """The rows with each later copy of an extracted seed's bytes rejected as a duplicate, and the indices of
+    those rejected. ``seen`` maps a digest to the path of its first copy; it is updated, so that chunks
+    of seeds given in order are deduplicated against the earlier ones."""
+    out, dropped = [], []
+    for index, row in enumerate(rows):
+        sha = row.seed_sha256
+        if sha is not None and row.status == SeedStatus.EXTRACTED and sha in seen:
+            row = duplicate_of(Processed(row=row, batches={}), seen[sha]).row
+            dropped.append(index)
+        elif sha is not None and row.status == SeedStatus.EXTRACTED:
+            seen[sha] = row.path
+        out.append(row)
+    return out, dropped
 
 
 def rejected_row(rejection: Rejection) -> SeedRow:

@@ -65,3 +65,23 @@ def namespace_unavailable(*unshare_flags: str, tools: tuple[str, ...] = ("unshar
         return "needs root to create a namespace"
     probe = subprocess.run(["unshare", *unshare_flags, "true"], capture_output=True, check=False)
     return None if probe.returncode == 0 else f"unshare failed: {probe.stderr.decode().strip()}"
+
+
+def key_pair(directory: Path) -> tuple[Path, Path]:
+    """An Ed25519 key pair as PEM files: (private, public)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    private, public = directory / "team.pem", directory / "team.pub.pem"
+    private.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    public.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return private, public

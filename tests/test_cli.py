@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from audit.cli import main, parse_args
+from audit.cli import main
+from audit.cli_options import parse_args
 from tests.conftest import ROOT, run_args
 
 DATA = Path(__file__).parent / "data" / "seeds"

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from audit.cli import link_settings, main, parse_args
+from audit.cli import main
+from audit.cli_options import link_settings, parse_args
 from audit.errors import ConfigError
 from audit.link_pacing import HostStats, LinkProgress
 from audit.link_policy import HostLimits, LinkPolicy

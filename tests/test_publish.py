@@ -20,7 +20,7 @@ from audit.publish.config import RELEASE_SCHEMA, defaults, load_release_config, 
 from audit.publish.diff import RuleState, diff_keys, diff_rules
 from audit.records import PROVENANCE_COLUMNS
 from audit.store import DIGEST_COLUMN, record_digest
-from tests.conftest import ROOT, SAMPLE, SUITES
+from tests.conftest import ROOT, SAMPLE, SUITES, key_pair
 
 DATA = Path(__file__).parent / "data" / "seeds"
 # GX 1.24 deprecates the string row conditions the suites use; that is the suites' concern, not publishing's
@@ -599,33 +599,13 @@ def test_bad_release_config_is_a_config_error(audited: Path, capsys: pytest.Capt
 # -- a signed manifest ------------------------------------------------------------------------------------
 
 
-def _key_pair(directory: Path) -> tuple[Path, Path]:
-    """An Ed25519 key pair as PEM files: (private, public)."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    key = Ed25519PrivateKey.generate()
-    private, public = directory / "team.pem", directory / "team.pub.pem"
-    private.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    public.write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    return private, public
-
-
 def test_a_signed_manifest_binds_link_checks_to_their_run(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Regression: a link_checks row edited (a broken link made ok) with its digest and the table hashes
     recomputed passes every check anyone can recompute; with `run --sign-key` and `publish --trust-key`
     it is refused, as are unsigned tables and another key's; the signed, untouched tables are published."""
-    private, public = _key_pair(tmp_path)
+    private, public = key_pair(tmp_path)
     base = tmp_path / "audit"
     base.mkdir()
     (base / "seeds").mkdir()
@@ -635,7 +615,7 @@ def test_a_signed_manifest_binds_link_checks_to_their_run(
                  "--suites", str(suites), "--jobs", "1", "--sign-key", str(private)]) == 0  # fmt: skip
     assert (base / "tables" / "manifest.sig").is_file()
     (tmp_path / "other").mkdir()
-    _, stranger = _key_pair(tmp_path / "other")
+    _, stranger = key_pair(tmp_path / "other")
     assert _publish(base, tmp_path / "r0", "--trust-key", str(stranger)) == 1
     assert "is not signed by the key" in capsys.readouterr().err
     assert _publish(base, tmp_path / "r1", "--trust-key", str(public)) == 0
@@ -671,7 +651,7 @@ def test_a_bad_signing_key_is_exit_2_with_one_line_and_no_tables(
 ) -> None:
     """`run --sign-key` with a missing file, a file that is no key, or the public half: exit 2, one line
     naming the file and the fix, before any table is written."""
-    _, public = _key_pair(tmp_path)
+    _, public = key_pair(tmp_path)
     key = {"missing": tmp_path / "nope.pem", "not-a-key": tmp_path / "junk.pem", "public": public}[which]
     (tmp_path / "junk.pem").write_text("not a key\n")
     (tmp_path / "seeds").mkdir()

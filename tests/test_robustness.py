@@ -878,7 +878,7 @@ def payload_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A report over payload file names and JSON Lines fields, paginated to the extreme so every kind of page exists."""
     import functools
 
-    import audit.pipeline
+    import audit.finish
     from audit.report import ReportLimits, write_report
 
     root = tmp_path_factory.mktemp("payloads")
@@ -892,7 +892,7 @@ def payload_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
         findings_inline=0, findings_per_page=1, seeds_inline=0, seeds_per_page=1, clean_seed_pages=5
     )
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(audit.pipeline, "write_report", functools.partial(write_report, limits=tiny))
+        mp.setattr(audit.finish, "write_report", functools.partial(write_report, limits=tiny))
         assert main(run_args(root, seeds, SUITES)) == 1
     return root / "report"
 

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from audit import settings as settings_module
-from audit.cli import main, parse_args
+from audit.cli import main
+from audit.cli_options import parse_args
 from audit.errors import ConfigError
 from audit.records import Severity
 from audit.settings import find_settings, load_settings, register_section
@@ -141,7 +142,7 @@ def test_option_groups_reach_their_hook(tmp_path: Path, monkeypatch: pytest.Monk
 
 def test_every_option_is_settable(tmp_path: Path) -> None:
     """Every option of every command can be named in the file (nothing the command line has is missing)."""
-    from audit.cli import build_parser
+    from audit.cli_options import build_parser
 
     _, commands = build_parser()
     for name, parser in commands.items():

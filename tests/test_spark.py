@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from audit.cli import main
-from tests.conftest import ROOT, SAMPLE, SUITES
+from tests.conftest import ROOT, SAMPLE, SUITES, key_pair
 
 pytestmark = [
     pytest.mark.spark,
@@ -69,14 +69,16 @@ def runs(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]
     """Both engines run on the same seeds, then validate after one seed byte is changed."""
     base = tmp_path_factory.mktemp("engines")
     seeds = _mixed_seeds(base / "seeds")
-    out: dict[str, Any] = {"seeds": seeds}
+    private, public = key_pair(base)
+    out: dict[str, Any] = {"seeds": seeds, "public_key": public}
     for engine in ("pandas", "spark"):
         d = base / engine
         tables = d / "tables"
         out[engine] = d
         out[f"{engine}-run"] = _audit(
-            d, "run", str(seeds), "--tables", str(tables), "--jobs", "1", "--engine", engine
-        )
+            d, "run", str(seeds), "--tables", str(tables), "--jobs", "1", "--engine", engine,
+            "--sign-key", str(private),
+        )  # fmt: skip
     data = bytearray((seeds / "sample.txt").read_bytes())
     data[200] ^= 0x01
     (seeds / "sample.txt").chmod(0o644)
@@ -141,6 +143,15 @@ def test_manifest_differs_only_in_table_digests_and_run_times(runs: dict[str, An
     assert comparable("spark") == comparable("pandas")
     seeds = comparable("spark")["seeds"]
     assert [s["reason"] for s in seeds if s["path"] == "sample_copy.txt"] == ["duplicate"]
+
+
+@needs_spark
+def test_both_engines_sign_the_manifest_with_sign_key(runs: dict[str, Any]) -> None:
+    """Regression: `run --engine spark --sign-key` signed nothing; each engine's TABLES/manifest.sig now verifies."""
+    from audit.signing import check_signature
+
+    for engine in ("pandas", "spark"):
+        check_signature(runs[engine] / "tables", runs["public_key"])
 
 
 @needs_spark

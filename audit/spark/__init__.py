@@ -1,7 +1,9 @@
 """The audit on Apache Spark: the same extraction functions and suites, distributed (optional extra).
 
-Importing this package needs no pyspark; ``require_pyspark`` says how to install it when it is missing.
-The modules below import pyspark and are loaded only by ``run_audit`` / ``validate_tables``::
+``run_audit`` and ``validate_tables`` take the settings and the plan ``pipeline`` made of them before it
+switched engine (``audit.plan``: the pandas engine's setup too). Importing this package needs no pyspark;
+``require_pyspark`` says how to install it when it is missing. The modules below import pyspark and are
+loaded only by ``run_audit`` / ``validate_tables``::
 
     session.py   SparkSession for a master URL (local[2] by default, or the one spark-submit gives)
     datasets.py  a table as a Parquet dataset directory: part files, digest, row count, embedded manifest
@@ -18,6 +20,7 @@ from audit.errors import UsageError
 
 if TYPE_CHECKING:
     from audit.config import RunConfig, ValidateConfig
+    from audit.plan import RunPlan, ValidatePlan
     from audit.records import Verdict
 
 INSTALL_HINT = "pip install 'news-audit[spark]' (pyspark 4.0 and Java 17 or newer)"
@@ -32,17 +35,17 @@ def require_pyspark() -> None:
         )
 
 
-def run_audit(config: RunConfig) -> Verdict:
+def run_audit(config: RunConfig, plan: RunPlan) -> Verdict:
     """`audit run` on Spark: extract in tasks, write the tables with Spark, validate them on Spark."""
     require_pyspark()
     from audit.spark.extract import run_audit_spark
 
-    return run_audit_spark(config)
+    return run_audit_spark(config, plan)
 
 
-def validate_tables(config: ValidateConfig) -> Verdict:
+def validate_tables(config: ValidateConfig, plan: ValidatePlan) -> Verdict:
     """`audit validate` on Spark: provenance re-computed in tasks, the suites run on Spark DataFrames."""
     require_pyspark()
     from audit.spark.checks import validate_tables_spark
 
-    return validate_tables_spark(config)
+    return validate_tables_spark(config, plan)

@@ -33,13 +33,12 @@ from pyspark.sql.types import BooleanType, StructField, StructType
 from audit.config import ValidateConfig
 from audit.errors import ConfigError
 from audit.finish import finish_audit
-from audit.manifest import seeds_root
-from audit.policy import with_tolerances
+from audit.plan import ValidatePlan
 from audit.records import PROVENANCE_COLUMNS, CheckResult, TableFacts, Verdict
 from audit.spark.datasets import count_rows, embedded_manifests, table_sha256
 from audit.spark.session import spark_session
-from audit.store import SPECS, arrow_schema, read_manifest
-from audit.suites import Rule, Suite, load_suites
+from audit.store import SPECS, arrow_schema
+from audit.suites import Rule, Suite
 from audit.validate.facts import TableFile, facts_frame, table_facts
 from audit.validate.frames import LIVE_COLUMNS
 from audit.validate.gx import Outcome, build_gx_suite, gx_context, naming_rows, run_gx_suite
@@ -48,7 +47,6 @@ from audit.validate.reextract import Reextraction, reextraction
 from audit.validate.results import EVIDENCE_LIMIT, check_result
 from audit.validate.seeds import SeedCache
 from audit.validate.spans import SPAN_CHECKS
-from audit.waivers import load_waivers
 
 FILE_COLUMN, ROW_COLUMN = "_audit_file", "_audit_row"
 _SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
@@ -59,28 +57,19 @@ _FACTS_SCHEMA = (
 )
 
 
-def validate_tables_spark(config: ValidateConfig) -> Verdict:
+def validate_tables_spark(config: ValidateConfig, plan: ValidatePlan) -> Verdict:
     """`audit validate --engine spark`: the pandas engine's validate_tables, with Spark doing the checks."""
     with spark_session(config.spark_master) as spark:
-        return validate_with(spark, config)
+        return validate_with(spark, config, plan)
 
 
-def validate_with(
-    spark: SparkSession,
-    config: ValidateConfig,
-    suites: tuple[Suite, ...] | None = None,
-    waivers: Any = None,
-) -> Verdict:
+def validate_with(spark: SparkSession, config: ValidateConfig, plan: ValidatePlan) -> Verdict:
     """Run the suites on Spark, apply waivers and write the report as ``pipeline.validate_tables`` does."""
-    suites = suites if suites is not None else with_tolerances(load_suites(config.suites_dir), config.gate)
-    waivers = waivers if waivers is not None else load_waivers(config.waivers_path)
-    manifest = read_manifest(config.tables_dir)
-    seeds_dir = seeds_root(config.seeds_dir, manifest)
     again = reextraction(
-        config.reextract, seeds_dir.resolve(), {}, config.number_policy, manifest
+        config.reextract, plan.seeds_dir.resolve(), {}, config.number_policy, plan.manifest
     )  # each task names its seed
-    results = check_tables(spark, config.tables_dir, seeds_dir, suites, manifest, again)
-    return finish_audit(config, suites, waivers, manifest, seeds_dir, results)
+    results = check_tables(spark, config.tables_dir, plan.seeds_dir, plan.rules.suites, plan.manifest, again)
+    return finish_audit(config, plan, results)
 
 
 def check_tables(

@@ -5,8 +5,8 @@ The seed paths (sorted, as ``list_seed_files`` gives them) are cut into contiguo
 the function the pandas engine calls, and emits one row per (seed, table): the seed's index, the table,
 its row count and its record batch as Arrow IPC bytes. That frame is cached; the seeds rows come back to
 the driver (one small JSON row per file, as the manifest lists every seed anyway), duplicates are rejected
-there exactly as ``pipeline.write_tables`` does, and every other table is decoded from the cache in the same
-tasks and written by Spark. Partition i holds seeds before partition i+1's, so part files in name order
+there by ``process.reject_duplicates`` (as by the pandas engine's ``write.write_tables``), and every other
+table is decoded from the cache in the same tasks and written by Spark. Partition i holds seeds before partition i+1's, so part files in name order
 hold the rows in seed order, as the pandas engine's single file does.
 """
 
@@ -16,7 +16,6 @@ import dataclasses
 import functools
 import json
 import math
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,22 +27,19 @@ from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import StructField, StructType
 
-from audit.config import RunConfig, ValidateConfig
-from audit.errors import UsageError
+from audit.config import RunConfig
 from audit.extract import ExtractOptions
-from audit.extract.numbers import load_policy
 from audit.fsio import atomic_dir
-from audit.ingest import IngestLimits, list_seed_files
-from audit.linkcheck import LinkChecker, live_checker
-from audit.manifest import embedded_manifest, manifest_core, write_manifest
-from audit.policy import with_tolerances
-from audit.process import _EXTRACTED_TABLES, Processed, duplicate_of, process_seed
+from audit.ingest import IngestLimits
+from audit.linkcheck import LinkChecker
+from audit.manifest import embedded_manifest, seed_entry, write_manifest
+from audit.plan import RunPlan, plan_validation
+from audit.process import EXTRACTED_TABLES, Processed, process_seed, reject_duplicates
 from audit.records import SeedRow, Verdict
+from audit.signing import sign_manifest
 from audit.spark.datasets import FIELD_MANIFEST_KEY, count_rows, dataset_sha256, remove_checksums
 from audit.spark.session import spark_session
 from audit.store import SPECS, TABLES, TableSpec, arrow_schema, to_batch
-from audit.suites import load_suites
-from audit.waivers import load_waivers
 
 SEEDS_PER_TASK_CONF = "spark.audit.seedsPerTask"
 DEFAULT_SEEDS_PER_TASK = 500
@@ -55,72 +51,43 @@ _ENVELOPE = pa.schema(
         pa.field("payload", pa.binary(), nullable=False),
     ]
 )
-_SEED_FIELDS = ("path", "seed_sha256", "size_bytes", "status", "reason")
 
 
-def run_audit_spark(config: RunConfig) -> Verdict:
+def run_audit_spark(config: RunConfig, plan: RunPlan) -> Verdict:
     """Extract every seed in Spark tasks, write the tables with Spark, validate them on Spark."""
     from audit.spark.checks import validate_with
 
-    started = time.time()
-    suites = with_tolerances(load_suites(config.suites_dir), config.gate)
-    waivers = load_waivers(config.waivers_path)
-    options = ExtractOptions(policy=load_policy(config.policy_path))
-    files = list_seed_files(config.seeds_dir)
-    if not files:
-        raise UsageError(f"{config.seeds_dir}: no seed files found. Put the captured pages to audit there.")
-    core = manifest_core(suites, config.policy_path, config.seeds_dir, config.limits)
-    validate = ValidateConfig(
-        tables_dir=config.tables_dir,
-        report_dir=config.report_dir,
-        suites_dir=config.suites_dir,
-        waivers_path=config.waivers_path,
-        seeds_dir=config.seeds_dir,
-        today=config.today,
-        engine="spark",
-        spark_master=config.spark_master,
-        gate=config.gate,
-        suites_origin=config.suites_origin,
-    )
     with spark_session(config.spark_master) as spark:
-        checker = live_checker(config.live_links) if config.live_links is not None else None
-        write_tables_spark(
-            spark, config.tables_dir, config.seeds_dir, files, config.limits, options, core, started, checker
-        )
-        return validate_with(spark, validate, suites, waivers)
+        write_tables_spark(spark, config.tables_dir, config.seeds_dir, config.limits, plan)
+        validation = plan_validation(config.tables_dir, config.seeds_dir, plan.rules)
+        return validate_with(spark, config.validation(), validation)
 
 
 def write_tables_spark(
-    spark: SparkSession,
-    directory: Path,
-    root: Path,
-    files: Sequence[str],
-    limits: IngestLimits,
-    options: ExtractOptions,
-    core: dict[str, Any],
-    started: float,
-    check_links: LinkChecker | None = None,
+    spark: SparkSession, directory: Path, root: Path, limits: IngestLimits, plan: RunPlan
 ) -> None:
     """Extract in tasks, then write every table as a Parquet dataset and the manifest; all or nothing."""
-    unknown = set(SPECS) - {"seeds", "link_checks", *_EXTRACTED_TABLES}
+    unknown = set(SPECS) - {"seeds", "link_checks", *EXTRACTED_TABLES}
     if unknown:  # a table added to audit.store needs its writer here too
         raise RuntimeError(f"the Spark engine does not know how to write the tables {sorted(unknown)}")
-    envelope = extract_envelope(spark, root.resolve(), files, limits, options)
+    envelope = extract_envelope(spark, root.resolve(), plan.files, limits, plan.options)
     envelope.persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        rows, dropped = reject_duplicates(collect_seed_rows(envelope, len(files)))
-        seeds = [{k: getattr(r, k) for k in _SEED_FIELDS} for r in rows]
-        embedded = embedded_manifest(core, seeds)
+        rows, dropped = reject_duplicates(collect_seed_rows(envelope, len(plan.files)), {})
+        seeds = [seed_entry(row) for row in rows]
+        embedded = embedded_manifest(plan.core, seeds)
         with atomic_dir(
             directory, "choose another directory with --tables", kind="tables", place="--tables"
         ) as staging:
             _write_driver_table(spark, SPECS["seeds"], rows, embedded, staging)
-            for name in _EXTRACTED_TABLES:
+            for name in EXTRACTED_TABLES:
                 frame = _table_frame(spark, envelope, dropped, SPECS[name], embedded)
                 _write(frame, staging / f"{name}.parquet")
-            checks = _live_checks(spark, staging, check_links) if check_links is not None else []
+            checks = _live_checks(spark, staging, plan.check_links) if plan.check_links is not None else []
             _write_driver_table(spark, SPECS["link_checks"], checks, embedded, staging)
-            _write_manifest(staging, core, embedded, seeds, started)
+            _write_manifest(staging, plan.core, embedded, seeds, plan.started)
+            if plan.key is not None:
+                sign_manifest(staging, plan.key)
     finally:
         envelope.unpersist()
 
@@ -189,21 +156,6 @@ def collect_seed_rows(envelope: DataFrame, n_files: int) -> list[SeedRow]:
     if len(rows) != n_files:  # a lost or repeated task would be a bug in Spark or here
         raise RuntimeError(f"expected {n_files} seeds rows from the Spark tasks, got {len(rows)}")
     return rows
-
-
-def reject_duplicates(rows: Sequence[SeedRow]) -> tuple[list[SeedRow], list[int]]:
-    """The rule of ``pipeline.write_tables``: a later extracted copy of an extracted seed's bytes is rejected."""
-    seen: dict[str, str] = {}
-    out, dropped = [], []
-    for index, row in enumerate(rows):
-        sha = row.seed_sha256
-        if sha is not None and row.status == "extracted" and sha in seen:
-            row = duplicate_of(Processed(row=row, batches={}), seen[sha]).row
-            dropped.append(index)
-        elif sha is not None and row.status == "extracted":
-            seen[sha] = row.path
-        out.append(row)
-    return out, dropped
 
 
 def spark_schema(spec: TableSpec, embedded: dict[str, Any]) -> StructType:
