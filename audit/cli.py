@@ -180,10 +180,9 @@ def config_from(
 ) -> RunConfig | ValidateConfig:
     """`run`'s or `validate`'s settings as plain values, resolved once: the command line over the settings
     file over the defaults; ``suites_dir`` and ``origin`` as ``project.resolve_suites`` found them."""
-    from audit.config import RunConfig, ValidateConfig
+    from audit.config import Reextract, RunConfig, ValidateConfig
     from audit.ingest import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S, IngestLimits
     from audit.project import default_waivers
-    from audit.validate.reextract import Reextract
 
     waivers = args.waivers or _if_exists(default_waivers(suites_dir, origin))
     policy = args.policy or suites_dir / "number_policy.json"

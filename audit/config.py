@@ -9,15 +9,23 @@ import datetime as dt
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from audit.gate import GatePolicy
 from audit.ingest import IngestLimits
 from audit.linkcheck import LiveOptions
-from audit.validate.reextract import Reextract
 
 Progress = Callable[[int, int], None]
+
+
+class Reextract(StrEnum):
+    """Which seeds ``audit validate`` extracts again."""
+
+    SAMPLE = "sample"
+    ALL = "all"
+    NONE = "none"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

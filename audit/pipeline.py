@@ -16,8 +16,8 @@ from audit.places import check_apart, check_replaceable
 from audit.plan import load_rules, plan_run, plan_validation
 from audit.process import processing
 from audit.records import Verdict, Waiver
-from audit.suites import Suite
 from audit.validate import DerivedTexts, load_frames, reextraction, run_suites
+from audit.validate.suites import Suite
 from audit.write import with_progress, write_tables
 
 

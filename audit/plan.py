@@ -27,7 +27,7 @@ from audit.policy import with_tolerances
 from audit.records import Waiver
 from audit.signing import load_signing_key
 from audit.store import read_manifest
-from audit.suites import Suite, load_suites
+from audit.validate.suites import Suite, load_suites
 from audit.waivers import load_waivers
 
 

@@ -14,7 +14,7 @@ from audit.errors import ConfigError
 from audit.gate import ArticleCounts, GatePolicy, apply_gate
 from audit.records import CheckResult
 from audit.store import SPECS, read_table
-from audit.suites import Suite
+from audit.validate.suites import Suite
 
 
 def with_tolerances(suites: Sequence[Suite], policy: GatePolicy) -> tuple[Suite, ...]:

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
-from audit.suites import load_suite, rule_columns
+from audit.validate.suites import load_suite, rule_columns
 from audit.validate import run_suites
 from audit.validate.frames import category_columns, prepared
 

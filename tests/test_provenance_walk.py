@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from audit.cli import main
+from audit.config import Reextract
 from audit.extract import ExtractOptions
 from audit.extract.number_policy import load_policy
 from audit.fsio import sha256_bytes
@@ -22,7 +23,7 @@ from audit.store import SPECS
 from audit.validate import seeds as seed_files
 from audit.validate import spans
 from audit.validate.provenance import provenance_columns, tables_provenance
-from audit.validate.reextract import REEXTRACTED_TABLES, Reextract, Reextraction, reextraction
+from audit.validate.reextract import REEXTRACTED_TABLES, Reextraction, reextraction
 from audit.validate.seeds import SeedCache, SeedFile, reread_seed
 from audit.validate.spans import SPAN_CHECKS, mention_spans_ok
 from benchmarks.generate import variant

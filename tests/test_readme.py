@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from audit.suites import load_suite
+from audit.validate.suites import load_suite
 from audit.waivers import load_waivers
 from tests.conftest import ROOT, SUITES
 

@@ -10,11 +10,12 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from audit.config import Reextract
 from audit.extract import ExtractOptions
 from audit.extract.number_policy import load_policy
 from audit.store import record_digest
 from audit.validate import reextract
-from audit.validate.reextract import REEXTRACTED_TABLES, Reextract, Reextraction, reextracted_ok, reextraction
+from audit.validate.reextract import REEXTRACTED_TABLES, Reextraction, reextracted_ok, reextraction
 from tests.conftest import SAMPLE, SAMPLE_SHA256, SUITES
 
 ONE, TWO = "1" * 64, "2" * 64

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from audit.errors import SuiteError
-from audit.suites import load_suite, load_suites
+from audit.validate.suites import load_suite, load_suites
 
 
 def _edit(suites_dir: Path, table: str, index: int, **changes: object) -> Path:

@@ -20,7 +20,6 @@ import pytest
 from audit.errors import SuiteError
 from audit.records import Severity, TableFacts
 from audit.store import MANIFEST_KEY, SPECS
-from audit.suites import Rule
 from audit.validate import results
 from audit.validate.facts import TableFile, embedded_core, facts_frame, read_table_file, table_facts
 from audit.validate.frames import ROW_INDEX, prepared
@@ -33,6 +32,7 @@ from audit.validate.gx import (
     run_gx_suite,
 )
 from audit.validate.results import Tally, add_outcome, check_result, result_of
+from audit.validate.suites import Rule
 from tests.conftest import ROOT
 
 SUITE = {
@@ -167,14 +167,14 @@ def test_only_the_gx_module_imports_great_expectations() -> None:
 
 
 def test_the_package_face_resolves_its_names_whichever_module_comes_first() -> None:
-    """Regression guard for the import order: audit.suites imports validate.gx, and validate's runner
-    imports audit.suites; loading either first works, and every name in audit.validate.__all__ resolves."""
+    """Regression guard for the import order: audit.validate.suites imports validate.gx, and validate's runner
+    imports audit.validate.suites; loading either first works, and every name in audit.validate.__all__ resolves."""
     code = (
         "import sys; first = sys.argv[1]; import importlib; importlib.import_module(first); "
         "import audit.validate as v; print(all(callable(getattr(v, n)) for n in v.__all__))"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GX_ANALYTICS_ENABLED": "false"}
-    for first in ("audit.suites", "audit.validate.run", "audit.validate.gx", "audit.spark.checks"):
+    for first in ("audit.validate.suites", "audit.validate.run", "audit.validate.gx", "audit.spark.checks"):
         done = subprocess.run([sys.executable, "-c", code, first], env=env, capture_output=True, text=True)
         assert done.stdout.strip() == "True", (first, done.stderr[-2000:])
 

@@ -20,8 +20,8 @@ from audit.cli import main
 from audit.config import PARALLEL_ROWS, SERIAL_ROWS, worker_jobs
 from audit.records import CheckResult
 from audit.store import read_manifest
-from audit.suites import load_suites
 from audit.validate import Frames, run_suites
+from audit.validate.suites import load_suites
 from tests.conftest import SAMPLE, SUITES, run_args
 
 DATA = Path(__file__).parent / "data" / "tamper"

@@ -136,11 +136,10 @@ def revalidate(stale: Audit, how: Revalidation, report_dir: Path) -> Audit:
     The suites must be those TABLES/manifest.json was made with and the stale report was validated with:
     a report validated with other (or empty) suites is not the audit being published.
     """
-    from audit.config import ValidateConfig
+    from audit.config import Reextract, ValidateConfig
     from audit.pipeline import validate_tables
     from audit.policy import with_tolerances
-    from audit.suites import load_suites
-    from audit.validate.reextract import Reextract
+    from audit.validate.suites import load_suites
 
     tables_dir = stale.manifest_path.parent
     suites = with_tolerances(load_suites(how.suites_dir), how.gate)

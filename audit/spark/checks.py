@@ -38,7 +38,6 @@ from audit.records import PROVENANCE_COLUMNS, CheckResult, TableFacts, Verdict
 from audit.spark.datasets import count_rows, embedded_manifests, table_sha256
 from audit.spark.session import spark_session
 from audit.store import SPECS, arrow_schema
-from audit.suites import Rule, Suite
 from audit.validate.facts import TableFile, facts_frame, table_facts
 from audit.validate.frames import LIVE_COLUMNS
 from audit.validate.gx import Outcome, build_gx_suite, gx_context, naming_rows, run_gx_suite
@@ -47,6 +46,7 @@ from audit.validate.reextract import Reextraction, reextraction
 from audit.validate.results import EVIDENCE_LIMIT, check_result
 from audit.validate.seeds import SeedCache
 from audit.validate.spans import SPAN_CHECKS
+from audit.validate.suites import Rule, Suite
 
 FILE_COLUMN, ROW_COLUMN = "_audit_file", "_audit_row"
 _SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"

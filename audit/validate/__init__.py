@@ -10,8 +10,8 @@
     spans.py       whether each row's span decodes to its value
     reextract.py   seeds extracted again, their rows compared digest for digest
 
-The names below load their module on first use: ``audit.suites`` builds its GX suites with ``gx.py``, and
-``frames.py`` and ``run.py`` read ``audit.suites``' rules, so this package's face imports neither.
+The names below load their module on first use: ``audit.validate.suites`` builds its GX suites with ``gx.py``, and
+``frames.py`` and ``run.py`` read ``audit.validate.suites``' rules, so this package's face imports neither.
 """
 
 from __future__ import annotations

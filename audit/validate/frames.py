@@ -20,11 +20,11 @@ import pyarrow.parquet as pq
 from audit.forking import release_memory
 from audit.ingest import recorded_limits
 from audit.store import SPECS, arrow_schema, iter_table, read_manifest, read_table, unreadable_table
-from audit.suites import Rule, rule_columns
 from audit.validate.facts import facts_frame, table_facts
 from audit.validate.provenance import tables_provenance
 from audit.validate.reextract import Reextraction
 from audit.validate.seeds import DerivedTexts, SeedCache
+from audit.validate.suites import Rule, rule_columns
 
 # what a live check found replaces the links table's offline placeholders (status "not_checked")
 LIVE_COLUMNS = (

@@ -18,12 +18,12 @@ import secrets
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
-from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
+from audit.config import Reextract
 from audit.errors import ConfigError
 from audit.extract import ExtractOptions
 from audit.extract.number_policy import load_policy
@@ -37,14 +37,6 @@ from audit.validate.spans import codes_of
 
 REEXTRACTED_TABLES = ("articles", "blocks", "numbers", "links", "dates", "texts")
 SAMPLE_ONE_IN = 16  # --reextract sample: the share of seeds extracted again
-
-
-class Reextract(StrEnum):
-    """Which seeds ``audit validate`` extracts again."""
-
-    SAMPLE = "sample"
-    ALL = "all"
-    NONE = "none"
 
 
 class Reextraction:

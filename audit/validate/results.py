@@ -11,9 +11,9 @@ from typing import Any
 import pandas as pd
 
 from audit.records import CheckResult, Finding
-from audit.suites import Rule
 from audit.validate.frames import BULKY, ROW_INDEX
 from audit.validate.gx import Outcome
+from audit.validate.suites import Rule
 
 EVIDENCE_LIMIT = 2_000  # findings per rule that carry their row; the rest carry ids only
 

@@ -13,10 +13,10 @@ import pandas as pd
 from audit.forking import forked_pool, release_memory
 from audit.records import PROVENANCE_COLUMNS, CheckResult
 from audit.store import SPECS, arrow_schema
-from audit.suites import Rule, Suite, rule_columns
 from audit.validate.frames import LIVE_COLUMNS, ROW_INDEX, Frames, category_columns, prepared
 from audit.validate.gx import COUNTS_ONLY, Outcome, build_gx_suite, gx_context, naming_rows, run_gx_suite
 from audit.validate.results import Tally, add_outcome, result_of
+from audit.validate.suites import Rule, Suite, rule_columns
 
 # the second pass over a batch, for the rules that failed the first (COUNTS_ONLY): their rows by position
 NAMING_ROWS = naming_rows([ROW_INDEX])

@@ -21,12 +21,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from audit.cli import main
+from audit.config import Reextract
 from audit.fsio import sha256_file
 from audit.records import CheckResult
 from audit.store import DIGEST_COLUMN, MANIFEST_KEY, SPECS, read_table, record_digest
-from audit.suites import Suite, load_suites
 from audit.validate import DerivedTexts, load_frames, run_suites
-from audit.validate.reextract import Reextract, reextraction
+from audit.validate.reextract import reextraction
+from audit.validate.suites import Suite, load_suites
 from tests.conftest import SAMPLE, SUITES, run_args
 
 CASES_DIR = Path(__file__).resolve().parent / "cases"
