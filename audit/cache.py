@@ -144,6 +144,7 @@ class ExtractionCache:
 
     root: Path
     context: str  # context_digest(extraction_context(...))
+    schemas: Mapping[str, pa.Schema] | None = None  # each table's schema: an entry with others is ignored
     stats: CacheStats = field(default_factory=CacheStats)
 
     def key(self, seed_sha256: str) -> str:
@@ -165,13 +166,22 @@ class ExtractionCache:
             self.stats.ignored += 1
             return None
         found = decode_entry(data, key, seed_sha256)
-        if found is None:
+        if found is None or not self._fits(found):
             self.stats.ignored += 1
             return None
         self.stats.hits += 1
         with contextlib.suppress(OSError):
             os.utime(path)  # last used: what prune --older-than measures
         return found
+
+    def _fits(self, found: CachedSeed) -> bool:
+        """The entry's batches have the tables' schemas (rows of another layout would break the writer)."""
+        if self.schemas is None or not found.batches:
+            return True
+        return set(found.batches) == set(self.schemas) and all(
+            batch.schema.equals(self.schemas[name], check_metadata=True)
+            for name, batch in found.batches.items()
+        )
 
     def put(self, seed_sha256: str, row: Mapping[str, Any], batches: Mapping[str, pa.RecordBatch]) -> None:
         """Store the seed's rows (atomically; a failure to write is not an error of the run)."""

@@ -76,7 +76,7 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
     parser.add_argument("--version", action="version", version=f"news-audit {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an internal error")
     sub = parser.add_subparsers(
-        dest="command", required=True, metavar="{run,validate,publish,waive,init}", parser_class=Parser
+        dest="command", required=True, metavar="{run,validate,publish,waive,init,cache}", parser_class=Parser
     )
     run = sub.add_parser(
         "run",
@@ -156,6 +156,12 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
         metavar="FILE",
         help="number attribution policy (default: SUITES/number_policy.json)",
     )
+    _cache_dir_option(run)
+    run.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="extract every seed again and leave the extraction cache alone",
+    )
     _common(run)
     _engine(run)
     _output(run)
@@ -209,6 +215,7 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
     commands = {"run": run, "validate": validate, "publish": _publish_parser(sub)}
     commands["waive"] = _waive_parser(sub)
     commands["init"] = _init_parser(sub)
+    commands["cache"] = _cache_parser(sub)
     for command in commands.values():
         command.add_argument(
             "--config-file",
@@ -436,6 +443,57 @@ def _init_parser(sub: argparse._SubParsersAction[Parser]) -> Parser:
     return init
 
 
+def _cache_dir_option(parser: Parser) -> None:
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the extraction cache: a seed whose bytes, policy and extraction code were seen before is not "
+        "extracted again (default: $XDG_CACHE_HOME/news-audit/extraction, ~/.cache/news-audit/extraction)",
+    )
+
+
+def _cache_parser(sub: argparse._SubParsersAction[Parser]) -> Parser:
+    cache = sub.add_parser(
+        "cache",
+        help="show the extraction cache's size, or prune entries not used for a while",
+        description="The extraction cache keeps each seed's extracted rows under the seed's sha256 and what "
+        "shapes extraction (see docs/performance.md). `size` shows its entries and bytes; `prune` removes "
+        "entries no run has used for --older-than, and files left by killed runs.",
+        epilog="examples:\n  news-audit cache size\n  news-audit cache prune --older-than 30d\n\n"
+        + _EXIT_CODES_CACHE,
+    )
+    cache.add_argument(
+        "action", choices=["size", "prune"], help="size: entries and bytes; prune: remove old ones"
+    )
+    cache.add_argument(
+        "--older-than",
+        type=_age,
+        default=None,
+        metavar="AGE",
+        help="with prune: entries not used for AGE (a whole number and s, m, h, d or w, e.g. 30d)",
+    )
+    _cache_dir_option(cache)
+    return cache
+
+
+_EXIT_CODES_CACHE = """exit codes:
+  0  done
+  2  usage error: prune without --older-than, or a bad AGE"""
+
+
+def _age(text: str) -> str:
+    """AGE as typed, once it parses (the message then says it as the user wrote it)."""
+    from audit.cache import parse_age
+
+    try:
+        parse_age(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text.strip()
+
+
 _EXIT_CODES_WAIVE = """exit codes:
   0  waivers written
   2  usage error: no reason, a past date, an unknown rule or record, tables other than the audited ones"""
@@ -584,6 +642,8 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
         return _publish(args, settings)
     if args.command == "init":
         return _init(args)
+    if args.command == "cache":
+        return _cache(args)
     if args.command == "waive":
         return _waive(args)
     from audit.project import resolve_suites
@@ -662,6 +722,7 @@ def _dispatch(
     from audit.lazy import defer_unused_imports
 
     defer_unused_imports()  # before the pipeline imports Great Expectations
+    from audit.cache import default_cache_dir
     from audit.config import RunConfig, ValidateConfig
     from audit.ingest import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S, IngestLimits
     from audit.pipeline import run_audit, validate_tables
@@ -681,6 +742,7 @@ def _dispatch(
             jobs=args.jobs,
             live_links=_live_options(args, links_table),
             signing_key=args.sign_key,
+            cache_dir=None if args.no_cache or args.engine == "spark" else args.cache or default_cache_dir(),
             engine=args.engine,
             spark_master=args.spark_master,
             limits=IngestLimits(
@@ -707,6 +769,27 @@ def _dispatch(
             suites_origin=origin,
         )
     )
+
+
+def _cache(args: argparse.Namespace) -> int:
+    from audit.cache import default_cache_dir, parse_age, prune, usage
+
+    root = args.cache or default_cache_dir()
+    if args.action == "prune":
+        if args.older_than is None:
+            raise UsageError("cache prune needs --older-than AGE (e.g. --older-than 30d): entries older go.")
+        removed = prune(root, parse_age(args.older_than))
+        print(
+            f"{root}: removed {removed.entries:,} entries ({_megabytes(removed.bytes)}) not used for "
+            f"{args.older_than}, and {removed.temporary:,} files left by killed runs"
+        )
+    found = usage(root)
+    print(f"{root}: {found.entries:,} entries, {_megabytes(found.bytes)}")
+    return int(ExitCode.PASSED)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:,.1f} MB"
 
 
 def _init(args: argparse.Namespace) -> int:

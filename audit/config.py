@@ -39,6 +39,7 @@ class RunConfig:
     gate: GatePolicy = field(default_factory=GatePolicy)  # severity overrides, tolerances, --fail-on
     suites_origin: str | None = None  # "packaged" or the suites directory as given, for the report
     signing_key: Path | None = None  # sign TABLES/manifest.json with this Ed25519 key (release_signing)
+    cache_dir: Path | None = None  # the extraction cache (audit/cache.py); None: every seed is extracted
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

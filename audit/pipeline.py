@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from audit.cache import CacheStats
 from audit.config import Progress, RunConfig, ValidateConfig, worker_jobs
 from audit.errors import UsageError
 from audit.extract import ExtractOptions
@@ -23,7 +24,7 @@ from audit.linkcheck import LinkChecker, is_live_candidate, live_checker
 from audit.manifest import embedded_manifest, manifest_core, seeds_root, write_manifest
 from audit.places import check_apart, check_replaceable
 from audit.policy import with_tolerances
-from audit.process import Chunk, Processed, duplicate_of, processing
+from audit.process import Chunk, Processed, duplicate_of, extraction_cache, processing
 from audit.provenance import DerivedTexts
 from audit.records import SeedRow, Verdict
 from audit.reextract import reextraction
@@ -77,7 +78,12 @@ def _run_audit(config: RunConfig, progress: Progress | None) -> Verdict:
     core = manifest_core(suites, config.policy_path, config.seeds_dir, config.limits)
     checker = live_checker(config.live_links) if config.live_links is not None else None
     key = load_signing_key(config.signing_key) if config.signing_key is not None else None
-    with processing(config.seeds_dir, files, config.limits, options, config.jobs) as processed:
+    cache = (
+        extraction_cache(config.cache_dir, next(iter(core["policy"].values())), config.limits.max_bytes)
+        if config.cache_dir is not None
+        else None
+    )
+    with processing(config.seeds_dir, files, config.limits, options, config.jobs, cache) as processed:
         derived = write_tables(
             config.tables_dir,
             _with_progress(processed, len(files), progress),
@@ -172,6 +178,7 @@ def write_tables(
     Returns the derived texts written (as many as memory allows), for the run's validation.
     """
     derived = DerivedTexts()
+    cached: CacheStats | None = None
     seen: dict[str, str] = {}
     seeds: list[dict[str, Any]] = []
     urls: set[str] = set()
@@ -185,6 +192,9 @@ def write_tables(
         writer = TablesWriter(staging)
         try:
             for chunk in processed:
+                if chunk.cache is not None:
+                    cached = cached or CacheStats()
+                    cached.add(chunk.cache)
                 rows, dropped = _dedup(chunk.rows, seen)
                 writer.write("seeds", to_batch(SPECS["seeds"], rows))
                 for name, batch in chunk.batches.items():
@@ -212,7 +222,9 @@ def write_tables(
             name: {"file": f"{name}.parquet", "sha256": sha256_file(staging / f"{name}.parquet"), "n_rows": n}
             for name, n in writer.n_rows.items()
         }
-        write_manifest(staging, core, embedded, seeds, tables, started, link_hosts)
+        write_manifest(
+            staging, core, embedded, seeds, tables, started, link_hosts, cached.as_dict() if cached else None
+        )
         if key is not None:
             sign_manifest(staging, key)
     return derived

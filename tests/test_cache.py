@@ -44,7 +44,9 @@ def test_an_entry_comes_back_as_written(tmp_path: Path) -> None:
     cache.put(SHA, ROW, _batches())
     found = cache.get(SHA)
     assert found is not None and found.row == ROW
-    assert {k: b.to_pylist() for k, b in found.batches.items()} == {k: b.to_pylist() for k, b in _batches().items()}
+    assert {k: b.to_pylist() for k, b in found.batches.items()} == {
+        k: b.to_pylist() for k, b in _batches().items()
+    }
     assert all(found.batches[k].schema == b.schema for k, b in _batches().items())
     assert cache.stats.as_dict() == {"hits": 1, "misses": 1, "ignored": 0, "written": 1}
 
@@ -149,7 +151,9 @@ def test_prune_of_a_missing_cache_removes_nothing(tmp_path: Path) -> None:
     assert usage(tmp_path / "none").entries == 0
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("30d", 30 * 86400), ("12h", 43200), ("2w", 1209600), (" 90m ", 5400)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30d", 30 * 86400), ("12h", 43200), ("2w", 1209600), (" 90m ", 5400)]
+)
 def test_ages(text: str, seconds: int) -> None:
     assert parse_age(text).total_seconds() == seconds
 
