@@ -37,10 +37,17 @@ def main(argv: list[str] | None = None) -> int:
         "which",
         nargs="*",
         default=["cli", "scale", "gx", "corpus", "links", "shapes"],
-        choices=["cli", "scale", "gx", "corpus", "links", "shapes", "attribution"],
+        choices=["cli", "scale", "gx", "corpus", "links", "shapes", "attribution", "cache"],
     )
     parser.add_argument(
         "--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000], help="seed counts for scale"
+    )
+    parser.add_argument(
+        "--cache-sizes",
+        type=int,
+        nargs="+",
+        default=[10_000],
+        help="seed counts for cache (rerun, 1%% changed)",
     )
     parser.add_argument("--rows", type=int, default=1_000_000, help="number rows for gx")
     args = parser.parse_args(argv)
@@ -64,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
             from benchmarks import bench_attribution
 
             bench_attribution.main()
+        elif which == "cache":
+            from benchmarks import bench_cache
+
+            bench_cache.main(args.cache_sizes)
         elif which == "shapes":
             from benchmarks import bench_shapes
 
