@@ -708,6 +708,8 @@ def _show(args: argparse.Namespace, verdict: Any, notes: list[str]) -> None:
                 print(f"lapsed waiver: {lapsed.waiver.rule_id} {lapsed.waiver.record_id}: {lapsed.why}")
         for line in _link_host_lines(verdict) if args.command == "run" else ():
             print(line)
+        if args.command == "run" and (line := _cache_line(verdict)):
+            print(line)
         for note in notes:
             print(note)
     if github:
@@ -941,6 +943,16 @@ def _link_host_lines(verdict: Any) -> list[str]:
     from audit.link_report import host_summary_lines
 
     return host_summary_lines(verdict.manifest.get("run", {}).get("link_hosts", ()))
+
+
+def _cache_line(verdict: Any) -> str | None:
+    """How many seeds the extraction cache saved extracting, when the run used it."""
+    counts = verdict.manifest.get("run", {}).get("cache")
+    if not counts:
+        return None
+    looked_up = counts["hits"] + counts["misses"] + counts["ignored"]
+    ignored = f"; {counts['ignored']:,} damaged entries ignored" if counts["ignored"] else ""
+    return f"extraction cache: {counts['hits']:,} of {looked_up:,} seeds read from it, the rest extracted{ignored}"
 
 
 def _progress() -> Any:

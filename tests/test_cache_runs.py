@@ -156,6 +156,9 @@ def test_cache_command_size_and_prune(tmp_path: Path, capsys: pytest.CaptureFixt
     shutil.copy(SAMPLE, seeds)
     _run(tmp_path / "out", seeds)
     capsys.readouterr()
+    assert main(["run", str(seeds), "--tables", str(tmp_path / "t2"), "--report", str(tmp_path / "r2"),
+                 "--suites", str(SUITES)]) == 1  # fmt: skip
+    assert "extraction cache: 1 of 1 seeds read from it, the rest extracted" in capsys.readouterr().out
     assert main(["cache", "size"]) == 0
     assert "1 entries" in capsys.readouterr().out
     assert main(["cache", "prune", "--older-than", "30d"]) == 0
