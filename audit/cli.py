@@ -708,8 +708,8 @@ def _show(args: argparse.Namespace, verdict: Any, notes: list[str]) -> None:
                 print(f"lapsed waiver: {lapsed.waiver.rule_id} {lapsed.waiver.record_id}: {lapsed.why}")
         for line in _link_host_lines(verdict) if args.command == "run" else ():
             print(line)
-        if args.command == "run" and (line := _cache_line(verdict)):
-            print(line)
+        if args.command == "run" and (cached := _cache_line(verdict)):
+            print(cached)
         for note in notes:
             print(note)
     if github:
