@@ -99,6 +99,8 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
         return _publish(args, settings)
     if args.command == "init":
         return _init(args)
+    if args.command == "cache":
+        return _cache(args)
     if args.command == "waive":
         return _waive(args)
     from audit.project import resolve_suites
@@ -167,6 +169,8 @@ def _show(args: argparse.Namespace, verdict: Any, notes: list[str]) -> None:
                 print(f"lapsed waiver: {lapsed.waiver.rule_id} {lapsed.waiver.record_id}: {lapsed.why}")
         for line in _link_host_lines(verdict) if args.command == "run" else ():
             print(line)
+        if args.command == "run" and (cached := _cache_line(verdict)):
+            print(cached)
         for note in notes:
             print(note)
     if github:
@@ -180,6 +184,7 @@ def config_from(
 ) -> RunConfig | ValidateConfig:
     """`run`'s or `validate`'s settings as plain values, resolved once: the command line over the settings
     file over the defaults; ``suites_dir`` and ``origin`` as ``project.resolve_suites`` found them."""
+    from audit.cache import default_cache_dir
     from audit.config import Reextract, RunConfig, ValidateConfig
     from audit.ingest import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S, IngestLimits
     from audit.project import default_waivers
@@ -198,6 +203,7 @@ def config_from(
             jobs=args.jobs,
             live_links=_live_options(args, settings.sections.get("links", {})),
             signing_key=args.sign_key,
+            cache_dir=None if args.no_cache or args.engine == "spark" else args.cache or default_cache_dir(),
             engine=args.engine,
             spark_master=args.spark_master,
             limits=IngestLimits(
@@ -231,6 +237,37 @@ def _audit(config: RunConfig | ValidateConfig, progress: Progress | None) -> Ver
     if isinstance(config, RunConfig):
         return run_audit(config, progress=progress)
     return validate_tables(config)
+
+
+def _cache(args: argparse.Namespace) -> int:
+    from audit.cache import default_cache_dir, parse_age, prune, usage
+
+    root = args.cache or default_cache_dir()
+    if args.action == "prune":
+        if args.older_than is None:
+            raise UsageError("cache prune needs --older-than AGE (e.g. --older-than 30d): entries older go.")
+        removed = prune(root, parse_age(args.older_than))
+        print(
+            f"{root}: removed {removed.entries:,} entries ({_megabytes(removed.bytes)}) not used for "
+            f"{args.older_than}, and {removed.temporary:,} files left by killed runs"
+        )
+    found = usage(root)
+    print(f"{root}: {found.entries:,} entries, {_megabytes(found.bytes)}")
+    return int(ExitCode.PASSED)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:,.1f} MB"
+
+
+def _cache_line(verdict: Any) -> str | None:
+    """How many seeds the extraction cache saved extracting, when the run used it."""
+    counts = verdict.manifest.get("run", {}).get("cache")
+    if not counts:
+        return None
+    looked_up = counts["hits"] + counts["misses"] + counts["ignored"]
+    ignored = f"; {counts['ignored']:,} damaged entries ignored" if counts["ignored"] else ""
+    return f"extraction cache: {counts['hits']:,} of {looked_up:,} seeds read from it, the rest extracted{ignored}"
 
 
 def _init(args: argparse.Namespace) -> int:

@@ -72,7 +72,7 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
     parser.add_argument("--version", action="version", version=f"news-audit {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an internal error")
     sub = parser.add_subparsers(
-        dest="command", required=True, metavar="{run,validate,publish,waive,init}", parser_class=Parser
+        dest="command", required=True, metavar="{run,validate,publish,waive,init,cache}", parser_class=Parser
     )
     run = sub.add_parser(
         "run",
@@ -152,6 +152,12 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
         metavar="FILE",
         help="number attribution policy (default: SUITES/number_policy.json)",
     )
+    _cache_dir_option(run)
+    run.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="extract every seed again and leave the extraction cache alone",
+    )
     _common(run)
     _engine(run)
     _output(run)
@@ -205,6 +211,7 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
     commands = {"run": run, "validate": validate, "publish": _publish_parser(sub)}
     commands["waive"] = _waive_parser(sub)
     commands["init"] = _init_parser(sub)
+    commands["cache"] = _cache_parser(sub)
     for command in commands.values():
         command.add_argument(
             "--config-file",
@@ -418,6 +425,57 @@ def _waive_parser(sub: argparse._SubParsersAction[Parser]) -> Parser:
         help="the waivers file to add to (default: SUITES/waivers.json; ./waivers.json with the packaged suites)",
     )
     return waive
+
+
+def _cache_dir_option(parser: Parser) -> None:
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the extraction cache: a seed whose bytes, policy and extraction code were seen before is not "
+        "extracted again (default: $XDG_CACHE_HOME/news-audit/extraction, ~/.cache/news-audit/extraction)",
+    )
+
+
+def _cache_parser(sub: argparse._SubParsersAction[Parser]) -> Parser:
+    cache = sub.add_parser(
+        "cache",
+        help="show the extraction cache's size, or prune entries not used for a while",
+        description="The extraction cache keeps each seed's extracted rows under the seed's sha256 and what "
+        "shapes extraction (see docs/performance.md). `size` shows its entries and bytes; `prune` removes "
+        "entries no run has used for --older-than, and files left by killed runs.",
+        epilog="examples:\n  news-audit cache size\n  news-audit cache prune --older-than 30d\n\n"
+        + _EXIT_CODES_CACHE,
+    )
+    cache.add_argument(
+        "action", choices=["size", "prune"], help="size: entries and bytes; prune: remove old ones"
+    )
+    cache.add_argument(
+        "--older-than",
+        type=_age,
+        default=None,
+        metavar="AGE",
+        help="with prune: entries not used for AGE (a whole number and s, m, h, d or w, e.g. 30d)",
+    )
+    _cache_dir_option(cache)
+    return cache
+
+
+_EXIT_CODES_CACHE = """exit codes:
+  0  done
+  2  usage error: prune without --older-than, or a bad AGE"""
+
+
+def _age(text: str) -> str:
+    """AGE as typed, once it parses (the message then says it as the user wrote it)."""
+    from audit.cache import parse_age
+
+    try:
+        parse_age(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text.strip()
 
 
 def _init_parser(sub: argparse._SubParsersAction[Parser]) -> Parser:

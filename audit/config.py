@@ -64,6 +64,8 @@ class RunConfig:
             suites_origin=self.suites_origin,
         )
 
+    cache_dir: Path | None = None  # the extraction cache (audit/cache.py); None: every seed is extracted
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ValidateConfig:

@@ -64,6 +64,7 @@ def write_manifest(
     tables: dict[str, Any],
     started: float,
     link_hosts: Sequence[Mapping[str, Any]] | None = None,
+    cache: Mapping[str, int] | None = None,
 ) -> None:
     """manifest.json: the embedded part, the seed list, the run-time keys, each table's digest and rows, times."""
     finished = time.time()
@@ -78,6 +79,7 @@ def write_manifest(
             "finished_at": dt.datetime.fromtimestamp(finished, dt.UTC).isoformat(timespec="seconds"),
             "duration_s": round(finished - started, 3),
             **({"link_hosts": list(link_hosts)} if link_hosts is not None else {}),
+            **({"cache": dict(cache)} if cache is not None else {}),  # seeds read from the extraction cache
             "run_id": run_id(),  # the report's results.json repeats it: which tables it is about
         },
     }

@@ -55,7 +55,9 @@ def _run_audit(config: RunConfig, progress: Progress | None) -> Verdict:
 
         retire_report()  # (its tables are swapped inside spark.run_audit)
         return spark.run_audit(config, plan)
-    with processing(config.seeds_dir, plan.files, config.limits, plan.options, config.jobs) as chunks:
+    with processing(
+        config.seeds_dir, plan.files, config.limits, plan.options, config.jobs, plan.cache
+    ) as chunks:
         derived = write_tables(
             config.tables_dir,
             with_progress(chunks, len(plan.files), progress),

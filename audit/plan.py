@@ -15,6 +15,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from audit.cache import ExtractionCache
 from audit.config import RunConfig
 from audit.errors import UsageError
 from audit.extract import ExtractOptions
@@ -24,6 +25,7 @@ from audit.ingest import list_seed_files
 from audit.linkcheck import LinkChecker, live_checker
 from audit.manifest import manifest_core, seeds_root
 from audit.policy import with_tolerances
+from audit.process import extraction_cache
 from audit.records import Waiver
 from audit.signing import load_signing_key
 from audit.store import read_manifest
@@ -70,6 +72,7 @@ class RunPlan:
     core: dict[str, Any]  # the manifest's deterministic core (manifest.manifest_core)
     check_links: LinkChecker | None  # with --links live
     key: Ed25519PrivateKey | None  # with --sign-key
+    cache: ExtractionCache | None  # the extraction cache (None: --no-cache, or the Spark engine)
     started: float  # epoch seconds, for the manifest's run times
 
 
@@ -82,13 +85,17 @@ def plan_run(config: RunConfig) -> RunPlan:
     files = tuple(list_seed_files(config.seeds_dir))
     if not files:
         raise UsageError(f"{config.seeds_dir}: no seed files found. Put the captured pages to audit there.")
+    core = manifest_core(rules.suite_digests, config.policy_path, config.seeds_dir, config.limits)
     return RunPlan(
         rules=rules,
         options=options,
         files=files,
-        core=manifest_core(rules.suite_digests, config.policy_path, config.seeds_dir, config.limits),
+        core=core,
         check_links=live_checker(config.live_links) if config.live_links is not None else None,
         key=load_signing_key(config.signing_key) if config.signing_key is not None else None,
+        cache=None
+        if config.cache_dir is None
+        else extraction_cache(config.cache_dir, next(iter(core["policy"].values())), config.limits.max_bytes),
         started=started,
     )
 

@@ -10,16 +10,18 @@ import threading
 import types
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pyarrow as pa
 
+from audit.cache import CacheStats, ExtractionCache, context_digest, extraction_context
 from audit.extract import ExtractOptions, extract_seed
 from audit.forking import forked_pool
-from audit.ingest import IngestLimits, ingest_seed, timed_out
+from audit.fsio import sha256_bytes, shown
+from audit.ingest import IngestLimits, ingest_seed, read_seed_file, timed_out
 from audit.records import Extraction, Rejection, RejectReason, Seed, SeedRow, SeedStatus
-from audit.store import SPECS, to_batch
+from audit.store import SPECS, arrow_schema, to_batch
 
 EXTRACTED_TABLES = ("articles", "blocks", "numbers", "links", "dates", "texts")  # a seed's tables, in order
 _PARALLEL_MIN = 64  # below this many seeds, starting processes costs more than it saves
@@ -69,19 +71,28 @@ def seed_records(
     root: Path, rel: str, limits: IngestLimits, options: ExtractOptions
 ) -> tuple[SeedRow, Extraction | None]:
     """Ingest and extract one seed: its seeds-table row and its records (None if rejected); never raises."""
+    row, result, _ = _ingest_and_extract(root, rel, limits, options)
+    return row, result
+
+
+def _ingest_and_extract(
+    root: Path, rel: str, limits: IngestLimits, options: ExtractOptions
+) -> tuple[SeedRow, Extraction | None, bool]:
+    """seed_records, and whether the outcome depends on the seed's bytes alone (may be cached): not a
+    time-out, and not a file that could not be read."""
     seed: Seed | None = None
     try:
         # every step runs on the clock: reading, decoding and sniffing a seed as well as extracting it
         with time_limit(limits.timeout_s):
             ingested = ingest_seed(root, rel, limits)
             if isinstance(ingested, Rejection):
-                return rejected_row(ingested), None
+                return rejected_row(ingested), None, False
             seed = ingested
             result = extract_seed(seed, options)
     except SeedTimeout:
-        return rejected_row(timed_out(root, rel, limits, seed)), None
+        return rejected_row(timed_out(root, rel, limits, seed)), None, False
     if isinstance(result, Rejection):
-        return rejected_row(result), None
+        return rejected_row(result), None, True
     row = SeedRow(
         seed_sha256=seed.seed_sha256,
         path=rel,
@@ -93,7 +104,7 @@ def seed_records(
         detail=None,
         n_articles=len(result.articles),
     )
-    return row, result
+    return row, result, True
 
 
 def process_seed(root: Path, rel: str, limits: IngestLimits, options: ExtractOptions) -> Processed:
@@ -111,19 +122,44 @@ def _batches(results: Sequence[Extraction]) -> dict[str, pa.RecordBatch]:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Chunk:
-    """Consecutive seeds processed together: their rows, and all their records as one batch per table."""
+    """Consecutive seeds processed together: their rows, all their records as one batch per table, and
+    what the extraction cache did for them."""
 
     rows: tuple[SeedRow, ...]
     batches: dict[str, pa.RecordBatch]
+    cache: CacheStats | None = None
 
 
-def process_chunk(root: Path, rels: Sequence[str], limits: IngestLimits, options: ExtractOptions) -> Chunk:
-    """Process consecutive seeds; a copy of a seed earlier in the chunk is rejected as a duplicate."""
+def process_chunk(
+    root: Path,
+    rels: Sequence[str],
+    limits: IngestLimits,
+    options: ExtractOptions,
+    cache: ExtractionCache | None = None,
+) -> Chunk:
+    """Process consecutive seeds; a copy of a seed earlier in the chunk is rejected as a duplicate.
+
+    With a cache, a seed whose entry is there is not ingested again past its digest, nor extracted; the
+    chunk's batches are then its seeds' batches joined in seed order, the same rows as without it.
+    """
+    if cache is not None:
+        return _cached_chunk(root, rels, limits, options, cache)
     found = [seed_records(root, rel, limits, options) for rel in rels]
     rows, dropped = reject_duplicates([row for row, _ in found], {})
     gone = set(dropped)
     results = [result for i, (_, result) in enumerate(found) if result is not None and i not in gone]
     return Chunk(rows=tuple(rows), batches=_batches(results))
+
+
+def _cached_chunk(
+    root: Path, rels: Sequence[str], limits: IngestLimits, options: ExtractOptions, cache: ExtractionCache
+) -> Chunk:
+    cache.stats = CacheStats()  # this chunk's counts (a forked worker's cache object is its own)
+    found = [_cached_seed(root, rel, limits, options, cache) for rel in rels]
+    rows, dropped = reject_duplicates([row for row, _ in found], {})
+    gone = set(dropped)
+    parts = [batches for i, (_, batches) in enumerate(found) if batches and i not in gone]
+    return Chunk(rows=tuple(rows), batches=_joined(parts), cache=cache.stats)
 
 
 def reject_duplicates(rows: Sequence[SeedRow], seen: dict[str, str]) -> tuple[list[SeedRow], list[int]]:
@@ -140,6 +176,54 @@ def reject_duplicates(rows: Sequence[SeedRow], seen: dict[str, str]) -> tuple[li
             seen[sha] = row.path
         out.append(row)
     return out, dropped
+
+
+def _cached_seed(
+    root: Path, rel: str, limits: IngestLimits, options: ExtractOptions, cache: ExtractionCache
+) -> tuple[SeedRow, dict[str, pa.RecordBatch]]:
+    """One seed's row and batches: from the cache when its digest has an entry, else extracted and stored."""
+    sha = seed_digest(root, rel, limits)
+    if sha is not None and (found := cache.get(sha)) is not None:
+        return SeedRow(**{**found.row, "path": rel}), found.batches
+    row, result, cacheable = _ingest_and_extract(root, rel, limits, options)
+    batches = {} if result is None else _batches([result])
+    if cacheable and row.seed_sha256 is not None:
+        cache.put(row.seed_sha256, {k: v for k, v in asdict(row).items() if k != "path"}, batches)
+    return row, batches
+
+
+def seed_digest(root: Path, rel: str, limits: IngestLimits) -> str | None:
+    """The sha256 of a seed's bytes if it is a readable regular file within the size limit under root;
+    else None (ingest says why). The cache is looked up by it before any decoding or extraction."""
+    if shown(rel) != rel:  # a name the tables cannot hold: ingest rejects it
+        return None
+    try:
+        path = (root / rel).resolve(strict=True)
+        if not path.is_relative_to(root.resolve()):
+            return None
+        data = read_seed_file(path, limits.max_bytes)
+    except (OSError, RuntimeError):
+        return None
+    return None if len(data) > limits.max_bytes else sha256_bytes(data)
+
+
+def extraction_cache(directory: Path, policy_sha256: str, max_seed_bytes: int) -> ExtractionCache:
+    """The extraction cache under ``directory`` for runs with this number policy, size limit and code."""
+    return ExtractionCache(
+        directory,
+        context_digest(extraction_context(policy_sha256, max_seed_bytes)),
+        schemas={name: arrow_schema(SPECS[name]) for name in EXTRACTED_TABLES},
+    )
+
+
+def _joined(parts: Sequence[dict[str, pa.RecordBatch]]) -> dict[str, pa.RecordBatch]:
+    """Per-seed batches joined table by table, in seed order (a table no seed has: an empty batch)."""
+    joined = {}
+    for name in EXTRACTED_TABLES:
+        batches = [p[name] for p in parts if name in p and p[name].num_rows]
+        table = pa.Table.from_batches(batches, schema=arrow_schema(SPECS[name])).combine_chunks()
+        joined[name] = table.to_batches()[0] if table.num_rows else _batches([])[name]
+    return joined
 
 
 def rejected_row(rejection: Rejection) -> SeedRow:
@@ -173,14 +257,19 @@ def duplicate_of(processed: Processed, first_path: str) -> Processed:
 
 @contextlib.contextmanager
 def processing(
-    root: Path, files: Sequence[str], limits: IngestLimits, options: ExtractOptions, jobs: int | None = None
+    root: Path,
+    files: Sequence[str],
+    limits: IngestLimits,
+    options: ExtractOptions,
+    jobs: int | None = None,
+    cache: ExtractionCache | None = None,
 ) -> Iterator[Iterator[Chunk]]:
     """Process every seed in chunks, in forked worker processes when there are many; gives the chunks in
     the order given. On leaving early (an error, Ctrl-C), chunks not yet started are cancelled."""
     jobs = jobs or os.cpu_count() or 1
     chunks = [files[i : i + _CHUNK] for i in range(0, len(files), _CHUNK)]
     if jobs == 1 or len(files) < _PARALLEL_MIN:
-        yield (process_chunk(root, chunk, limits, options) for chunk in chunks)
+        yield (process_chunk(root, chunk, limits, options, cache) for chunk in chunks)
         return
     # a few chunks in flight per worker, not all: results the writer has not taken yet wait in memory
     pending: collections.deque[Future[Chunk]] = collections.deque()
@@ -189,7 +278,7 @@ def processing(
 
         def submit() -> None:
             while len(pending) < _IN_FLIGHT * jobs and (chunk := next(todo, None)) is not None:
-                pending.append(pool.submit(process_chunk, root, chunk, limits, options))
+                pending.append(pool.submit(process_chunk, root, chunk, limits, options, cache))
 
         def results() -> Iterator[Chunk]:
             while pending:

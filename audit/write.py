@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from audit.cache import CacheStats
 from audit.config import Progress
 from audit.fsio import atomic_dir, sha256_file
 from audit.linkcheck import LinkChecker, is_live_candidate
@@ -43,6 +44,7 @@ def write_tables(
     Returns the derived texts written (as many as memory allows), for the run's validation.
     """
     derived = DerivedTexts()
+    cached: CacheStats | None = None  # what the extraction cache supplied, summed over the chunks
     seen: dict[str, str] = {}
     seeds: list[dict[str, Any]] = []
     urls: set[str] = set()
@@ -56,6 +58,9 @@ def write_tables(
         writer = TablesWriter(staging)
         try:
             for chunk in processed:
+                if chunk.cache is not None:
+                    cached = cached or CacheStats()
+                    cached.add(chunk.cache)
                 rows, rejected = reject_duplicates(chunk.rows, seen)
                 dropped = {sha for i in rejected if (sha := rows[i].seed_sha256) is not None}
                 writer.write("seeds", to_batch(SPECS["seeds"], rows))
@@ -81,7 +86,9 @@ def write_tables(
             name: {"file": f"{name}.parquet", "sha256": sha256_file(staging / f"{name}.parquet"), "n_rows": n}
             for name, n in writer.n_rows.items()
         }
-        write_manifest(staging, core, embedded, seeds, tables, started, link_hosts)
+        write_manifest(
+            staging, core, embedded, seeds, tables, started, link_hosts, cached.as_dict() if cached else None
+        )
         if key is not None:
             sign_manifest(staging, key)
     return derived

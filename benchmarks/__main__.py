@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         "which",
         nargs="*",
         default=["cli", "scale", "gx", "corpus", "links", "shapes"],
-        choices=["cli", "scale", "gx", "corpus", "links", "shapes", "attribution", "spark"],
+        choices=["cli", "scale", "gx", "corpus", "links", "shapes", "attribution", "spark", "cache"],
     )
     parser.add_argument(
         "--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000], help="seed counts for scale"
@@ -48,6 +48,13 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         default=[200, 2_000],
         help="seed counts for spark (standalone cluster)",
+    )
+    parser.add_argument(
+        "--cache-sizes",
+        type=int,
+        nargs="+",
+        default=[10_000],
+        help="seed counts for cache (rerun, 1%% changed)",
     )
     parser.add_argument("--rows", type=int, default=1_000_000, help="number rows for gx")
     args = parser.parse_args(argv)
@@ -75,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
             from benchmarks import bench_spark
 
             bench_spark.main(args.spark_sizes)
+        elif which == "cache":
+            from benchmarks import bench_cache
+
+            bench_cache.main(args.cache_sizes)
         elif which == "shapes":
             from benchmarks import bench_shapes
 

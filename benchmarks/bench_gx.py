@@ -11,9 +11,9 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
-from audit.validate.suites import load_suite, rule_columns
 from audit.validate import run_suites
 from audit.validate.frames import category_columns, prepared
+from audit.validate.suites import load_suite, rule_columns
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")

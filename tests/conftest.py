@@ -17,6 +17,14 @@ SAMPLE_SHA256 = "e3fc530b46d1eb63c166e47441f3a62cd469f4ecc9353b88a43399585ba2c9b
 SUITES = ROOT / "expectations"
 
 
+@pytest.fixture(autouse=True)
+def private_extraction_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's runs use a cache of their own (empty at the start), never the user's ~/.cache."""
+    home = tmp_path_factory.mktemp("xdg-cache")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home))
+    return home / "news-audit" / "extraction"
+
+
 @pytest.fixture
 def sample_bytes() -> bytes:
     """The bundled sample seed's bytes."""
