@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from typing import TYPE_CHECKING, Any
 
 from audit.errors import AuditError, ConfigError, ExitCode, SuiteError, UsageError, WaiversError
 from audit.records import CheckResult, Finding, Verdict
+from audit.version import __version__
 
 if TYPE_CHECKING:
     from audit.config import RunConfig, ValidateConfig

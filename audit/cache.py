@@ -40,8 +40,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from audit import __version__
 from audit.fsio import atomic_write, sha256_bytes
+from audit.version import __version__
 
 LAYOUT = "v1"
 MAGIC = b"news-audit-cache 1\n"

@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from audit import __version__
 from audit.settings import Settings, apply_options
+from audit.version import __version__
 
 _EXIT_CODES = """exit codes:
   0  passed: no critical rule fails after waivers (warnings allowed)

@@ -10,12 +10,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from audit import __version__
 from audit.errors import UsageError
 from audit.fsio import atomic_write_text, sha256_file
 from audit.ingest import IngestLimits
 from audit.marks import run_id
 from audit.records import SeedRow
+from audit.version import __version__
 
 # facts of this run, not of the data: kept in manifest.json only, so tables do not depend on where seeds are
 RUN_KEYS = ("seeds_root",)

@@ -21,3 +21,11 @@ def test_the_html_cleaner_justext_imports_is_declared() -> None:
     from justext import core  # noqa: F401  (imports lxml.html.clean)
 
     assert canonicalize_name("lxml_html_clean") in _declared()
+
+
+def test_the_package_version_is_the_projects() -> None:
+    """audit.version (what manifests, cache keys and --version record) says what pyproject.toml says."""
+    from audit.version import __version__
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert __version__ == project["version"]

@@ -10,11 +10,11 @@ from typing import Any
 
 import jsonschema
 
-from audit import __version__
 from audit.defaults import SCHEMAS_DIR
 from audit.extract.date_html import PageDates
 from audit.extract.documents import Composer, Document, derivation_for
 from audit.extract.page import Page
+from audit.version import __version__
 
 EXTRACTOR = "news-audit-jsonl"
 _SCHEMA = SCHEMAS_DIR / "jsonl_article.schema.json"
