@@ -358,15 +358,20 @@ def _shown_rows(v: Visit) -> list[dict[str, Any]]:
 def _all_pages(v: Visit) -> list[dict[str, Any]]:
     """Every row of every page of the list, following the pager's "next" link to the end."""
     rows = _shown_rows(v)
+    page = 1
     while v.page.locator("nav.pager a[rel=next]").count():
         v.page.locator("nav.pager a[rel=next]").first.click()
+        page += 1  # the page is drawn again on hashchange, which comes after the click returns
+        v.page.wait_for_function(
+            "n => document.querySelector('nav.pager .cur').textContent === n", arg=str(page)
+        )
         rows += _shown_rows(v)
     return rows
 
 
 def test_findings_pages_show_every_finding_of_their_data(browser: Any, paged_report: Path) -> None:
     """Page by page, each rule's findings page shows exactly the records of its data file, in order; together they are results.json's failing and waived ids."""
-    from audit.report.data import read_data_script
+    from audit.report.data import finding_rows, read_data_script
 
     results = json.loads((paged_report / "results.json").read_text())
     expected = {
@@ -377,17 +382,18 @@ def test_findings_pages_show_every_finding_of_their_data(browser: Any, paged_rep
     seen = {}
     for path in sorted((paged_report / "findings").iterdir()):
         doc = read_data_script((paged_report / "data" / f"findings-{path.stem}.js").read_text())[1]
+        data = finding_rows(doc)
         v = Visit(browser, path.as_uri())
         rows = _all_pages(v)
-        assert [r["cells"][0].split("\n")[0] for r in rows] == [row[0] for row in doc["rows"]], path.name
+        assert [r["cells"][0].split("\n")[0] for r in rows] == [rid for rid, _, _ in data], path.name
         marked = [r["marked"] for r in rows]
         assert marked == [
-            [doc["sentences"][row[2]["e"][0]][row[2]["e"][1] :][: row[2]["e"][2]]]
-            if len(row) > 2 and len(row[2].get("e", ())) == 3
+            [doc["sentences"][ev["e"][0]][ev["e"][1] :][: ev["e"][2]]]
+            if ev and len(ev.get("e", ())) == 3
             else []
-            for row in doc["rows"]
+            for _, _, ev in data
         ]
-        seen[doc["rule_id"]] = sorted(row[0] for row in doc["rows"])
+        seen[doc["rule_id"]] = sorted(rid for rid, _, _ in data)
         v.assert_clean()
         v.close()
     assert seen == {k: sorted(ids) for k, ids in expected.items()} and seen

@@ -13,7 +13,13 @@ import pytest
 
 from audit.records import Finding, Severity, Verdict
 from audit.report import ReportLimits, evidence_html, write_report
-from audit.report.data import data_script, findings_data, read_data_script, seed_table
+from audit.report.data import (
+    data_script,
+    finding_rows,
+    findings_data,
+    read_data_script,
+    seed_table,
+)
 from tests.test_report import _big_verdict, _manifest, _rule, _verdict
 
 EVERYTHING = ReportLimits(findings_inline=0, seeds_inline=0)  # every list goes to the data files
@@ -28,8 +34,9 @@ def _listed(report: Path) -> dict[str, tuple[list[str], list[str]]]:
     out = {}
     for path in sorted((report / "data").glob("findings-*.js")):
         doc = _data(path)
-        unwaived = [r[0] for r in doc["rows"] if len(r) < 3 or "w" not in r[2]]
-        waived = [r[0] for r in doc["rows"] if len(r) == 3 and "w" in r[2]]
+        rows = finding_rows(doc)
+        unwaived = [rid for rid, _, ev in rows if not ev or "w" not in ev]
+        waived = [rid for rid, _, ev in rows if ev and "w" in ev]
         out[doc["rule_id"]] = (unwaived, waived)
     return out
 
@@ -52,24 +59,24 @@ def test_every_seed_is_in_the_seed_data(tmp_path: Path) -> None:
     """data/seeds.js lists every seed of the run once, with its sha256 and size, the ones with most findings first."""
     v = _big_verdict(100, 30, 10)
     write_report(tmp_path, v, v.manifest["seeds"], limits=EVERYTHING)
-    rows = _data(tmp_path / "data" / "seeds.js")
+    doc = _data(tmp_path / "data" / "seeds.js")
     seeds = v.manifest["seeds"]
-    assert sorted((r[0], r[1], r[2]) for r in rows) == sorted(
-        (s["path"], s["seed_sha256"], s["size_bytes"]) for s in seeds
-    )
-    assert [r[3] for r in rows] == sorted((r[3] for r in rows), reverse=True) and sum(
-        r[3] for r in rows
-    ) == 30
+    assert [r[:3] for r in doc["rows"]] == [[s["path"], s["seed_sha256"], s["size_bytes"]] for s in seeds]
+    assert sorted(doc["order"]) == list(range(len(seeds)))
+    listed = [doc["rows"][i][3] for i in doc["order"]]
+    assert listed == sorted(listed, reverse=True) and sum(listed) == 30
 
 
 def test_a_finding_points_at_its_seed_row(tmp_path: Path) -> None:
     """Each finding's second field is the row of its seed in seeds.js (its path and sha256)."""
     v = _big_verdict(100, 30, 10)
     write_report(tmp_path, v, v.manifest["seeds"], limits=EVERYTHING)
-    seeds = _data(tmp_path / "data" / "seeds.js")
-    rows = _data(tmp_path / "data" / "findings-big.js")["rows"]
+    seeds = _data(tmp_path / "data" / "seeds.js")["rows"]
+    doc = _data(tmp_path / "data" / "findings-big.js")
     by_id = {f.record_id: f.seed_sha256 for f in v.results[0].findings}
-    assert [seeds[r[1]][1] for r in rows] == [by_id[r[0]] for r in rows]
+    rows = finding_rows(doc)
+    assert [seeds[seed][1] for _, seed, _ in rows] == [by_id[rid] for rid, _, _ in rows]
+    assert doc["prefix"] == "n-" and set(doc["seeds"][1:]) == {-9, 1}  # seed rows 0, 1, ..., 9, 0, 1, ...
 
 
 def _ev_finding(i: int, **evidence: Any) -> Finding:
@@ -94,10 +101,9 @@ EVIDENCE = [
 ]
 
 
-def _from_data(doc: dict[str, Any], row: list[Any]) -> str:
+def _from_data(doc: dict[str, Any], ev: dict[str, Any] | None) -> str:
     """A row's evidence cell as the report's script builds it, as HTML (the script sets text, never HTML)."""
-    ev = row[2] if len(row) > 2 else {}
-    if "e" not in ev:
+    if not ev or "e" not in ev:
         return ""
     units = doc["sentences"][ev["e"][0]].encode("utf-16-le")
     if len(ev["e"]) == 1:
@@ -115,20 +121,20 @@ def test_data_evidence_is_the_evidence_the_html_shows() -> None:
     findings = tuple(_ev_finding(i, **ev) for i, ev in enumerate(EVIDENCE))
     rule = replace(_rule("r", Severity.WARNING, 0), findings=findings)
     doc = findings_data(rule, {})
-    for f, row in zip(findings, doc["rows"], strict=True):
+    for f, (_, _, ev) in zip(findings, finding_rows(doc), strict=True):
         html = str(evidence_html(f)).replace("&#39;", "&#x27;").replace("&#34;", "&quot;")
-        assert _from_data(doc, row) == html, f.evidence
-    second = doc["rows"][1][2]
+        assert _from_data(doc, ev) == html, f.evidence
+    second = doc["evidence"]["1"]
     assert second["e"][1:] == [12, 2]  # the second 12: the emoji is two UTF-16 units
     assert second["x"] == [["kind", "count"]] and second["b"] == [114, 116]
-    assert doc["rows"][4][2]["x"] == [["reason", "empty"]]
+    assert doc["evidence"]["4"]["x"] == [["reason", "empty"]]
 
 
 def test_a_sentence_is_stored_once() -> None:
     """Findings that share a sentence share its entry in the data file."""
     findings = tuple(_ev_finding(i, text="12", sentence="About 12 and 12.") for i in range(50))
     doc = findings_data(replace(_rule("r", Severity.WARNING, 0), findings=findings), {})
-    assert doc["sentences"] == ["About 12 and 12."] and {r[2]["e"][0] for r in doc["rows"]} == {0}
+    assert doc["sentences"] == ["About 12 and 12."] and {e["e"][0] for e in doc["evidence"].values()} == {0}
 
 
 def test_a_finding_without_a_seed_or_evidence_keeps_what_it_has() -> None:
@@ -144,31 +150,23 @@ def test_a_finding_without_a_seed_or_evidence_keeps_what_it_has() -> None:
         Finding(rule_id="r", table="seeds", record_id="n-3", seed_sha256="ef" * 32),
     )
     doc = findings_data(replace(_rule("r", Severity.WARNING, 0), findings=findings), {})
-    assert doc["rows"] == [
-        ["n-1", None, {"p": "bad.bin"}],
-        ["n-2", None, {"w": ["ok", "2099-01-01"], "n": 1}],
-        ["n-3", "ef" * 32],
+    assert finding_rows(doc) == [
+        ("n-1", None, {"p": "bad.bin"}),
+        ("n-2", None, {"w": ["ok", "2099-01-01"], "n": 1}),
+        ("n-3", "ef" * 32, None),
     ]
 
 
 def test_seed_rows_keep_a_rejected_seed_reason() -> None:
-    """A rejected seed's row adds its reason and detail; a seed with a page says so."""
+    """A rejected seed's row adds its reason and detail; a seed with a page says so; order is the list's."""
     seeds = [
-        ({"path": "a.txt", "seed_sha256": "a" * 64, "size_bytes": 3, "status": "extracted"}, 2),
-        (
-            {
-                "path": "b.bin",
-                "seed_sha256": "b" * 64,
-                "size_bytes": 9,
-                "status": "rejected",
-                "reason": "binary",
-            },
-            0,
-        ),
+        {"path": "b.bin", "seed_sha256": "b" * 64, "size_bytes": 9, "status": "rejected", "reason": "binary"},
+        {"path": "a.txt", "seed_sha256": "a" * 64, "size_bytes": 3, "status": "extracted"},
     ]
-    table, index = seed_table(seeds, {"a" * 64}, {"a" * 64: "a.txt", "b" * 64: "b.bin"})
-    assert table == [["a.txt", "a" * 64, 3, 2, 1], ["b.bin", "b" * 64, 9, 0, 0, "binary", ""]]
-    assert index == {"a" * 64: 0, "b" * 64: 1}
+    table, index = seed_table(seeds, [0, 2], [1, 0], {"a" * 64})
+    rows = [["b.bin", "b" * 64, 9, 0, 0, "binary", ""], ["a.txt", "a" * 64, 3, 2, 1]]
+    assert table == {"rows": rows, "order": [1, 0]}
+    assert index == {"b" * 64: 0, "a" * 64: 1}
 
 
 @pytest.mark.parametrize(

@@ -1,21 +1,27 @@
 """The report's data files: the seed list and each rule's findings as compact JSON, which the report's own
-script renders into the seed-list and findings pages (so a finding costs a few dozen bytes, not a table row
+script renders into the seed-list and findings pages (so a finding costs about twenty bytes, not a table row
 of markup).
 
-``data/seeds.js`` holds every seed once, in the seed list's order (most findings first), as
+``data/seeds.js`` holds every seed once, in the run's order, as ``rows``:
 ``[path, sha256, size_bytes, n_findings, has_page]`` plus ``reason, detail`` for a seed that was not
-extracted. ``data/findings-<rule>.js`` holds one rule's findings in their order, each as
-``[record_id, seed]`` where seed is the seed's row in ``seeds.js`` (its sha256 when it has no row, null
-when the finding has no seed), plus an object when it has evidence or a waiver:
+extracted; ``order`` lists the rows in the seed list's order (most findings first).
 
-- ``e``: ``[sentence, at, length]``, the sentence's index in ``sentences`` and the highlighted text's
-  place in it (UTF-16 units, as JavaScript counts); ``[sentence]`` when nothing is highlighted;
-- ``x``: the evidence fields worth reading, ``[[name, value], ...]``; ``b``: the byte span ``[start, end]``;
-- ``w``: the waiver, ``[reason, expires]``; ``p``: the path, for a finding without a seed;
-- ``n``: 1 when the finding kept no evidence (only the first findings of a rule do).
+``data/findings-<rule>.js`` holds one rule's findings in their order, column by column:
 
-Each file is a script that sets one value (``AUDIT.seeds`` or ``AUDIT.findings``), because a page opened
-from disk may load a script but not read a file. Its JSON is ASCII, so it reads the same under any charset.
+- ``ids``: the record ids, each without ``prefix`` (the start they all share, such as ``n-``);
+- ``seeds``: each finding's seed, as the step from the previous finding's seed row to its own (findings
+  come mostly seed by seed, so most steps are 0 or 1); a seed with no row is its sha256 and a finding
+  without a seed null, neither moving the count;
+- ``evidence``: by the finding's place (a string key), for those with evidence or a waiver: ``e``, the
+  sentence's index in ``sentences`` and the highlighted text's place and length in it in UTF-16 units, as
+  JavaScript counts (``[sentence]`` alone when nothing is highlighted); ``x``, the evidence fields worth
+  reading, ``[[name, value], ...]``; ``b``, the byte span ``[start, end]``; ``w``, the waiver
+  ``[reason, expires]``; ``p``, the path of a finding without a seed; ``n``: 1 when the finding kept no
+  evidence (only the first findings of a rule do).
+
+``finding_rows`` reads the columns back into one row per finding. Each file is a script that sets one value
+(``AUDIT.seeds`` or ``AUDIT.findings``), because a page opened from disk may load a script but not read a
+file. Its JSON is ASCII, so it reads the same under any charset.
 """
 
 from __future__ import annotations
@@ -48,35 +54,66 @@ def read_data_script(text: str) -> tuple[str, Any]:
 
 
 def seed_table(
-    rows: Sequence[tuple[Mapping[str, Any], int]], written: set[str], paths: Mapping[str, str]
-) -> tuple[list[list[Any]], dict[str, int]]:
-    """The seed list's rows as data, and each seed's row number (the row of the path its findings show)."""
-    table: list[list[Any]] = []
+    seeds: Sequence[Mapping[str, Any]], counts: Sequence[int], order: Sequence[int], written: set[str]
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """The seeds as data (``counts``: each one's findings; ``order``: the seed list's), and each sha256's row."""
+    rows: list[list[Any]] = []
     index: dict[str, int] = {}
-    for i, (s, n) in enumerate(rows):
+    for i, (s, n) in enumerate(zip(seeds, counts, strict=True)):
         sha = s.get("seed_sha256") or None
         row: list[Any] = [s["path"], sha, s["size_bytes"], n, int(sha in written)]
         if s.get("status") != "extracted":
             row += [s.get("reason") or "", s.get("detail") or ""]
-        table.append(row)
-        if sha and paths.get(sha) == s["path"]:
-            index.setdefault(sha, i)
-    return table, index
+        rows.append(row)
+        if sha:
+            index.setdefault(sha, i)  # the first row of a sha256, as the report's paths take it
+    return {"rows": rows, "order": list(order)}, index
 
 
 def findings_data(rule: CheckResult, seeds: Mapping[str, int]) -> dict[str, Any]:
-    """One rule's findings as data, each sentence of their evidence stored once."""
+    """One rule's findings as data, column by column, each sentence of their evidence stored once."""
+    ids = [f.record_id for f in rule.findings]
+    prefix = _shared_prefix(ids)
+    steps: list[int | str | None] = []
+    at = 0
     sentences: dict[str, int] = {}
-    rows = [_finding_row(f, seeds, sentences) for f in rule.findings]
-    return {"rule_id": rule.rule_id, "sentences": list(sentences), "rows": rows}
+    evidence: dict[str, dict[str, Any]] = {}
+    for i, f in enumerate(rule.findings):
+        row = seeds.get(f.seed_sha256) if f.seed_sha256 else None
+        if row is None:
+            steps.append(f.seed_sha256 or None)
+        else:
+            steps.append(row - at)
+            at = row
+        if f.evidence or f.waived_by is not None:
+            evidence[str(i)] = _evidence(f, sentences)
+    return {
+        "rule_id": rule.rule_id,
+        "prefix": prefix,
+        "ids": [r[len(prefix) :] for r in ids],
+        "seeds": steps,
+        "evidence": evidence,
+        "sentences": list(sentences),
+    }
 
 
-def _finding_row(f: Finding, seeds: Mapping[str, int], sentences: dict[str, int]) -> list[Any]:
-    seed: int | str | None = seeds.get(f.seed_sha256, f.seed_sha256) if f.seed_sha256 else None
-    row: list[Any] = [f.record_id, seed]
-    if f.evidence or f.waived_by is not None:
-        row.append(_evidence(f, sentences))
-    return row
+def finding_rows(doc: Mapping[str, Any]) -> list[tuple[str, int | str | None, dict[str, Any] | None]]:
+    """A findings data file's findings, one (record_id, seed row or sha256 or None, evidence) each."""
+    out: list[tuple[str, int | str | None, dict[str, Any] | None]] = []
+    at = 0
+    for i, (rid, step) in enumerate(zip(doc["ids"], doc["seeds"], strict=True)):
+        seed: int | str | None = step
+        if isinstance(step, int):
+            at += step
+            seed = at
+        out.append((doc["prefix"] + rid, seed, doc["evidence"].get(str(i))))
+    return out
+
+
+def _shared_prefix(ids: Sequence[str]) -> str:
+    """The kind prefix every id shares (``n-``, ``d-``...), or nothing."""
+    head = ids[0].split("-", 1)[0] + "-" if ids and "-" in ids[0] else ""
+    return head if head and all(r.startswith(head) for r in ids) else ""
 
 
 def _evidence(f: Finding, sentences: dict[str, int]) -> dict[str, Any]:

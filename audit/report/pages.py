@@ -135,8 +135,8 @@ def _script(name: str) -> tuple[Markup, str]:
 
 
 def _render(template: str, run: _Run, prefix: str, data_files: Sequence[str] = (), **context: Any) -> str:
-    """A page; ``data_files`` are the scripts of ``data/`` it renders (the page's policy allows them)."""
-    script, script_hash = _script("report.js")
+    """A page; ``data_files`` are the scripts of ``data/`` it renders with lists.js instead of report.js."""
+    script, script_hash = _script("lists.js" if data_files else "report.js")
     return _ENV.get_template(template).render(
         verdict=run.verdict,
         run=run,
@@ -197,6 +197,7 @@ def render_seed_page(page: SeedPage, run: _Run) -> str:
         timelines=timelines,
         findings=findings,
         carded=carded,
+        table_rules=[(t, rules[t]) for t in ("numbers", "links", "dates", "articles") if rules.get(t)],
         number_legend=NUMBER_LEGEND,
         link_legend=LINK_LEGEND,
         date_legend=DATE_LEGEND,
@@ -242,11 +243,12 @@ def write_lists(directory: Path, run: _Run, written: set[str]) -> None:
     """The lists longer than the index shows: each such rule's findings and the seed list, as data files
     (``data/``) and the pages that render them (``findings/<rule>.html``, ``manifest/seeds.html``)."""
     limits = run.limits
-    rows = _seed_rows(run)
+    counts = _seed_findings(run)
+    order = _seed_order(run, counts)
     paged = [r for r in run.results if len(r.findings) > limits.findings_inline]
-    if not paged and len(rows) <= limits.seeds_inline:
+    if not paged and len(order) <= limits.seeds_inline:
         return
-    table, index = seed_table(rows, written, run.paths)
+    table, index = seed_table(run.seeds, counts, order, written)
     atomic_write_text(directory / "data" / "seeds.js", data_script("seeds", table))
     for r in paged:
         data = f"findings-{_slug(r.rule_id)}.js"
@@ -261,13 +263,13 @@ def write_lists(directory: Path, run: _Run, written: set[str]) -> None:
             data_files=("seeds.js", data),
         )
         atomic_write_text(directory / _finding_file(r.rule_id), html)
-    if len(rows) > limits.seeds_inline:
+    if len(order) > limits.seeds_inline:
         html = _render(
             "seedlist.html.j2",
             run,
             "../",
-            seed_rows=rows[: limits.seeds_inline],
-            n_seed_rows=len(rows),
+            seed_rows=[(run.seeds[i], counts[i]) for i in order[: limits.seeds_inline]],
+            n_seed_rows=len(order),
             written=written,
             data_files=("seeds.js",),
         )
@@ -337,12 +339,24 @@ def _write_pages(job: _PageJob, shas: Sequence[str]) -> set[str]:
 
 def _seed_rows(run: _Run) -> list[tuple[Mapping[str, Any], int]]:
     """Every seed with its number of unwaived findings, the ones with most findings first."""
+    counts = _seed_findings(run)
+    return [(run.seeds[i], counts[i]) for i in _seed_order(run, counts)]
+
+
+def _seed_findings(run: _Run) -> list[int]:
+    """Each seed's number of unwaived findings, in the run's order (0 for a seed not extracted)."""
     counts = {sha: sum(c.values()) for sha, _, c in run.seed_counts()}
-    rows = [
-        (s, counts.get(s.get("seed_sha256") or "", 0) if s.get("status") == "extracted" else 0)
-        for s in run.seeds
+    return [
+        counts.get(s.get("seed_sha256") or "", 0) if s.get("status") == "extracted" else 0 for s in run.seeds
     ]
-    return sorted(rows, key=lambda r: (-r[1], r[0]["status"] == "extracted", r[0]["path"]))
+
+
+def _seed_order(run: _Run, counts: Sequence[int]) -> list[int]:
+    """The seed list's order: most findings first, then seeds not extracted, then by path."""
+    seeds = run.seeds
+    return sorted(
+        range(len(seeds)), key=lambda i: (-counts[i], seeds[i]["status"] == "extracted", seeds[i]["path"])
+    )
 
 
 def render_html(
