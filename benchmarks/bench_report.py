@@ -93,7 +93,8 @@ def scaled(verdict: Any, seeds: Sequence[Mapping[str, Any]], times: int) -> tupl
                 evidence = f.evidence if len(findings) < EVIDENCE_LIMIT else {}
                 findings.append(replace(f, record_id=rid, seed_sha256=sha, evidence=evidence, waived_by=None))
         results.append(replace(r, findings=tuple(findings)))
-    return replace(verdict, results=tuple(results)), out_seeds
+    manifest = {**verdict.manifest, "seeds": out_seeds, "n_seeds": len(out_seeds)}
+    return replace(verdict, results=tuple(results), manifest=manifest), out_seeds
 
 
 def _print(label: str, sizes: Mapping[str, int], findings: int) -> None:

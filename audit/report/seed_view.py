@@ -111,15 +111,17 @@ class _Shown:
     record_html: Markup
 
     @classmethod
-    def of(cls, record: Any, names: Sequence[str]) -> _Shown:
-        """Each field shown and escaped once, for both lists; names are fields of the record."""
+    def of(cls, record: Any, names: Sequence[str], known: Mapping[str, Any]) -> _Shown:
+        """Each field shown and escaped once, for both lists; names are fields of the record; a field whose
+        value is in known (the card's id, text and span, the page's seed) is left out of the rest."""
         f = _fields_of(type(record))
         values = [getattr(record, n) for n in f.names]
         shown = [v if type(v) is str else _show(v) for v in values]
         escaped = _each(shown, _escaped)
         empty = {i for i, v in enumerate(values) if v is None or v == () or v == ""}
         picked = [f.index[n] for n in names if f.index[n] not in empty]
-        rest = [i for i in range(len(values)) if i not in empty and i not in picked]
+        seen = {f.index[n] for n, v in known.items() if n in f.index and values[f.index[n]] == v}
+        rest = [i for i in range(len(values)) if i not in empty and i not in picked and i not in seen]
         none = ", ".join(f.names[i] for i in sorted(empty))
         return cls(
             fields=tuple((f.names[i], shown[i]) for i in picked),
@@ -169,7 +171,14 @@ class _SeedView:
         """A card for one record, with its rule outcomes."""
         rid = getattr(record, f"{kind}_id")
         failed, passed = self.outcomes(table, rid)
-        shown = _Shown.of(record, names)
+        known = {
+            f"{kind}_id": rid,
+            "text": text,
+            "span_start": start,
+            "span_end": end,
+            "seed_sha256": self.page.seed_sha256,
+        }
+        shown = _Shown.of(record, names, known)
         return Card(
             record_id=rid,
             slug=_slug(rid),
