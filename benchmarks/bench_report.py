@@ -76,13 +76,18 @@ def _new_sha(sha: str, k: int) -> str:
     return hashlib.sha256(f"{sha}/{k}".encode()).hexdigest()
 
 
-def scaled(verdict: Any, seeds: Sequence[Mapping[str, Any]], times: int) -> tuple[Any, list[dict[str, Any]]]:
-    """The run as if its seeds came `times` over (new paths, hashes and ids), evidence kept as validation keeps it."""
-    out_seeds = [
-        {**s, "path": f"copy{k:03d}/{s['path']}", "seed_sha256": _new_sha(s["seed_sha256"], k)}
+def _copies(seeds: Sequence[Mapping[str, Any]], times: int) -> list[dict[str, Any]]:
+    """The seeds `times` over, each copy in its own folder (k/ + path), with a hash of its own."""
+    return [
+        {**s, "path": f"{k}/{s['path']}", "seed_sha256": _new_sha(s["seed_sha256"], k)}
         for k in range(times)
         for s in seeds
     ]
+
+
+def scaled(verdict: Any, seeds: Sequence[Mapping[str, Any]], times: int) -> tuple[Any, list[dict[str, Any]]]:
+    """The run as if its seeds came `times` over (new paths, hashes and ids), evidence kept as validation keeps it."""
+    out_seeds = _copies(seeds, times)
     results = []
     for r in verdict.results:
         findings = []
@@ -93,7 +98,8 @@ def scaled(verdict: Any, seeds: Sequence[Mapping[str, Any]], times: int) -> tupl
                 evidence = f.evidence if len(findings) < EVIDENCE_LIMIT else {}
                 findings.append(replace(f, record_id=rid, seed_sha256=sha, evidence=evidence, waived_by=None))
         results.append(replace(r, findings=tuple(findings)))
-    manifest = {**verdict.manifest, "seeds": out_seeds, "n_seeds": len(out_seeds)}
+    listed = _copies(verdict.manifest["seeds"], times)  # the manifest's seeds: its own few fields
+    manifest = {**verdict.manifest, "seeds": listed, "n_seeds": len(listed)}
     return replace(verdict, results=tuple(results), manifest=manifest), out_seeds
 
 

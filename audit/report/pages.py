@@ -233,13 +233,13 @@ def write_report(
     atomic_write(directory / "junit.xml", junit_xml(verdict, limits))
     run = _Run.from_verdict(verdict, seeds, limits)
     written = write_seed_pages(directory, run, pages, jobs) if pages is not None else set()
-    write_lists(directory, run, written)
+    _write_lists(directory, run, written)
     atomic_write_text(
         directory / "index.html", render_html(verdict, seeds, written, policy_path, limits, run, document)
     )
 
 
-def write_lists(directory: Path, run: _Run, written: set[str]) -> None:
+def _write_lists(directory: Path, run: _Run, written: set[str]) -> None:
     """The lists longer than the index shows: each such rule's findings and the seed list, as data files
     (``data/``) and the pages that render them (``findings/<rule>.html``, ``manifest/seeds.html``)."""
     limits = run.limits
