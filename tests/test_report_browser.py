@@ -468,7 +468,7 @@ def test_without_javascript_the_index_lists_the_first_findings_of_every_rule(
 
 
 def test_a_missing_data_file_is_said_not_hidden(browser: Any, paged_report: Path, tmp_path: Path) -> None:
-    """A findings page copied without data/ keeps its first rows and says the data file is missing, with no error."""
+    """A findings page copied without data/, or beside another rule's data, keeps its first rows and says its data file is missing or does not match."""
     page = sorted((paged_report / "findings").iterdir())[0]
     (tmp_path / "findings").mkdir()
     shutil.copy(page, tmp_path / "findings" / page.name)
@@ -476,4 +476,13 @@ def test_a_missing_data_file_is_said_not_hidden(browser: Any, paged_report: Path
     assert "missing" in v.page.locator("#showing").inner_text()
     assert v.page.locator("#data-rows tbody tr").count() == 2
     assert [e for e in v.errors if "ERR_FILE_NOT_FOUND" not in e] == [] and v.dialogs == []
+    v.close()
+    # another rule's data in its place is refused the same way
+    pages = sorted((paged_report / "findings").iterdir())
+    shutil.copytree(paged_report / "data", tmp_path / "data")
+    other = (paged_report / "data" / f"findings-{pages[1].stem}.js").read_text()
+    (tmp_path / "data" / f"findings-{page.stem}.js").write_text(other)
+    v = Visit(browser, (tmp_path / "findings" / page.name).as_uri())
+    assert "does not match" in v.page.locator("#showing").inner_text()
+    v.assert_clean()
     v.close()

@@ -25,7 +25,8 @@
     }
     return out;
   }
-  if (!rows || !seeds || String(rows.length) !== view.getAttribute("data-total")) {
+  var rule = view.getAttribute("data-rule");
+  if (!rows || !seeds || String(rows.length) !== view.getAttribute("data-total") || (rule && data.findings.rule_id !== rule)) {
     showing.textContent = "The data file of this page (data/*.js beside index.html) is missing or does not match it, so only the first rows are shown; every row is in results.json.";
     showing.className = "alert";
     return;
