@@ -1,4 +1,4 @@
-"""python -m benchmarks [cli|scale|gx|corpus|links|shapes ...] [--sizes N ...]: figures with same-run baselines."""
+"""python -m benchmarks [cli|scale|gx|corpus|links|shapes|report ...] [--sizes N ...]: figures with same-run baselines."""
 
 from __future__ import annotations
 
@@ -37,7 +37,18 @@ def main(argv: list[str] | None = None) -> int:
         "which",
         nargs="*",
         default=["cli", "scale", "gx", "corpus", "links", "shapes"],
-        choices=["cli", "scale", "gx", "corpus", "links", "shapes", "attribution", "spark", "cache"],
+        choices=[
+            "cli",
+            "scale",
+            "gx",
+            "corpus",
+            "links",
+            "shapes",
+            "attribution",
+            "spark",
+            "cache",
+            "report",
+        ],
     )
     parser.add_argument(
         "--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000], help="seed counts for scale"
@@ -86,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
             from benchmarks import bench_cache
 
             bench_cache.main(args.cache_sizes)
+        elif which == "report":
+            from benchmarks import bench_report
+
+            bench_report.main(args.sizes if args.sizes != parser.get_default("sizes") else [2_000])
         elif which == "shapes":
             from benchmarks import bench_shapes
 

@@ -251,14 +251,14 @@ def test_report_size_grows_with_findings_not_records(tmp_path: Path, n_checked: 
     write_report(tmp_path, v, seeds, pages=None, limits=ReportLimits(findings_per_page=500))
     index = (tmp_path / "index.html").stat().st_size
     assert index < 300_000
-    assert sorted(p.name for p in (tmp_path / "findings").iterdir()) == [
-        "big-1.html",
-        "big-2.html",
-        "big-3.html",
-    ]
-    assert len(list((tmp_path / "manifest").iterdir())) == 50  # the full seed list, 2,000 rows a page
+    assert sorted(p.name for p in (tmp_path / "findings").iterdir()) == ["big.html"]
+    assert sorted(p.name for p in (tmp_path / "manifest").iterdir()) == ["seeds.html"]
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["findings-big.js", "seeds.js"]
     text = (tmp_path / "index.html").read_text()
     assert "Showing 20 of 1,200" in text and "Showing the 200 seeds with the most findings" in text
+    assert 'href="findings/big.html#page-3"' in text and 'href="manifest/seeds.html"' in text
+    # a finding without evidence costs its id and its seed's row number: ["n-1234",1234],
+    assert (tmp_path / "data" / "findings-big.js").stat().st_size < 1_200 * 40
 
 
 def test_seed_pages_are_bounded(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -30,14 +31,15 @@ ARGS = [
 ]
 DATA = Path(__file__).parent / "data" / "report"
 SHOTS = Path(__file__).parent / "screenshots"
-# every element or attribute a payload in tests/data/report/seeds could inject, if it were not escaped
-INJECTED = """() => ({
-  scripts: document.querySelectorAll("script").length,
+# every element or attribute a payload in tests/data/report/seeds could inject, if it were not escaped (the
+# report's own data files, data/seeds.js and data/findings-<rule>.js, are not counted as scripts)
+INJECTED = """() => { const OWN_DATA = /^(\\.\\.\\/)?data\\/(seeds|findings-[A-Za-z0-9_-]+)\\.js$/; return {
+  scripts: [...document.querySelectorAll("script")].filter(s => !OWN_DATA.test(s.getAttribute("src") || "")).length,
   on_attrs: [...document.querySelectorAll("*")].filter(e => [...e.attributes].some(a => a.name.startsWith("on"))).length,
   bad: document.querySelectorAll("iframe, img, object, embed, form, textarea, base, meta[http-equiv=refresh], math, svg script, details[ontoggle]").length,
   js_links: document.querySelectorAll("a[href^='javascript:' i], [src^='javascript:' i]").length,
   xss: window.__xss === undefined ? null : window.__xss,
-})"""
+}; }"""
 
 
 @pytest.fixture(scope="module")
@@ -217,8 +219,11 @@ def test_large_report_opens_fast(browser: Any, tmp_path: Path) -> None:
     elapsed = time.monotonic() - started
     assert elapsed < 2.0, f"index took {elapsed:.2f} s"
     assert (tmp_path / "index.html").stat().st_size < 300_000
-    v.page.goto((tmp_path / "findings" / "big-10.html").as_uri())
-    assert v.page.get_by_text("findings 4,501–5,000 of 5,000").is_visible()
+    started = time.monotonic()
+    v.page.goto((tmp_path / "findings" / "big.html").as_uri() + "#page-10", wait_until="load")
+    assert v.page.get_by_text("Findings 4,501–5,000 of 5,000").is_visible()
+    assert time.monotonic() - started < 2.0
+    assert v.page.locator("#data-rows tbody tr").count() == 500
     _shot(v.page, "findings-page.png")
     v.assert_clean()
     v.close()
@@ -258,13 +263,14 @@ def test_first_screen_shows_the_verdict_and_the_first_blocking_finding(
 
 
 def test_nothing_scrolls_sideways_on_a_phone(browser: Any, report: Path, tmp_path: Path) -> None:
-    """At 390 px wide, the index, every seed page and a findings page fit the width: wide tables stack or scroll inside themselves."""
+    """At 390 px wide, the index, every seed page, a findings page and the seed list fit the width: wide tables stack or scroll inside themselves."""
     verdict = _big_verdict(1_000, 600, 50)
-    write_report(tmp_path, verdict, verdict.manifest["seeds"], limits=ReportLimits())
+    write_report(tmp_path, verdict, verdict.manifest["seeds"], limits=ReportLimits(seeds_inline=10))
     pages = [
         report / "index.html",
         *sorted((report / "seeds").iterdir()),
-        tmp_path / "findings" / "big-1.html",
+        tmp_path / "findings" / "big.html",
+        tmp_path / "manifest" / "seeds.html",
     ]
     for path in pages:
         v = Visit(browser, path.as_uri(), width=390, height=844)
@@ -310,4 +316,173 @@ def test_charts_are_readable_on_a_phone(browser: Any, report: Path) -> None:
         assert box is not None and box["height"] >= 12 and box["x"] >= 0 and box["x"] + box["width"] <= 390
     v.page.locator("#chart-rules").scroll_into_view_if_needed()
     v.page.screenshot(path=str(SHOTS / "index-charts-390.png"))
+    v.close()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The long lists: findings and seeds as data files the report's own script renders, a page at a time.
+
+
+@pytest.fixture(scope="module")
+def paged_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The browser report's run with lists cut short, so every rule with findings and the seed list have their own data-driven page."""
+    import functools
+
+    import audit.finish
+
+    root = tmp_path_factory.mktemp("paged")
+    seeds = root / "seeds"
+    seeds.mkdir()
+    shutil.copy(SAMPLE, seeds / SAMPLE.name)
+    for p in (DATA / "seeds").iterdir():
+        shutil.copy(p, seeds / p.name)
+    short = ReportLimits(findings_inline=2, findings_per_page=3, seeds_inline=1, seeds_per_page=2)
+    args = ["run", str(seeds), "--tables", str(root / "t"), "--report", str(root / "r")]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(audit.finish, "write_report", functools.partial(write_report, limits=short))
+        assert main([*args, "--suites", str(DATA / "suites"), "--jobs", "1"]) == 1
+    return root / "r"
+
+
+def _shown_rows(v: Visit) -> list[dict[str, Any]]:
+    """Each row of the list on the page: its cells' text and its links."""
+    return v.page.evaluate(
+        """() => [...document.querySelectorAll("#data-rows tbody tr")].map(tr => ({
+          cells: [...tr.cells].map(td => td.innerText),
+          links: [...tr.querySelectorAll("a")].map(a => a.getAttribute("href")),
+          marked: [...tr.querySelectorAll(".hl-num")].map(m => m.textContent),
+        }))"""
+    )
+
+
+def _all_pages(v: Visit) -> list[dict[str, Any]]:
+    """Every row of every page of the list, following the pager's "next" link to the end."""
+    rows = _shown_rows(v)
+    page = 1
+    while v.page.locator("nav.pager a[rel=next]").count():
+        v.page.locator("nav.pager a[rel=next]").first.click()
+        page += 1  # the page is drawn again on hashchange, which comes after the click returns
+        v.page.wait_for_function(
+            "n => document.querySelector('nav.pager .cur').textContent === n", arg=str(page)
+        )
+        rows += _shown_rows(v)
+    return rows
+
+
+def test_findings_pages_show_every_finding_of_their_data(browser: Any, paged_report: Path) -> None:
+    """Page by page, each rule's findings page shows exactly the records of its data file, in order; together they are results.json's failing and waived ids."""
+    from audit.report.data import finding_rows, read_data_script
+
+    results = json.loads((paged_report / "results.json").read_text())
+    expected = {
+        r["rule_id"]: r["failed_ids"] + [w["record_id"] for w in r["waived"]]
+        for r in results["rules"]
+        if len(r["failed_ids"]) + len(r["waived"]) > 2
+    }
+    seen = {}
+    for path in sorted((paged_report / "findings").iterdir()):
+        doc = read_data_script((paged_report / "data" / f"findings-{path.stem}.js").read_text())[1]
+        data = finding_rows(doc)
+        v = Visit(browser, path.as_uri())
+        rows = _all_pages(v)
+        assert [r["cells"][0].split("\n")[0] for r in rows] == [rid for rid, _, _ in data], path.name
+        marked = [r["marked"] for r in rows]
+        assert marked == [
+            [doc["sentences"][ev["e"][0]][ev["e"][1] :][: ev["e"][2]]]
+            if ev and len(ev.get("e", ())) == 3
+            else []
+            for _, _, ev in data
+        ]
+        seen[doc["rule_id"]] = sorted(rid for rid, _, _ in data)
+        v.assert_clean()
+        v.close()
+    assert seen == {k: sorted(ids) for k, ids in expected.items()} and seen
+
+
+def test_script_rows_match_the_rows_without_javascript(browser: Any, paged_report: Path) -> None:
+    """The first rows the script builds from the data read and link exactly as the rows written into the page for readers without JavaScript."""
+    for path in [*sorted((paged_report / "findings").iterdir()), paged_report / "manifest" / "seeds.html"]:
+        plain = Visit(browser, path.as_uri(), js=False)
+        without = _shown_rows(plain)
+        plain.close()
+        v = Visit(browser, path.as_uri())
+        with_js = _shown_rows(v)
+        assert without and with_js[: len(without)] == without, path.name
+        v.assert_clean()
+        v.close()
+
+
+def test_seed_list_shows_every_seed(browser: Any, paged_report: Path) -> None:
+    """The seed list's pages show every seed of the run, with its sha256, the ones with most findings first."""
+    results = json.loads((paged_report / "results.json").read_text())
+    v = Visit(browser, (paged_report / "manifest" / "seeds.html").as_uri() + "#page-1")
+    rows = _all_pages(v)
+    assert sorted(r["cells"][2] for r in rows) == sorted(
+        s["seed_sha256"] for s in results["manifest"]["seeds"]
+    )
+    counts = [int(r["cells"][4].replace(",", "") or 0) for r in rows]
+    assert counts == sorted(counts, reverse=True)
+    v.assert_clean()
+    v.close()
+
+
+def test_a_page_link_opens_that_page(browser: Any, paged_report: Path) -> None:
+    """#page-N opens page N, the pager marks it, and going back shows the page before; a page past the end shows the last."""
+    path = max((paged_report / "findings").iterdir(), key=lambda p: p.stat().st_size)
+    v = Visit(browser, path.as_uri() + "#page-2")
+    assert v.page.locator("nav.pager .cur").first.inner_text() == "2"
+    assert v.page.locator("#showing").inner_text().startswith("Findings 4–")
+    v.page.go_back()  # to about:blank: the page is gone, nothing crashes
+    v.page.goto(path.as_uri() + "#page-999")
+    last = v.page.locator("nav.pager .cur").first.inner_text()
+    assert v.page.locator("nav.pager a[rel=next]").count() == 0 and int(last) >= 2
+    _shot(v.page, "findings-page-last.png")
+    v.assert_clean()
+    v.close()
+
+
+def test_without_javascript_the_index_lists_the_first_findings_of_every_rule(
+    browser: Any, paged_report: Path
+) -> None:
+    """JavaScript off: the index lists the first findings of every rule with findings, and each findings page its first ones with a note saying where the rest are."""
+    results = json.loads((paged_report / "results.json").read_text())
+    v = Visit(browser, (paged_report / "index.html").as_uri(), js=False)
+    for r in results["rules"]:
+        ids = r["failed_ids"] + [w["record_id"] for w in r["waived"]]
+        if not ids:
+            continue
+        section = v.page.locator(f"#rule-{r['rule_id']}")
+        if not section.evaluate("d => d.open"):
+            section.locator("summary").click()
+        shown = section.locator("tbody tr td:first-child code").all_inner_texts()
+        assert shown == ids[:2], r["rule_id"]
+    v.close()
+    for path in sorted((paged_report / "findings").iterdir()):
+        v = Visit(browser, path.as_uri(), js=False)
+        assert v.page.locator("#data-rows tbody tr").count() == 2
+        assert "results.json" in v.page.locator("#showing").inner_text()
+        assert v.page.locator("nav.pager").count() == 0
+        if path == sorted((paged_report / "findings").iterdir())[0]:
+            _shot(v.page, "findings-page-nojs.png")
+        v.close()
+
+
+def test_a_missing_data_file_is_said_not_hidden(browser: Any, paged_report: Path, tmp_path: Path) -> None:
+    """A findings page copied without data/, or beside another rule's data, keeps its first rows and says its data file is missing or does not match."""
+    page = sorted((paged_report / "findings").iterdir())[0]
+    (tmp_path / "findings").mkdir()
+    shutil.copy(page, tmp_path / "findings" / page.name)
+    v = Visit(browser, (tmp_path / "findings" / page.name).as_uri())
+    assert "missing" in v.page.locator("#showing").inner_text()
+    assert v.page.locator("#data-rows tbody tr").count() == 2
+    assert [e for e in v.errors if "ERR_FILE_NOT_FOUND" not in e] == [] and v.dialogs == []
+    v.close()
+    # another rule's data in its place is refused the same way
+    pages = sorted((paged_report / "findings").iterdir())
+    shutil.copytree(paged_report / "data", tmp_path / "data")
+    other = (paged_report / "data" / f"findings-{pages[1].stem}.js").read_text()
+    (tmp_path / "data" / f"findings-{page.stem}.js").write_text(other)
+    v = Visit(browser, (tmp_path / "findings" / page.name).as_uri())
+    assert "does not match" in v.page.locator("#showing").inner_text()
+    v.assert_clean()
     v.close()

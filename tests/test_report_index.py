@@ -49,7 +49,8 @@ def _first_screen_verdict() -> Verdict:
 
 
 def _text(html: str) -> str:
-    """The page's words, tags dropped and spaces collapsed."""
+    """The page's words, tags (and the style and script they hold) dropped and spaces collapsed."""
+    html = re.sub(r"<(style|script)\b.*?</\1>", " ", html, flags=re.S)
     return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
 
 

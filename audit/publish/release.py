@@ -73,6 +73,7 @@ _MEDIA_TYPES = {
     ".jsonld": "application/ld+json",
     ".html": "text/html",
     ".xml": "application/xml",
+    ".js": "text/javascript",  # the report's data files and list script
     ".md": "text/markdown",
 }
 

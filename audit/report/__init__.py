@@ -1,16 +1,19 @@
 """Verdict -> the report people read: index.html, a page per seed, finding pages, results.json, junit.xml.
 
-Every HTML file is self-contained (inline CSS, one inline script allowed by its hash in the page's CSP, no
-external anything) and readable without JavaScript: a highlight is a link to its record's card. Seed content
-only ever reaches the page through ``markupsafe.escape``. The report's size grows with the findings, not with
-the records: findings are paginated, and seed pages are written for seeds with findings plus a bounded number
-of others. This package sees records only (no GX, no pandas); ``pipeline`` hands it ``SeedPage`` values
+Every HTML file is self-contained (inline CSS, one inline script allowed by its hash in the page's CSP,
+nothing from outside the report's folder) and readable without JavaScript: a highlight is a link to its
+record's card. Seed content only ever reaches the page through ``markupsafe.escape`` (or, in the lists the
+script draws, as text nodes). The report's size grows with the findings, not with the records, and slowly
+with them: a rule's findings past the first few and the full seed list are compact data files
+(``data/*.js``) that a findings page and the seed-list page render, and seed pages are written for seeds
+with findings plus a bounded number of others. This package sees records only (no GX, no pandas); ``pipeline`` hands it ``SeedPage`` values
 (through a loader, which forked workers call for their share of the seed pages when there are many).
 
 Its modules, each importing only from those before it: ``inputs`` (limits, seed pages, rows to records),
 ``machine`` (rule order, the verdict sentence, results.json, junit.xml), ``marks`` (highlighting seed
 bytes), ``colours`` (what each value's colour means), ``seed_view`` (a seed page's cards), ``charts``
-(bars and a timeline), ``evidence`` (a finding's evidence), ``in_force`` (the policy in force) and ``pages`` (the pages, and writing them). The public
+(bars and a timeline), ``evidence`` (a finding's evidence), ``data`` (the data files of the long lists),
+``in_force`` (the policy in force) and ``pages`` (the pages, and writing them). The public
 names are re-exported here; private helpers are imported from their module.
 """
 

@@ -1,6 +1,6 @@
 """A finding's evidence as the report shows it: its text highlighted inside its sentence, found by its
-byte span when it can be (``evidence_html``), and the evidence fields worth reading beside it
-(``evidence_extras``).
+byte span when it can be (``evidence_html``; ``evidence_parts`` gives the same as plain text for the
+report's data files), and the evidence fields worth reading beside it (``evidence_extras``).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from audit.records import Finding
-from audit.report.seed_view import _highlighted, _mark_in, _show
+from audit.report.seed_view import _highlighted, _show
 
 _EXTRA_KEYS = (
     "reason",
@@ -31,19 +31,28 @@ _EXTRA_KEYS = (
 )
 
 
-def evidence_html(finding: Finding) -> Markup:
-    """The finding's text inside its sentence (found by its byte span when it can be), the text highlighted."""
+def evidence_parts(finding: Finding) -> tuple[str, str | None, str]:
+    """The finding's evidence as (before, text, after): its text inside its sentence, found by its byte span
+    when it can be; text is None when nothing is highlighted (no text, or not found in the sentence)."""
     ev = finding.evidence
     text, sentence = ev.get("text"), ev.get("sentence")
     if not isinstance(text, str):
         title = ev.get("title")
-        return escape(title if isinstance(title, str) else "")
+        return (title if isinstance(title, str) else "", None, "")
     if not isinstance(sentence, str):
-        return _highlighted("", text, "")
+        return ("", text, "")
     at = _char_offset(sentence, ev.get("sentence_span"), ev.get("span_start"), text)
     if at is None:
-        return _mark_in(sentence, text)
-    return _highlighted(sentence[:at], text, sentence[at + len(text) :])
+        if not text or text not in sentence:
+            return (sentence, None, "")
+        at = sentence.index(text)
+    return (sentence[:at], text, sentence[at + len(text) :])
+
+
+def evidence_html(finding: Finding) -> Markup:
+    """The finding's text inside its sentence (found by its byte span when it can be), the text highlighted."""
+    before, text, after = evidence_parts(finding)
+    return escape(before) if text is None else _highlighted(before, text, after)
 
 
 def _char_offset(sentence: str, sentence_span: Any, start: Any, text: str) -> int | None:

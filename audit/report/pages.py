@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from audit.fsio import atomic_write, atomic_write_text
 from audit.records import CheckResult, Finding, Severity, Verdict
 from audit.report.charts import rules_chart, seeds_chart, timeline_svg
 from audit.report.colours import DATE_LEGEND, LINK_LEGEND, NUMBER_LEGEND
+from audit.report.data import data_script, findings_data, seed_table
 from audit.report.evidence import evidence_extras, evidence_html
 from audit.report.in_force import policy_in_force, severity_changes
 from audit.report.inputs import PageLoader, ReportLimits, SeedPage
@@ -133,8 +134,9 @@ def _script(name: str) -> tuple[Markup, str]:
     return Markup(source), f"'sha256-{digest}'"
 
 
-def _render(template: str, run: _Run, prefix: str, **context: Any) -> str:
-    script, script_hash = _script("report.js")
+def _render(template: str, run: _Run, prefix: str, data_files: Sequence[str] = (), **context: Any) -> str:
+    """A page; ``data_files`` are the scripts of ``data/`` it renders with lists.js instead of report.js."""
+    script, script_hash = _script("lists.js" if data_files else "report.js")
     return _ENV.get_template(template).render(
         verdict=run.verdict,
         run=run,
@@ -143,6 +145,7 @@ def _render(template: str, run: _Run, prefix: str, **context: Any) -> str:
         script_hash=script_hash,
         sentence=run.sentence,
         why=_why(run.sentence),
+        data_files=data_files,
         manifest=run.verdict.manifest,
         slug=_slug,
         evidence_html=evidence_html,
@@ -194,6 +197,7 @@ def render_seed_page(page: SeedPage, run: _Run) -> str:
         timelines=timelines,
         findings=findings,
         carded=carded,
+        table_rules=[(t, rules[t]) for t in ("numbers", "links", "dates", "articles") if rules.get(t)],
         number_legend=NUMBER_LEGEND,
         link_legend=LINK_LEGEND,
         date_legend=DATE_LEGEND,
@@ -206,13 +210,8 @@ def _why(sentence: str) -> str:
     return tail[:1].upper() + tail[1:]
 
 
-def _chunks(items: Sequence[Any], size: int) -> Iterator[tuple[int, Sequence[Any]]]:
-    for n, i in enumerate(range(0, len(items), size), 1):
-        yield n, items[i : i + size]
-
-
-def _finding_file(rule_id: str, n: int) -> str:
-    return f"findings/{_slug(rule_id)}-{n}.html"
+def _finding_file(rule_id: str) -> str:
+    return f"findings/{_slug(rule_id)}.html"
 
 
 def write_report(
@@ -224,7 +223,8 @@ def write_report(
     limits: ReportLimits = ReportLimits(),  # noqa: B008 (frozen: one shared default is safe)
     jobs: int | None = None,
 ) -> None:
-    """Write index.html, seeds/*.html, findings/*.html, results.json and junit.xml into directory, atomically each.
+    """Write index.html, seeds/*.html, findings/*.html, manifest/seeds.html, data/*.js, results.json and
+    junit.xml into directory, atomically each.
 
     ``jobs``: worker processes for the seed pages when there are many (None: one per CPU).
     """
@@ -233,31 +233,47 @@ def write_report(
     atomic_write(directory / "junit.xml", junit_xml(verdict, limits))
     run = _Run.from_verdict(verdict, seeds, limits)
     written = write_seed_pages(directory, run, pages, jobs) if pages is not None else set()
-    for r in run.results:
-        for n, chunk in _chunks(r.findings, limits.findings_per_page):
-            if len(r.findings) > limits.findings_inline:
-                html = _render(
-                    "findings.html.j2",
-                    run,
-                    "../",
-                    rule=r,
-                    findings=chunk,
-                    n=n,
-                    written=written,
-                    n_pages=-(-len(r.findings) // limits.findings_per_page),
-                )
-                atomic_write_text(directory / _finding_file(r.rule_id, n), html)
-    seed_rows = _seed_rows(run)
-    if len(seed_rows) > limits.seeds_inline:
-        n_pages = -(-len(seed_rows) // limits.seeds_per_page)
-        for n, chunk in _chunks(seed_rows, limits.seeds_per_page):
-            html = _render(
-                "seedlist.html.j2", run, "../", seed_rows=chunk, n=n, n_pages=n_pages, written=written
-            )
-            atomic_write_text(directory / "manifest" / f"seeds-{n}.html", html)
+    _write_lists(directory, run, written)
     atomic_write_text(
         directory / "index.html", render_html(verdict, seeds, written, policy_path, limits, run, document)
     )
+
+
+def _write_lists(directory: Path, run: _Run, written: set[str]) -> None:
+    """The lists longer than the index shows: each such rule's findings and the seed list, as data files
+    (``data/``) and the pages that render them (``findings/<rule>.html``, ``manifest/seeds.html``)."""
+    limits = run.limits
+    counts = _seed_findings(run)
+    order = _seed_order(run, counts)
+    paged = [r for r in run.results if len(r.findings) > limits.findings_inline]
+    if not paged and len(order) <= limits.seeds_inline:
+        return
+    table, index = seed_table(run.seeds, counts, order, written)
+    atomic_write_text(directory / "data" / "seeds.js", data_script("seeds", table))
+    for r in paged:
+        data = f"findings-{_slug(r.rule_id)}.js"
+        atomic_write_text(directory / "data" / data, data_script("findings", findings_data(r, index)))
+        html = _render(
+            "findings.html.j2",
+            run,
+            "../",
+            rule=r,
+            findings=r.findings[: limits.findings_inline],
+            written=written,
+            data_files=("seeds.js", data),
+        )
+        atomic_write_text(directory / _finding_file(r.rule_id), html)
+    if len(order) > limits.seeds_inline:
+        html = _render(
+            "seedlist.html.j2",
+            run,
+            "../",
+            seed_rows=[(run.seeds[i], counts[i]) for i in order[: limits.seeds_inline]],
+            n_seed_rows=len(order),
+            written=written,
+            data_files=("seeds.js",),
+        )
+        atomic_write_text(directory / "manifest" / "seeds.html", html)
 
 
 # seed pages are rendered in forked workers only when there are more than PARALLEL_PAGES of them, at
@@ -323,12 +339,24 @@ def _write_pages(job: _PageJob, shas: Sequence[str]) -> set[str]:
 
 def _seed_rows(run: _Run) -> list[tuple[Mapping[str, Any], int]]:
     """Every seed with its number of unwaived findings, the ones with most findings first."""
+    counts = _seed_findings(run)
+    return [(run.seeds[i], counts[i]) for i in _seed_order(run, counts)]
+
+
+def _seed_findings(run: _Run) -> list[int]:
+    """Each seed's number of unwaived findings, in the run's order (0 for a seed not extracted)."""
     counts = {sha: sum(c.values()) for sha, _, c in run.seed_counts()}
-    rows = [
-        (s, counts.get(s.get("seed_sha256") or "", 0) if s.get("status") == "extracted" else 0)
-        for s in run.seeds
+    return [
+        counts.get(s.get("seed_sha256") or "", 0) if s.get("status") == "extracted" else 0 for s in run.seeds
     ]
-    return sorted(rows, key=lambda r: (-r[1], r[0]["status"] == "extracted", r[0]["path"]))
+
+
+def _seed_order(run: _Run, counts: Sequence[int]) -> list[int]:
+    """The seed list's order: most findings first, then seeds not extracted, then by path."""
+    seeds = run.seeds
+    return sorted(
+        range(len(seeds)), key=lambda i: (-counts[i], seeds[i]["status"] == "extracted", seeds[i]["path"])
+    )
 
 
 def render_html(
@@ -373,7 +401,6 @@ def render_html(
         written=written,
         seed_rows=rows[: limits.seeds_inline],
         n_seed_rows=len(rows),
-        n_seed_lists=-(-len(rows) // limits.seeds_per_page),
         n_with_findings=len(run.by_seed),
         n_extracted=n_extracted,
         finding_file=_finding_file,

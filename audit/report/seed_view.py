@@ -7,7 +7,6 @@ them too).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -48,6 +47,7 @@ class Card:
     record_id: str
     slug: str
     kind: str  # number, link, date, article
+    table: str  # the table its record is a row of: numbers, links, dates, articles
     css: str
     label: str
     text: str
@@ -59,9 +59,9 @@ class Card:
     passed: tuple[Outcome, ...]
     record: tuple[tuple[str, str], ...]
     doc: str | None = None  # the text_sha256 its span indexes; None for the seed's own bytes
-    # the same, as the card's HTML shows them (escaped once here, not per template loop step)
+    # as the card's HTML shows them (escaped once here, not per template loop step): the fields asked for,
+    # then the rest of the record: its other fields with a value, and the names of those without one
     fields_html: Markup
-    passed_html: Markup
     record_html: Markup
 
     @property
@@ -97,12 +97,6 @@ def _show(value: Any) -> str:
     return "—" if value is None else str(value)
 
 
-@functools.lru_cache(maxsize=4096)
-def _passed_html(rule_ids: tuple[str, ...]) -> Markup:
-    """The rules a record passes, as its card lists them (the same few lists on every page)."""
-    return Markup(", ".join(f'<span class="out pass"><code>{escape(r)}</code></span>' for r in rule_ids))
-
-
 def _escaped(value: str) -> str:
     return str(escape(value))
 
@@ -117,18 +111,26 @@ class _Shown:
     record_html: Markup
 
     @classmethod
-    def of(cls, record: Any, names: Sequence[str]) -> _Shown:
-        """Each field shown and escaped once, for both lists; names are fields of the record."""
+    def of(cls, record: Any, names: Sequence[str], known: Mapping[str, Any]) -> _Shown:
+        """Each field shown and escaped once, for both lists; names are fields of the record; a field whose
+        value is in known (the card's id, text and span, the page's seed) is left out of the rest."""
         f = _fields_of(type(record))
         values = [getattr(record, n) for n in f.names]
         shown = [v if type(v) is str else _show(v) for v in values]
         escaped = _each(shown, _escaped)
-        picked = [f.index[n] for n in names if values[f.index[n]] not in (None, (), "")]
+        empty = {i for i, v in enumerate(values) if v is None or v == () or v == ""}
+        picked = [f.index[n] for n in names if f.index[n] not in empty]
+        seen = {f.index[n] for n, v in known.items() if n in f.index and values[f.index[n]] == v}
+        rest = [i for i in range(len(values)) if i not in empty and i not in picked and i not in seen]
+        none = ", ".join(f.names[i] for i in sorted(empty))
         return cls(
             fields=tuple((f.names[i], shown[i]) for i in picked),
             record=tuple(zip(f.names, shown, strict=True)),
             fields_html=Markup("".join([f"{f.heads[i]}{escaped[i]}</dd>" for i in picked])),
-            record_html=Markup("".join([f"{h}{v}</dd>" for h, v in zip(f.heads, escaped, strict=True)])),
+            record_html=Markup(
+                "".join([f"{f.heads[i]}{escaped[i]}</dd>" for i in rest])
+                + (f"<dt>no value</dt><dd>{escape(none)}</dd>" if none else "")
+            ),
         )
 
 
@@ -148,7 +150,7 @@ class _SeedView:
             self.by_record[f.record_id].append(f)
         self.articles = {a.article_id: a for a in page.articles}
         self.docs: dict[str | None, tuple[bytes, str]] = {}
-        self._clean: dict[str, tuple[tuple[Outcome, ...], Markup]] = {}  # table -> every rule passed
+        self._clean: dict[str, tuple[Outcome, ...]] = {}  # table -> every rule passed
         if page.data is not None:
             self.docs[None] = (page.data, self.enc)
             self.docs.update({t.text_sha256: (t.text.encode("utf-8"), "utf-8") for t in page.texts})
@@ -168,12 +170,20 @@ class _SeedView:
     ) -> Card:
         """A card for one record, with its rule outcomes."""
         rid = getattr(record, f"{kind}_id")
-        failed, passed, passed_html = self.outcomes(table, rid)
-        shown = _Shown.of(record, names)
+        failed, passed = self.outcomes(table, rid)
+        known = {
+            f"{kind}_id": rid,
+            "text": text,
+            "span_start": start,
+            "span_end": end,
+            "seed_sha256": self.page.seed_sha256,
+        }
+        shown = _Shown.of(record, names, known)
         return Card(
             record_id=rid,
             slug=_slug(rid),
             kind=kind,
+            table=table,
             css=css,
             label=label,
             text=text,
@@ -186,22 +196,19 @@ class _SeedView:
             record=shown.record,
             doc=getattr(record, "text_sha256", None),
             fields_html=shown.fields_html,
-            passed_html=passed_html,
             record_html=shown.record_html,
         )
 
-    def outcomes(self, table: str, rid: str) -> tuple[tuple[Outcome, ...], tuple[Outcome, ...], Markup]:
-        """The rules of its table a record fails and passes, in the rules' order, and the passed ones as HTML."""
+    def outcomes(self, table: str, rid: str) -> tuple[tuple[Outcome, ...], tuple[Outcome, ...]]:
+        """The rules of its table a record fails and passes, in the rules' order."""
         if table not in self._clean:
-            clean = tuple(_outcome(r, None) for r in self.rules.get(table, ()))
-            self._clean[table] = (clean, _passed_html(tuple(o.rule_id for o in clean)))
-        clean, clean_html = self._clean[table]
+            self._clean[table] = tuple(_outcome(r, None) for r in self.rules.get(table, ()))
+        clean = self._clean[table]
         hit = {f.rule_id: f for f in self.by_record.get(rid, ())}
         failed = tuple(_outcome(r, hit[r.rule_id]) for r in self.rules.get(table, ()) if r.rule_id in hit)
         if not failed:  # most records: the same outcomes as every clean record of the table
-            return (), clean, clean_html
-        passed = tuple(o for o in clean if o.rule_id not in hit)
-        return failed, passed, _passed_html(tuple(o.rule_id for o in passed))
+            return (), clean
+        return failed, tuple(o for o in clean if o.rule_id not in hit)
 
     def snippet(self, record: Any, marks: Sequence[Mark]) -> Markup:
         """The value in its line of the text its span indexes, the value highlighted."""
