@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from markupsafe import Markup, escape
 
 from audit.records import Article, CheckResult, DateMention
-from audit.report.colours import _UNDATED_ROLES
-from audit.report.marks import _slug
+from audit.report.colours import UNDATED_ROLES
+from audit.report.marks import slug
 
 
 def _svg(width: int, height: int, label: str, body: Iterable[str]) -> Markup:
@@ -71,7 +71,7 @@ def rules_chart(results: Sequence[CheckResult]) -> Markup | None:
         words += f", {r.n_waived:,} waived" if r.n_waived else ""
         segments = ((r.severity.value, failed), ("waived", waived))
         track = "err" if r.error else "okbar"
-        body.append(_bar_row(f"#rule-{_slug(r.rule_id)}", r.rule_id, segments, words, track))
+        body.append(_bar_row(f"#rule-{slug(r.rule_id)}", r.rule_id, segments, words, track))
     return _bars("Records failing each rule with findings", body)
 
 
@@ -106,7 +106,7 @@ def timeline_svg(article: Article, dates: Sequence[DateMention], classes: Mappin
     ]
     by_day: dict[dt.date, list[DateMention]] = defaultdict(list)
     for d in dates:
-        if d.resolved is not None and d.role not in _UNDATED_ROLES:
+        if d.resolved is not None and d.role not in UNDATED_ROLES:
             by_day[d.resolved].append(d)
     days = (
         [d for _, d in keys]
@@ -159,7 +159,7 @@ def timeline_svg(article: Article, dates: Sequence[DateMention], classes: Mappin
         )
         said = "; ".join(f"{e.text} ({e.role})" for e in group)
         body.append(
-            f'<a href="#r-{escape(_slug(first.date_id))}" data-r="{escape(_slug(first.date_id))}" class="ev k-{escape(css)}">'
+            f'<a href="#r-{escape(slug(first.date_id))}" data-r="{escape(slug(first.date_id))}" class="ev k-{escape(css)}">'
             f'<title>{day.isoformat()}: {escape(said)}</title>{bars}<circle cx="{cx:.1f}" cy="70" r="6"/>'
             f'<text x="{cx:.1f}" y="{98 + 15 * lane}" text-anchor="{a}">{escape(label)}</text></a>'
         )

@@ -32,12 +32,12 @@ DATE_LEGEND = {
     "ok": ("plausible", "resolved, and not after capture"),
     "span": ("duration or time", "a length of time or a clock time, not a calendar date"),
 }
-_BAD = frozenset(
+BAD_STATES = frozenset(
     {"none", "broken", "bad-syntax", "timeout", "refused", "flagged", "implausible", "unresolved"}
 )
 # block kinds that describe the article (not page furniture), shown undimmed though outside the story
-_METADATA_KINDS = frozenset({"page-date", "section", "byline", "publisher", "relative-date", "tags"})
-_UNDATED_ROLES = frozenset({"duration", "time"})
+METADATA_KINDS = frozenset({"page-date", "section", "byline", "publisher", "relative-date", "tags"})
+UNDATED_ROLES = frozenset({"duration", "time"})
 _FUTURE_ROLES = frozenset({"plan", "deadline"})
 
 
@@ -59,7 +59,7 @@ def date_class(d: DateMention, article: Article | None, flagged: bool) -> str:
     """The legend key of a date: how plausible it is."""
     if flagged:
         return "flagged"
-    if d.role in _UNDATED_ROLES:
+    if d.role in UNDATED_ROLES:
         return "span"
     if d.resolved is None:
         return "unresolved"

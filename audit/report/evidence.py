@@ -11,7 +11,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from audit.records import Finding
-from audit.report.seed_view import _highlighted, _show
+from audit.report.seed_view import highlighted, show
 
 _EXTRA_KEYS = (
     "reason",
@@ -52,7 +52,7 @@ def evidence_parts(finding: Finding) -> tuple[str, str | None, str]:
 def evidence_html(finding: Finding) -> Markup:
     """The finding's text inside its sentence (found by its byte span when it can be), the text highlighted."""
     before, text, after = evidence_parts(finding)
-    return escape(before) if text is None else _highlighted(before, text, after)
+    return escape(before) if text is None else highlighted(before, text, after)
 
 
 def _char_offset(sentence: str, sentence_span: Any, start: Any, text: str) -> int | None:
@@ -69,5 +69,5 @@ def _char_offset(sentence: str, sentence_span: Any, start: Any, text: str) -> in
 def evidence_extras(finding: Finding) -> list[tuple[str, str]]:
     """The evidence fields worth reading beside the text, in a fixed order."""
     return [
-        (k, _show(finding.evidence[k])) for k in _EXTRA_KEYS if finding.evidence.get(k) not in (None, "", [])
+        (k, show(finding.evidence[k])) for k in _EXTRA_KEYS if finding.evidence.get(k) not in (None, "", [])
     ]

@@ -81,7 +81,7 @@ PageLoader = Callable[[Sequence[str]], Iterable[tuple[str, SeedPage | None]]]
 
 def record_from_row(kind: type[Any], row: Mapping[str, Any]) -> Any:
     """A record from its table row: span structs become Spans, lists tuples, extra columns are dropped."""
-    names = _fields_of(kind).index
+    names = fields_of(kind).index
     return kind(**{k: _from_column(v) for k, v in row.items() if k in names})
 
 
@@ -94,7 +94,7 @@ class _FieldNames:
     heads: tuple[str, ...]  # '<dt>name</dt><dd>'
 
 
-def _fields_of(kind: type[Any]) -> _FieldNames:
+def fields_of(kind: type[Any]) -> _FieldNames:
     """A record class's field names, looked up once per class (not per record or card)."""
     found = _FIELD_NAMES.get(kind)
     if found is None:

@@ -31,19 +31,19 @@ def verdict_sentence(verdict: Verdict) -> str:
     if not critical:
         others = sum(1 for r in verdict.results if not r.passed)
         tail = (
-            f"; {_plural(others, 'non-blocking rule')} {_agree(others, 'has', 'have')} findings to read"
+            f"; {plural(others, 'non-blocking rule')} {_agree(others, 'has', 'have')} findings to read"
             if others
             else ""
         )
         return f"Publishable: no critical rule fails{tail}."
     names = ", ".join(
-        f"{r.rule_id} ({'could not run' if r.error else _plural(r.n_failed, 'record')})" for r in critical
+        f"{r.rule_id} ({'could not run' if r.error else plural(r.n_failed, 'record')})" for r in critical
     )
     n = len(critical)
-    return f"Not publishable: {_plural(n, 'critical rule')} {_agree(n, 'fails', 'fail')}: {names}."
+    return f"Not publishable: {plural(n, 'critical rule')} {_agree(n, 'fails', 'fail')}: {names}."
 
 
-def _plural(n: int, one: str, many: str | None = None) -> str:
+def plural(n: int, one: str, many: str | None = None) -> str:
     """'1 finding', '2 findings', '1,200 findings' ('many' for a plural not made with an s)."""
     return f"{n:,} {one if n == 1 else many or one + 's'}"
 
@@ -157,7 +157,7 @@ def _failure_message(r: CheckResult) -> str:
     if r.error:
         return f"{r.rule_id} could not run: {r.error}"
     return (
-        f"{r.rule_id}: {_plural(r.n_failed, 'finding')} in {_plural(r.n_checked, 'record')} checked: "
+        f"{r.rule_id}: {plural(r.n_failed, 'finding')} in {plural(r.n_checked, 'record')} checked: "
         f"{r.description}"
     )
 

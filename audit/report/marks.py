@@ -1,6 +1,6 @@
 """Highlighting seed bytes: ``Mark`` (a byte range to wrap in an element), ``render_marked``, which turns
 bytes and marks into properly nested, escaped HTML, ``visible_text`` (bytes decoded as the seed was,
-control characters shown as their Unicode pictures), and ``_slug``, the HTML id and file name every page
+control characters shown as their Unicode pictures), and ``slug``, the HTML id and file name every page
 makes of a record or rule id.
 """
 
@@ -62,7 +62,7 @@ def _visible_html(text: str) -> str:
 _SEP = "\uffff"
 
 
-def _each(values: Sequence[str], convert: Callable[[str], str]) -> list[str]:
+def each(values: Sequence[str], convert: Callable[[str], str]) -> list[str]:
     """convert (which maps each character alone and keeps _SEP) of each value, in one call if it can be."""
     joined = _SEP.join(values)
     if not values or joined.count(_SEP) != len(values) - 1:  # a value holds the separator itself
@@ -78,7 +78,7 @@ def render_marked(data: bytes, encoding: str, start: int, end: int, marks: Itera
     for before, a, b in _pieces(start, end, marks):
         tags.append(before)
         texts.append(data[a:b].decode(codec, errors="replace"))
-    html = _each(texts, _visible_html)
+    html = each(texts, _visible_html)
     return Markup("".join(itertools.chain.from_iterable(zip(tags, html, strict=True))))
 
 
@@ -118,7 +118,7 @@ def _open(m: Mark, first: bool) -> str:
     title = f' title="{escape(m.title)}"' if m.title else ""
     if m.record_id is None:
         return f'<span class="{escape(m.css)}"{title}>'
-    rid = escape(_slug(m.record_id))
+    rid = escape(slug(m.record_id))
     ident = f' id="m-{rid}"' if first else ""
     tag = f' data-tag="{escape(m.tag)}"' if m.tag and first else ""
     return f'<a class="{escape(m.css)}" href="#r-{rid}" data-r="{rid}"{ident}{tag}{title}>'
@@ -128,7 +128,7 @@ def _close(m: Mark) -> str:
     return "</span>" if m.record_id is None else "</a>"
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
     """A string safe as an HTML id and a file name: letters, digits, dash, underscore."""
     return _UNSAFE.sub("_", text)[:120]
 

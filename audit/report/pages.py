@@ -30,15 +30,15 @@ from audit.report.evidence import evidence_extras, evidence_html
 from audit.report.in_force import policy_in_force, severity_changes
 from audit.report.inputs import PageLoader, ReportLimits, SeedPage
 from audit.report.machine import (
-    _plural,
     is_not_applicable,
     junit_xml,
     ordered_results,
+    plural,
     results_document,
     verdict_sentence,
 )
-from audit.report.marks import _slug
-from audit.report.seed_view import _SeedView
+from audit.report.marks import slug
+from audit.report.seed_view import SeedView
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("audit", "templates"),
@@ -147,10 +147,10 @@ def _render(template: str, run: _Run, prefix: str, data_files: Sequence[str] = (
         why=_why(run.sentence),
         data_files=data_files,
         manifest=run.verdict.manifest,
-        slug=_slug,
+        slug=slug,
         evidence_html=evidence_html,
         evidence_extras=evidence_extras,
-        plural=_plural,
+        plural=plural,
         not_applicable=is_not_applicable,
         **context,
     )
@@ -166,7 +166,7 @@ def render_seed_page(page: SeedPage, run: _Run) -> str:
         run.by_seed.get(page.seed_sha256, ()),
         key=lambda f: (f.waived_by is not None, rank[run.severity[f.rule_id]], f.rule_id, f.record_id),
     )
-    view = _SeedView(page, findings, rules)
+    view = SeedView(page, findings, rules)
     numbers, links, dates, articles = (
         view.number_cards(),
         view.link_cards(),
@@ -211,7 +211,7 @@ def _why(sentence: str) -> str:
 
 
 def _finding_file(rule_id: str) -> str:
-    return f"findings/{_slug(rule_id)}.html"
+    return f"findings/{slug(rule_id)}.html"
 
 
 def write_report(
@@ -251,7 +251,7 @@ def _write_lists(directory: Path, run: _Run, written: set[str]) -> None:
     table, index = seed_table(run.seeds, counts, order, written)
     atomic_write_text(directory / "data" / "seeds.js", data_script("seeds", table))
     for r in paged:
-        data = f"findings-{_slug(r.rule_id)}.js"
+        data = f"findings-{slug(r.rule_id)}.js"
         atomic_write_text(directory / "data" / data, data_script("findings", findings_data(r, index)))
         html = _render(
             "findings.html.j2",

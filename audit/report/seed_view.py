@@ -1,5 +1,5 @@
 """A seed page's view of its records: ``Card`` (one record, where it is, and its ``Outcome`` for each
-rule of its table), ``_SeedView``, which builds one page's cards and highlighted texts, and the small
+rule of its table), ``SeedView``, which builds one page's cards and highlighted texts, and the small
 helpers that show a field's value or a value highlighted in its sentence (the evidence of a finding uses
 them too).
 """
@@ -16,17 +16,17 @@ from markupsafe import Markup, escape
 
 from audit.records import Block, CheckResult, Finding, Span
 from audit.report.colours import (
-    _BAD,
-    _METADATA_KINDS,
+    BAD_STATES,
     DATE_LEGEND,
     LINK_LEGEND,
+    METADATA_KINDS,
     NUMBER_LEGEND,
     date_class,
     link_class,
     number_class,
 )
-from audit.report.inputs import SeedPage, _fields_of
-from audit.report.marks import Mark, _each, _slug, render_marked
+from audit.report.inputs import SeedPage, fields_of
+from audit.report.marks import Mark, each, render_marked, slug
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,7 +67,7 @@ class Card:
     @property
     def is_bad(self) -> bool:
         """True when a rule failed on it or its legend key is a bad one."""
-        return bool(self.failed) or self.css in _BAD
+        return bool(self.failed) or self.css in BAD_STATES
 
 
 def _outcome(rule: CheckResult, finding: Finding | None) -> Outcome:
@@ -81,7 +81,7 @@ def _outcome(rule: CheckResult, finding: Finding | None) -> Outcome:
     )
 
 
-def _show(value: Any) -> str:
+def show(value: Any) -> str:
     if type(value) is str:  # most fields: shown as they are
         return value
     if type(value) is int or type(value) is bool:
@@ -89,7 +89,7 @@ def _show(value: Any) -> str:
     if isinstance(value, Span):
         return f"[{value.start}, {value.end})"
     if isinstance(value, tuple):
-        return ", ".join(_show(v) for v in value) or "—"
+        return ", ".join(show(v) for v in value) or "—"
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
@@ -114,10 +114,10 @@ class _Shown:
     def of(cls, record: Any, names: Sequence[str], known: Mapping[str, Any]) -> _Shown:
         """Each field shown and escaped once, for both lists; names are fields of the record; a field whose
         value is in known (the card's id, text and span, the page's seed) is left out of the rest."""
-        f = _fields_of(type(record))
+        f = fields_of(type(record))
         values = [getattr(record, n) for n in f.names]
-        shown = [v if type(v) is str else _show(v) for v in values]
-        escaped = _each(shown, _escaped)
+        shown = [v if type(v) is str else show(v) for v in values]
+        escaped = each(shown, _escaped)
         empty = {i for i, v in enumerate(values) if v is None or v == () or v == ""}
         picked = [f.index[n] for n in names if f.index[n] not in empty]
         seen = {f.index[n] for n, v in known.items() if n in f.index and values[f.index[n]] == v}
@@ -134,7 +134,7 @@ class _Shown:
         )
 
 
-class _SeedView:
+class SeedView:
     """Builds one seed page's cards and highlighted text."""
 
     # not a dataclass: a short-lived builder that closes over the page, its findings and the rules
@@ -181,7 +181,7 @@ class _SeedView:
         shown = _Shown.of(record, names, known)
         return Card(
             record_id=rid,
-            slug=_slug(rid),
+            slug=slug(rid),
             kind=kind,
             table=table,
             css=css,
@@ -390,7 +390,7 @@ class _SeedView:
                 start=b.span_start,
                 end=b.span_end,
                 layer=0,
-                css=f"blk {_block_css(b)} bk-{_slug(b.kind)}",
+                css=f"blk {_block_css(b)} bk-{slug(b.kind)}",
                 title=f"{b.kind}{'' if b.is_main else ' (outside the main story)'}",
             )
             for b in self.page.blocks
@@ -398,13 +398,13 @@ class _SeedView:
         ]
         for c in cards:
             if c.kind != "article" and c.start is not None and c.end is not None:
-                tag = c.label if c.failed or c.css in _BAD else None
+                tag = c.label if c.failed or c.css in BAD_STATES else None
                 marks.append(
                     Mark(
                         start=c.start,
                         end=c.end,
                         layer=1,
-                        css=f"m {c.kind} k-{_slug(c.css)}",
+                        css=f"m {c.kind} k-{slug(c.css)}",
                         title=f"{c.kind}: {c.label}; bytes [{c.start}, {c.end})",
                         record_id=c.record_id,
                         tag=tag,
@@ -416,18 +416,18 @@ class _SeedView:
 def _block_css(b: Block) -> str:
     if b.is_main:
         return "main"
-    return "meta" if b.kind in _METADATA_KINDS else "dim"
+    return "meta" if b.kind in METADATA_KINDS else "dim"
 
 
 def _mark_in(sentence: str, text: str) -> Markup:
     """The first occurrence of text in sentence highlighted (used when the seed bytes are not available)."""
     if text and text in sentence:
         before, _, after = sentence.partition(text)
-        return _highlighted(before, text, after)
+        return highlighted(before, text, after)
     return escape(sentence)
 
 
-def _highlighted(before: str, text: str, after: str) -> Markup:
+def highlighted(before: str, text: str, after: str) -> Markup:
     """text highlighted between before and after, all escaped (as Markup.format would, but faster)."""
     return Markup(f'{escape(before)}<span class="hl hl-num">{escape(text)}</span>{escape(after)}')
 
