@@ -58,6 +58,11 @@ def test_the_bundled_seed_twice(tmp_path: Path) -> None:
     shutil.copy(SAMPLE, seeds)
     assert _same_as_uncached(tmp_path, seeds, "first") == {"hits": 0, "misses": 1, "ignored": 0, "written": 1}
     assert _same_as_uncached(tmp_path, seeds, "again") == {"hits": 1, "misses": 0, "ignored": 0, "written": 0}
+    # the report says where the rows came from
+    index = (tmp_path / "again-cached" / "report" / "index.html").read_text(encoding="utf-8")
+    assert "1 of 1 seeds read from the cache, 0 extracted" in index
+    plain = (tmp_path / "again-plain" / "report" / "index.html").read_text(encoding="utf-8")
+    assert "not used: every seed was extracted" in plain
 
 
 def test_the_robustness_set_twice(tmp_path: Path) -> None:
