@@ -180,10 +180,7 @@ class _Validator:
         """The GX suite of these rules of the suite file (built once for every batch)."""
         wanted = frozenset(r.rule_id for r in rules)
         if wanted not in self._built:
-            expectations = [e for e in self.suite.raw["expectations"] if e["meta"]["rule_id"] in wanted]
-            self._built[wanted] = build_gx_suite(
-                self.suite.path, {**self.suite.raw, "expectations": expectations}
-            )
+            self._built[wanted] = build_gx_suite(self.suite.path, self.suite.raw_of(wanted))
         return self._built[wanted]
 
 

@@ -10,7 +10,7 @@ expectations as the file.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,14 @@ class Suite:
     sha256: str
     raw: dict[str, Any]
     rules: tuple[Rule, ...]
+
+    def raw_of(self, rule_ids: Collection[str]) -> dict[str, Any]:
+        """The suite file's content with only these rules' expectations (for validating them apart)."""
+        wanted = set(rule_ids)
+        return {
+            **self.raw,
+            "expectations": [e for e in self.raw["expectations"] if e["meta"]["rule_id"] in wanted],
+        }
 
 
 def load_suites(directory: Path) -> tuple[Suite, ...]:
