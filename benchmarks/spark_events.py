@@ -2,8 +2,9 @@
 
     python -m benchmarks.spark_events EVENT_LOG_FILE
 
-A job's call site is the Python line that started it (pyspark records the first frame outside pyspark):
-a line in ``audit/spark/`` is ours, a line in ``great_expectations/`` is a job Great Expectations issued.
+Jobs are grouped by the stage the audit named for them (``audit.spark.session.stage``: "extract",
+"write: numbers", "provenance: numbers", "suite: numbers"...), else by their call site: the Python line
+that started them (pyspark records the first frame outside pyspark).
 For each call site: jobs, their summed wall time, and their tasks' time (run, deserialisation, GC, result
 serialisation, results sent to the driver). The driver's time outside any job (setup, GX planning, the
 report) is the application's wall time minus the time covered by jobs.
@@ -86,7 +87,9 @@ def breakdown(items: Iterable[dict[str, Any]]) -> tuple[dict[str, Site], int, in
             props = event.get("Properties") or {}
             stages = event.get("Stage Infos") or []
             raw = props.get("callSite.short") or (stages[-1].get("Stage Name") if stages else "")
-            site = short_site(str(raw))
+            # a stage the audit named (spark.session.stage) groups its jobs; else the line that started them
+            described = props.get("spark.job.description")
+            site = str(described) if described else short_site(str(raw))
             job_site[job], job_start[job] = site, int(event["Submission Time"])
             for stage in event.get("Stage IDs", []):
                 stage_site[int(stage)] = site

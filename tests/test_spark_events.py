@@ -43,6 +43,16 @@ def test_a_rolling_log_folder_is_read_in_part_order(tmp_path: Path) -> None:
     assert [e["Event"] for e in events(folder)] == ["SparkListenerApplicationStart", "SparkListenerApplicationEnd"]
 
 
+def test_jobs_of_a_named_stage_are_grouped_by_its_name(tmp_path: Path) -> None:
+    items: list[dict[str, object]] = [
+        {"Event": "SparkListenerJobStart", "Job ID": 0, "Submission Time": 0, "Stage IDs": [0],
+         "Properties": {"callSite.short": "count at /x/great_expectations/a.py:1", "spark.job.description": "suite: numbers"}},
+        {"Event": "SparkListenerJobEnd", "Job ID": 0, "Completion Time": 40},
+    ]  # fmt: skip
+    sites, _, _ = breakdown(events(_log(tmp_path / "app", items)))
+    assert sites["suite: numbers"].jobs == 1 and sites["suite: numbers"].wall_ms == 40
+
+
 def test_call_sites_are_shown_from_the_package_root() -> None:
     assert short_site("collect at /a/b/site-packages/audit/spark/extract.py:185") == "audit/spark/extract.py:185"
     assert short_site("NativeMethodAccessorImpl.java:0") == "NativeMethodAccessorImpl.java:0"

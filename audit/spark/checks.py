@@ -36,7 +36,7 @@ from audit.finish import finish_audit
 from audit.plan import ValidatePlan
 from audit.records import PROVENANCE_COLUMNS, CheckResult, TableFacts, Verdict
 from audit.spark.datasets import count_rows, embedded_manifests, table_sha256
-from audit.spark.session import spark_session
+from audit.spark.session import spark_session, stage
 from audit.store import SPECS, arrow_schema
 from audit.validate.facts import TableFile, facts_frame, table_facts
 from audit.validate.frames import LIVE_COLUMNS
@@ -100,8 +100,9 @@ def check_tables(
     if any(row.table == "link_checks" and row.n_rows_actual for row in facts):
         frames["links"] = join_live_checks(frames["links"], frames["link_checks"])
     try:
-        for frame in frames.values():
-            frame.persist(StorageLevel.MEMORY_AND_DISK).count()  # provenance computed once, here
+        for name, frame in frames.items():
+            with stage(spark, f"provenance: {name}"):
+                frame.persist(StorageLevel.MEMORY_AND_DISK).count()  # provenance computed once, here
         return run_spark_suites(spark, frames, facts, suites)
     finally:
         for frame in frames.values():
@@ -226,7 +227,8 @@ def run_spark_suites(
             frame, id_column = frames[suite.table], SPECS[suite.table].id_column
             seed = ["seed_sha256"] if "seed_sha256" in frame.columns else []
             index = [id_column, *seed, FILE_COLUMN, ROW_COLUMN]
-        outcomes = _outcomes(context, frame, suite, index)
+        with stage(spark, f"suite: {suite.table}"):
+            outcomes = _outcomes(context, frame, suite, index)
         for rule in suite.rules:
             outcome = outcomes.get(rule.rule_id)
             if suite.table == "tables":

@@ -38,7 +38,7 @@ from audit.process import EXTRACTED_TABLES, Processed, process_seed, reject_dupl
 from audit.records import SeedRow, Verdict
 from audit.signing import sign_manifest
 from audit.spark.datasets import FIELD_MANIFEST_KEY, count_rows, dataset_sha256, remove_checksums
-from audit.spark.session import spark_session
+from audit.spark.session import spark_session, stage
 from audit.store import SPECS, TABLES, TableSpec, arrow_schema, to_batch
 
 SEEDS_PER_TASK_CONF = "spark.audit.seedsPerTask"
@@ -73,18 +73,26 @@ def write_tables_spark(
     envelope = extract_envelope(spark, root.resolve(), plan.files, limits, plan.options)
     envelope.persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        rows, dropped = reject_duplicates(collect_seed_rows(envelope, len(plan.files)), {})
+        with stage(spark, "extract: seeds, in tasks"):
+            rows, dropped = reject_duplicates(collect_seed_rows(envelope, len(plan.files)), {})
         seeds = [seed_entry(row) for row in rows]
         embedded = embedded_manifest(plan.core, seeds)
         with atomic_dir(
             directory, "choose another directory with --tables", kind="tables", place="--tables"
         ) as staging:
-            _write_driver_table(spark, SPECS["seeds"], rows, embedded, staging)
+            with stage(spark, "write: seeds"):
+                _write_driver_table(spark, SPECS["seeds"], rows, embedded, staging)
             for name in EXTRACTED_TABLES:
-                frame = _table_frame(spark, envelope, dropped, SPECS[name], embedded)
-                _write(frame, staging / f"{name}.parquet")
-            checks = _live_checks(spark, staging, plan.check_links) if plan.check_links is not None else []
-            _write_driver_table(spark, SPECS["link_checks"], checks, embedded, staging)
+                with stage(spark, f"write: {name}"):
+                    _write(
+                        _table_frame(spark, envelope, dropped, SPECS[name], embedded),
+                        staging / f"{name}.parquet",
+                    )
+            with stage(spark, "write: link_checks"):
+                checks = (
+                    _live_checks(spark, staging, plan.check_links) if plan.check_links is not None else []
+                )
+                _write_driver_table(spark, SPECS["link_checks"], checks, embedded, staging)
             _write_manifest(staging, plan.core, embedded, seeds, plan.started)
             if plan.key is not None:
                 sign_manifest(staging, plan.key)

@@ -60,3 +60,15 @@ def spark_session(master: str | None) -> Iterator[SparkSession]:
     finally:
         if existing is None and not _under_spark_submit():
             spark.stop()
+
+
+@contextlib.contextmanager
+def stage(spark: SparkSession, description: str) -> Iterator[None]:
+    """Name the Spark jobs the block starts: Spark's UI and event log show it, and
+    ``python -m benchmarks.spark_events`` adds up each stage's jobs by it."""
+    context = spark.sparkContext
+    context.setJobDescription(description)
+    try:
+        yield
+    finally:
+        context.setJobDescription(None)  # type: ignore[arg-type]  # pyspark's stub wants a str; None clears it
