@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ["GX_ANALYTICS_ENABLED"] = "false"
+# every run the tests start, here or in a child process (whose environment may be copied at import), keeps
+# its extraction cache in a folder of the test session's, never in the user's ~/.cache
+_CACHE_HOME = tempfile.mkdtemp(prefix="news-audit-test-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE_HOME
+atexit.register(shutil.rmtree, _CACHE_HOME, ignore_errors=True)
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "seeds" / "000_9fc08baae7766353.txt"
