@@ -57,7 +57,14 @@ def _command(seeds: Path, out: Path) -> list[str]:
         str(SUITES),
         "--jobs",
         "2",
+        "--no-cache",  # every seed extracted: the phases last as long as the signals' timing assumes
     ]
+
+
+def _default_signals() -> None:
+    """In the child: SIGINT handled as Python does by default, even when this test runs where it is
+    ignored (a job started in the background of a non-interactive shell inherits SIGINT ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _snapshot(directory: Path) -> dict[str, str]:
@@ -149,6 +156,7 @@ def _kill_run(seeds: Path, out: Path, sig: signal.Signals, delay: float) -> tupl
             stdout=subprocess.DEVNULL,
             stderr=stderr,
             start_new_session=True,  # its own process group, so the workers it leaves can be ended here
+            preexec_fn=_default_signals,
         )
         try:
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -225,6 +233,7 @@ def _signal_when_staging(seeds: Path, out: Path, sig: signal.Signals, phase: str
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        preexec_fn=_default_signals,
     )
     sent = False
     try:
@@ -352,6 +361,7 @@ def _one_run(seeds: Path, out: Path) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        preexec_fn=_default_signals,
     )
 
 
