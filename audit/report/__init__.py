@@ -6,15 +6,17 @@ record's card. Seed content only ever reaches the page through ``markupsafe.esca
 script draws, as text nodes). The report's size grows with the findings, not with the records, and slowly
 with them: a rule's findings past the first few and the full seed list are compact data files
 (``data/*.js``) that a findings page and the seed-list page render, and seed pages are written for seeds
-with findings plus a bounded number of others. This package sees records only (no GX, no pandas); ``pipeline`` hands it ``SeedPage`` values
-(through a loader, which forked workers call for their share of the seed pages when there are many).
+with findings plus a bounded number of others. This package sees records only (no GX, no pandas);
+``finish`` hands it ``SeedPage`` values (through a loader, which forked workers call for their share of
+the seed pages when there are many).
 
 Its modules, each importing only from those before it: ``inputs`` (limits, seed pages, rows to records),
 ``machine`` (rule order, the verdict sentence, results.json, junit.xml), ``marks`` (highlighting seed
 bytes), ``colours`` (what each value's colour means), ``seed_view`` (a seed page's cards), ``charts``
 (bars and a timeline), ``evidence`` (a finding's evidence), ``data`` (the data files of the long lists),
-``in_force`` (the policy in force) and ``pages`` (the pages, and writing them). The public
-names are re-exported here; private helpers are imported from their module.
+``in_force`` (the policy in force) and ``pages`` (the pages, and writing them). What other
+packages use is re-exported here; what the report's modules share with each other is imported from the
+module that defines it (no module takes another's private names: tests/test_structure.py).
 """
 
 from audit.report.charts import rules_chart, seeds_chart, timeline_svg
