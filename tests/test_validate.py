@@ -123,12 +123,6 @@ def test_gx_counts_only_and_rows_with_their_values(people: pd.DataFrame) -> None
     assert by_id["name-present"].passed is False and counts["name-present"].passed is False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GX 1.24 files a metric's exception under the metric's id in exception_info, not at its top, so "
-    "outcome_of reads it as a failure with no rows (a table-level finding); kept as it was while the "
-    "package is restructured",
-)
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_a_rule_that_raises_is_an_outcome_with_its_error(people: pd.DataFrame) -> None:
     """A rule GX cannot run (its column is not in the frame) comes back as an error, not as a pass."""
@@ -137,6 +131,7 @@ def test_a_rule_that_raises_is_an_outcome_with_its_error(people: pd.DataFrame) -
         gx_context(), people[["person_id", "role"]], suite, name="p", result_format=COUNTS_ONLY
     )
     assert found["name-present"].error and not found["name-present"].passed
+    assert 'The column "name" in BatchData does not exist' in found["name-present"].error
     assert found["role-known"].error is None
 
 

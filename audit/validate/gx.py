@@ -168,11 +168,9 @@ def run_gx_suite(
 def outcome_of(result: Any, index_columns: Sequence[str]) -> Outcome:
     """One GX ExpectationValidationResult as an Outcome (failing rows named by these index columns)."""
     rule_id = str(result.expectation_config.meta["rule_id"])
-    # GX 1.24 files a metric's exception under the metric's id, not here: such a rule reads as failed with
-    # no rows (tests/test_validate.py keeps that known gap as an xfail)
-    info = result.exception_info or {}
-    if info.get("raised_exception"):
-        return Outcome(rule_id=rule_id, success=False, error=str(info.get("exception_message")))
+    error = _raised(result.exception_info or {})
+    if error is not None:
+        return Outcome(rule_id=rule_id, success=False, error=error)
     payload: Mapping[str, Any] = result.result or {}
     return Outcome(
         rule_id=rule_id,
@@ -180,6 +178,18 @@ def outcome_of(result: Any, index_columns: Sequence[str]) -> Outcome:
         element_count=int(payload["element_count"] or 0) if "element_count" in payload else None,
         failing=_failing_columns(payload.get("unexpected_index_list") or [], index_columns),
     )
+
+
+def _raised(info: Mapping[str, Any]) -> str | None:
+    """The exception GX caught running a rule, or None. GX 1.24 files an exception raised by one of the
+    rule's metrics (a column the frame lacks, say) under that metric's id rather than at the top: read as
+    a plain failure, such a rule would show as failed with no rows, a finding on the table, not an error."""
+    if info.get("raised_exception"):
+        return str(info.get("exception_message"))
+    for value in info.values():
+        if isinstance(value, Mapping) and value.get("raised_exception"):
+            return str(value.get("exception_message"))
+    return None
 
 
 def _failing_columns(found: Sequence[Any], index_columns: Sequence[str]) -> Mapping[str, Sequence[Any]]:
