@@ -159,7 +159,7 @@ class ExtractionCache:
         path = self.path(key)
         try:
             data = path.read_bytes()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # no entry (or no cache folder where it would be)
             self.stats.misses += 1
             return None
         except OSError:

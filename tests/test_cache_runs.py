@@ -191,3 +191,18 @@ def test_cache_entries_do_not_depend_on_where_the_seed_was(tmp_path: Path) -> No
     """The key is the seed's digest and the context: the same bytes under another name hit."""
     cache = ExtractionCache(root=tmp_path, context="c")
     assert cache.key("a" * 64) == ExtractionCache(root=tmp_path / "x", context="c").key("a" * 64)
+
+
+def test_a_cache_that_cannot_be_written_does_not_stop_the_run(tmp_path: Path) -> None:
+    """--cache naming a file (nothing can be stored under it): every seed is extracted, nothing is lost,
+    and the tables are those of a run without the cache."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    shutil.copy(SAMPLE, seeds)
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache would go")
+    assert _run(tmp_path / "blocked", seeds, "--cache", str(blocked)) == 1
+    assert _cache_counts(tmp_path / "blocked") == {"hits": 0, "misses": 1, "ignored": 0, "written": 0}
+    assert _run(tmp_path / "plain", seeds, "--no-cache") == 1
+    assert _tables(tmp_path / "blocked") == _tables(tmp_path / "plain")
+    assert blocked.read_text() == "a file where the cache would go"
