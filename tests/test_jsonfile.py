@@ -140,3 +140,12 @@ def test_pointer_escapes_and_roots() -> None:
         "/rules/2/kinds",
         "/a~1b/c~0d",
     )
+
+
+def test_json_s_own_words_do_not_dangle(tmp_path: Path, kind: JsonKind) -> None:
+    """json says "Unterminated string starting at" and then the place; the place comes first here."""
+    with pytest.raises(SuiteError) as caught:
+        _load(tmp_path, kind, '{"name": "n')
+    assert str(caught.value).endswith(
+        ": line 1 column 10: invalid JSON: Unterminated string starting. Fix the syntax there."
+    )
