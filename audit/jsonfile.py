@@ -63,7 +63,9 @@ def parse_json(path: Path, data: bytes, kind: JsonKind) -> Any:
         raise kind.error.at(path, None, f"not UTF-8 text (byte {exc.start})", fix) from None
     except json.JSONDecodeError as exc:
         place = f"line {exc.lineno} column {exc.colno}"
-        raise kind.error.at(path, place, f"invalid JSON: {exc.msg.removesuffix(' at')}", "Fix the syntax there.") from None
+        raise kind.error.at(
+            path, place, f"invalid JSON: {exc.msg.removesuffix(' at')}", "Fix the syntax there."
+        ) from None
 
 
 def check_schema(path: Path, document: Any, kind: JsonKind) -> None:
