@@ -111,12 +111,13 @@ def _verb_cue(text: str, s_start: int, s_end: int, m: re.Match[str]) -> Cue | No
     if m.group(0).endswith("ed") and W.PASSIVE_AUX.search(text, max(s_start, m.start() - 8), m.start()):
         return None  # 'NASA is expected to': not a report
     masked = W.PAREN.sub(lambda p: "x" * len(p.group(0)), text[s_start : m.start()])
-    rel = W.REL_OR_APPOS.search(masked)
+    aux = W.AUX_TAIL.search(masked)  # 'The Rhodium Group, a consulting firm, has calculated'
+    rel = W.REL_OR_APPOS.search(masked, 0, aux.start() + 1 if aux else len(masked))
     left = masked[: rel.start()] if rel else masked.rstrip()
     if rel is None and (not left or left.endswith(("\u201d", '"', ",", "''"))):
         src = _inverted_source(text, m.end(), s_end)
         if src is None:
-            return None
+            return _appositive_cue(text, s_start, s_end, m, left)
         return Cue(src[2], src[0], src[1], m.start(), m.end(), ((s_start, m.start()),), m.group(0))
     if (
         m.group(0) in W.AMBIGUOUS
@@ -141,6 +142,19 @@ def _verb_cue(text: str, s_start: int, s_end: int, m: re.Match[str]) -> Cue | No
     return Cue(subj[2], subj[0], subj[1], m.start(), m.end(), tuple(scope), m.group(0))
 
 
+def _appositive_cue(text: str, s_start: int, s_end: int, m: re.Match[str], left: str) -> Cue | None:
+    """'Rep. Chris Collins, R-NY, says ...', 'Cement makers, for instance, argue that ...': no source after
+    the verb, so the subject is the phrase before the aside set off by commas before it."""
+    parts = left.rstrip(" ,").split(",")
+    if len(parts) < 2 or len(parts[-1].split()) > W.MAX_ASIDE_WORDS:
+        return None
+    start = s_start + len(",".join(parts[:-2])) + (1 if len(parts) > 2 else 0)
+    subj = _clean_entity(text, start, start + len(parts[-2]))
+    if subj is None or any(c.isdigit() for c in subj[2]) or len(subj[2].split()) > W.MAX_ASIDE_WORDS:
+        return None
+    return Cue(subj[2], subj[0], subj[1], m.start(), m.end(), ((m.end(), s_end),), m.group(0))
+
+
 def _subject(text: str, start: int, end: int) -> tuple[int, int, str, bool] | None:
     """The entity before a reporting verb: (start, end, text, came-after-a-comma)."""
     parts = [(mm.start(), mm.group(0)) for mm in W.NOT_COMMA.finditer(text[start:end]) if mm.group(0).strip()]
@@ -160,7 +174,7 @@ def _clean_entity(text: str, a: int, b: int, flag: bool = False) -> tuple[int, i
             s = text[a:b]
     for pat in (W.TAIL, W.DOC_SUFFIX):
         m = pat.search(s.rstrip())
-        if m and s[: m.start()].strip().lower() not in W.DETS:
+        if m and s[: m.start()].strip() and s[: m.start()].strip().lower() not in W.DETS:
             b = a + m.start()
             s = text[a:b]
     lead = len(s) - len(s.lstrip(" '\"“‘"))
@@ -180,10 +194,14 @@ def _plausible(name: str) -> bool:
     agency', 'some economists') or a short plural ('officials'); not a clause ('they feel that way') nor a
     share of respondents ('Six in 10 voters said', '46 percent said': a poll's result, not its source)."""
     words = name.split()
-    if W.SHARE.search(name):
-        return False
+    if W.SHARE.search(name) or W.COUNT_LEAD.match(name) or W.INNER_VERB.search(name, len(words[0])):
+        return (
+            False  # 'More than six', 'Another eight': a count; 'Clinton seems to', 'X -- was not': a clause
+        )
     first = words[0].lower()
-    if first in W.CLAUSE_WORDS or (first in W.PRONOUNS and len(words) > 1 and not name[0].isupper()):
+    if first in W.CLAUSE_WORDS or (
+        first in W.PRONOUNS and first not in W.POSSESSIVE_DETS and len(words) > 1 and not name[0].isupper()
+    ):
         return False
     verb = S.RESEARCH.search(name) or S.AGENT.search(name)
     if verb and not name.startswith(" by", verb.end()):
@@ -211,8 +229,8 @@ def _agent_subject(text: str, s_start: int, s_end: int, at: int) -> tuple[int, i
 def _inverted_source(text: str, start: int, end: int) -> tuple[int, int, str, bool] | None:
     """The entity after an inverted cue: '..., said Hickman.'"""
     m = W.INVERTED_SOURCE.match(text, start, end)
-    if m is None or len(m.group(1).split()) > 8:
-        return None
+    if m is None or len(m.group(1).split()) > 8 or any(c.isdigit() for c in m.group(1)):
+        return None  # a long run or one holding a figure is the clause the verb reports, not its speaker
     return _clean_entity(text, m.start(1), m.end(1))
 
 

@@ -179,6 +179,10 @@ REL_OR_APPOS = re.compile(
     r"founder|co-founder|former|minister|secretary|analyst|economist)\s+[^,]*,\s*$",
     re.I,
 )
+# auxiliaries between a subject's aside and its verb ('X, a consulting firm, has calculated')
+AUX_TAIL = re.compile(r",\s*(?:has|have|had|also|has\s+also|had\s+also)\s*$")
+# an aside between a subject and its verb ('Rep. Chris Collins, R-NY, says') is a few words at most
+MAX_ASIDE_WORDS = 8
 # a phrase opening with a preposition is not a source
 PREPOSITION = re.compile(
     r"^(?i:in|on|at|for|by|from|with|during|after|before|since|despite|among|of|as|to)\b"
@@ -246,6 +250,7 @@ LEAD = re.compile(r"^(?:(?:and|but|so|yet|also|meanwhile|however|now|then)\s+)+"
 TAIL = re.compile(
     r"(?:(?>\s++(?:has|have|had\s+been|had|also|previously|earlier|recently|later|then|would|will|"
     r"were|was|are|is|\w+ly|today|yesterday|last\s+\w+|on\s+\w+|this\s+\w+|in\s+a\s+(?:statement|report|release)|"
+    r"at\s+the\s+time|"
     r"in\s+\w+)\b|\s*+\([^()]*\)))+$",
     re.I,
 )
@@ -254,7 +259,7 @@ TAIL = re.compile(
 # its three alternatives matched (the first already takes "."): their overlap backtracked exponentially
 INVERTED_SOURCE = re.compile(r"\s+((?:[^,.;:\"“”()]|\.(?=\w)){1,200}?)(?=\s*[,.;:\"“”()]|\s*$)")
 NP_AFTER = re.compile(
-    r"([^,;:\"“”()]{1,200}?)(?=\s*[,;:\"“”()]|\.\s|\.$|$|"
+    r"([^,;:\"“”()—–]{1,200}?)(?=\s*[,;:\"“”()—–]|\s-\s|\.\s|\.$|$|"
     r"\s+(?:that|which|who|on\s+\w+day|in\s+(?:a|its|their|the)\s+\w+|in\s+[A-Z][a-z]+\s|as\s+of|"
     r"since|include|includes|will|would|has|have|had|is|are|was|were)\b)"
 )
@@ -267,6 +272,17 @@ NOUN_USE = re.compile(
 )
 # references resolved to the entity named earlier
 PRONOUNS = frozenset({"he", "she", "they", "it", "him", "her", "them", "this", "that", "i", "you"})
+# a phrase opening with a count is a quantity, not a source ('More than six [in 10]', 'Another eight')
+COUNT_LEAD = re.compile(
+    r"(?:another|more\s+than|fewer\s+than|less\s+than|at\s+least|nearly|almost)\s+(?:one|two|three|four|five|six|seven|eight|nine|ten|a\s+dozen|dozens|hundreds|thousands|\d)\b",
+    re.I,
+)
+# a finite verb or a dash inside a phrase makes it a clause ('Anderson Cooper 360 was the'), not a name
+INNER_VERB = re.compile(
+    r"\s(?:was|were|is|are|has|have|had|will|would|can|could|should|must|seems?|than)\s|\s(?:--|—|–)\s"
+)
+# pronouns that also open a noun phrase ('her friend said')
+POSSESSIVE_DETS = frozenset({"her", "his", "its", "their", "our", "my", "your"})
 # the publisher's own voice
 SELF = frozenset({"we", "our", "us"})
 # words a source's noun phrase may open with ('the agency', 'some economists')
