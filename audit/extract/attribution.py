@@ -194,10 +194,9 @@ def _plausible(name: str) -> bool:
     agency', 'some economists') or a short plural ('officials'); not a clause ('they feel that way') nor a
     share of respondents ('Six in 10 voters said', '46 percent said': a poll's result, not its source)."""
     words = name.split()
+    # 'More than six', 'Another eight': a count; 'Clinton seems to', 'X -- was not': a clause
     if W.SHARE.search(name) or W.COUNT_LEAD.match(name) or W.INNER_VERB.search(name, len(words[0])):
-        return (
-            False  # 'More than six', 'Another eight': a count; 'Clinton seems to', 'X -- was not': a clause
-        )
+        return False
     first = words[0].lower()
     if first in W.CLAUSE_WORDS or (
         first in W.PRONOUNS and first not in W.POSSESSIVE_DETS and len(words) > 1 and not name[0].isupper()
