@@ -63,6 +63,15 @@ def test_same_sentence_cue_carries_nothing() -> None:
         # 'according to X' ends at a dash and drops 'at the time'
         ("The plan would raise $1.1 trillion, according to the Tax Policy Center - half a point of GDP.", "$1.1 trillion", "the Tax Policy Center"),
         ("Cruz had 23% support, according to polls at the time.", "23%", "polls"),
+        # a relative pronoun stands for the name before its comma
+        ("Clinton, who announced a $275 billion plan on Monday, will focus on jobs.", "$275 billion", "Clinton"),
+        ('"We chase requests," said Borges, who predicted about one-third of the vote.', "one-third", "Borges"),
+        # an aside and an auxiliary, then a clause the verb reports
+        ("Rival Hillary Clinton, however, has indicated she would not go above a $12 wage.", "$12", "Rival Hillary Clinton"),
+        # a document noun phrase that names no one else stays whole
+        ("A company gave $5,000 to the PAC, campaign finance records show.", "$5,000", "campaign finance records"),
+        # an ambiguous word followed by a clause is a reporting verb
+        ("Trump claims he's worth $10 billion.", "$10 billion", "Trump"),
     ],
 )
 def test_same_sentence_cue_behind_an_aside_or_a_tail(text: str, needle: str, source: str) -> None:

@@ -111,9 +111,13 @@ def _verb_cue(text: str, s_start: int, s_end: int, m: re.Match[str]) -> Cue | No
     if m.group(0).endswith("ed") and W.PASSIVE_AUX.search(text, max(s_start, m.start() - 8), m.start()):
         return None  # 'NASA is expected to': not a report
     masked = W.PAREN.sub(lambda p: "x" * len(p.group(0)), text[s_start : m.start()])
+    relative = W.RELATIVE_TAIL.search(masked)
+    if relative is not None:
+        return _relative_cue(text, s_start, s_end, m, s_start + relative.start())
     aux = W.AUX_TAIL.search(masked)  # 'The Rhodium Group, a consulting firm, has calculated'
-    rel = W.REL_OR_APPOS.search(masked, 0, aux.start() + 1 if aux else len(masked))
-    left = masked[: rel.start()] if rel else masked.rstrip()
+    core = masked[: aux.start() + 1] if aux else masked
+    rel = W.REL_OR_APPOS.search(core)
+    left = core[: rel.start()] if rel else core.rstrip()
     if rel is None and (not left or left.endswith(("\u201d", '"', ",", "''"))):
         src = _inverted_source(text, m.end(), s_end)
         if src is None:
@@ -140,6 +144,19 @@ def _verb_cue(text: str, s_start: int, s_end: int, m: re.Match[str]) -> Cue | No
     elif b_kind == "that":
         scope.append((max(s_start, b_end - 40), b_end))
     return Cue(subj[2], subj[0], subj[1], m.start(), m.end(), tuple(scope), m.group(0))
+
+
+def _relative_cue(text: str, s_start: int, s_end: int, m: re.Match[str], comma: int) -> Cue | None:
+    """'Clinton, who announced a $275 billion plan', 'said Borges, who predicted': the relative pronoun
+    stands for the name (or noun phrase) just before its comma."""
+    name = W.NAME_BEFORE.search(text, max(s_start, comma - 80), comma)
+    if name is not None:
+        subj = _clean_entity(text, name.start(), name.end())
+    else:
+        subj = _subject(text, s_start, comma)
+    if subj is None:
+        return None
+    return Cue(subj[2], subj[0], subj[1], m.start(), m.end(), ((m.end(), s_end),), m.group(0))
 
 
 def _appositive_cue(text: str, s_start: int, s_end: int, m: re.Match[str], left: str) -> Cue | None:
@@ -174,8 +191,9 @@ def _clean_entity(text: str, a: int, b: int, flag: bool = False) -> tuple[int, i
             s = text[a:b]
     for pat in (W.TAIL, W.DOC_SUFFIX):
         m = pat.search(s.rstrip())
-        if m and s[: m.start()].strip() and s[: m.start()].strip().lower() not in W.DETS:
-            b = a + m.start()
+        rest = s[: m.start()].strip(" '\"“‘") if m else ""
+        if m and rest and rest.lower() not in W.DETS and (pat is W.TAIL or _plausible(rest)):
+            b = a + m.start()  # 'the agency's data' -> 'the agency'; 'campaign finance records' stays whole
             s = text[a:b]
     lead = len(s) - len(s.lstrip(" '\"“‘"))
     a, b = a + lead, a + len(s.rstrip())

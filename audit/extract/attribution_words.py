@@ -150,7 +150,8 @@ AMBIGUOUS = frozenset(
         "put",
     ]
 )
-AMBIG_NEXT = re.compile(r"\s*(?:,|:|[\"“]|that\b)")
+# what makes an ambiguous word a reporting verb: a clause follows ('claims he is', 'estimate there could be')
+AMBIG_NEXT = re.compile(r"\s*(?:,|:|[\"“]|that\b|(?:he|she|they|we|there)\b)")
 _PASSIVE_WORDS = [
     "said",
     "reported",
@@ -179,6 +180,8 @@ REL_OR_APPOS = re.compile(
     r"founder|co-founder|former|minister|secretary|analyst|economist)\s+[^,]*,\s*$",
     re.I,
 )
+# a relative pronoun right before the verb: its antecedent is the source ('Clinton, who announced')
+RELATIVE_TAIL = re.compile(r",\s+(?:who|which)\s+(?:(?:also|has|have|had|then|later|previously)\s+)*$")
 # auxiliaries between a subject's aside and its verb ('X, a consulting firm, has calculated')
 AUX_TAIL = re.compile(r",\s*(?:has|have|had|also|has\s+also|had\s+also)\s*$")
 # an aside between a subject and its verb ('Rep. Chris Collins, R-NY, says') is a few words at most
