@@ -196,6 +196,31 @@ def test_sentence_framed_by_a_poll() -> None:
     assert (f.source, f.carried_by) == ("the new Post-ABC poll", ("study",))
 
 
+@pytest.mark.parametrize(
+    ("text", "needle", "poll"),
+    [
+        ("Clinton held a 24-point lead among black voters in a CNN national poll.", "24", "a CNN national poll"),
+        ("He fell to 10 percent in the latest CNN/ORC poll released Wednesday.", "10 percent", "the latest CNN/ORC poll"),
+        ("Four candidates are near 12 percent in New Hampshire surveys.", "12 percent", "New Hampshire surveys"),
+        ("Trump leads by 9 percentage points in the RealClearPolitics average of recent polls.", "9 percentage points", "the RealClearPolitics average of recent polls"),
+        ("In an ABC News/Washington Post Poll released Sunday, three of four disapproved.", "three", "an ABC News/Washington Post Poll"),
+    ],
+)
+def test_a_poll_named_in_the_sentence_credits_it(text: str, needle: str, poll: str) -> None:
+    """'... in a CNN national poll': the poll the figure's own sentence names is its source."""
+    f = _facts(text)[needle]
+    assert (f.source, f.carried_by) == (poll, ("study",))
+
+
+def test_a_poll_named_in_passing_does_not_carry() -> None:
+    """A poll named in passing credits its own sentence; the next sentence's figure stays unsourced, and
+    an unnamed 'in polls' credits nothing."""
+    facts = _facts("Smith had 31 percent in a CNN poll. Jones spent $4 million on ads. Lee rose to 5 percent in polls.")
+    assert facts["31 percent"].source == "a CNN poll"
+    assert facts["$4 million"].source is None
+    assert facts["5 percent"].source is None
+
+
 def test_survey_named_after_a_comma_frames_the_sentence() -> None:
     """'..., in the survey, ...' credits the sentence's figures; 'X wrote in a report' does not make a study."""
     f = _facts("Smith leads among men by 8 points, in the survey, taken in July.")["8"]

@@ -385,13 +385,18 @@ def _attribute_one(doc: _Story, fact: NumberFact, policy: NumberPolicy) -> Numbe
         why = "agent"  # 'the city plans to add 300 buses': the party's own plan
         if why not in policy.carry_over:
             cue, why = None, ""
+    passing: Cue | None = None
     if cue is None:
         cue = S.agent_cue(fact.start, doc.agents(sent))
         why = "" if cue is None else cue.verb  # 'agent', or 'study' for 'researchers looked at ...'
         if why not in policy.carry_over:
             cue, why = None, ""
+        elif cue is not None and not cue.carries:
+            passing, cue, why = cue, None, ""  # a poll named in passing: a source carried here comes first
     if cue is None:
         kind, (cue, why) = "contextual", K.contextual(doc, fact, policy.carry_over)
+    if cue is None and passing is not None:
+        kind, cue, why = "explicit", passing, "study"
     if cue is None:
         return fact
     carried: tuple[str, ...] = (why,) if why else ()

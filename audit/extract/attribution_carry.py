@@ -123,7 +123,7 @@ def cued_sentences(doc: Story, i: int) -> tuple[list[int], list[tuple[tuple[int,
     quotes = doc.quotes(i)
     out: list[tuple[tuple[int, int], list[Cue]]] = []
     for sent in doc.sentences(i):
-        cues = doc.cues(sent) + [c for c in doc.agents(sent) if c.verb == "study"]
+        cues = doc.cues(sent) + [c for c in doc.agents(sent) if c.verb == "study" and c.carries]
         if cues := [c for c in cues if not quotes.open_at(min(c.cue_start, c.source_start))]:
             out.append((sent, cues))
     return [sent[0] for sent, _ in out], out

@@ -55,6 +55,7 @@ class Cue:
     cue_end: int
     scope: tuple[tuple[int, int], ...]
     verb: str = ""
+    carries: bool = True  # False: it credits its own sentence only (a poll named in passing)
 
 
 @dataclass(frozen=True, slots=True)

@@ -108,7 +108,14 @@ RESEARCH = re.compile(
 )
 # 'In the new Post-ABC poll, ...': a work named as where the sentence's figures come from
 IN_WORK = re.compile(
-    r"[Ii]n\s+((?:a|an|the|its|their)\s+(?:[\w./&'’-]+\s+){0,6}?(?:poll|survey|study|report|analysis|audit|census))\b"
+    r"[Ii]n\s+((?:a|an|the|its|their)\s+(?:[\w./&'’-]+\s+){0,6}?(?i:poll|survey|study|report|analysis|audit|census))\b"
+)
+# '... held a 24-point lead in a CNN national poll', '... near 10 percent in New Hampshire surveys', '... in the
+# RealClearPolitics average of recent polls': a poll or survey named anywhere in the sentence, after 'in'; named
+# in passing, it credits its own sentence only (a study introduced as the source carries: 'the survey found')
+IN_POLL = re.compile(
+    r"\b[Ii]n\s+((?:(?:a|an|the|its|their)\s+)?(?:[\w./&'’-]+\s+){0,6}?"
+    r"(?i:polls?|surveys?|(?:polling\s+)?average\s+of\s+(?:[\w./&'’-]+\s+){0,4}?polls))\b"
 )
 _COMMA = re.compile(r",\s+(?=[Ii]n\s)")
 MAX_STUDY_PARAGRAPHS = 3  # a study's figures rarely run on for more paragraphs without naming it again
@@ -158,7 +165,21 @@ def agent_cues(
         if frame is not None:
             work = (frame.group(1), frame.start(1), frame.end(1))
             out.append(Cue(*work, frame.start(), frame.start(1), ((s_start, s_end),), "study"))
+    if not out:
+        poll = IN_POLL.search(text, s_start, s_end)
+        if poll is not None and _named_poll(poll.group(1)):
+            work = (poll.group(1), poll.start(1), poll.end(1))
+            out.append(Cue(*work, poll.start(), poll.start(1), ((s_start, s_end),), "study", carries=False))
     return out
+
+
+def _named_poll(phrase: str) -> bool:
+    """A poll the sentence identifies: a named one ('a CNN poll', 'New Hampshire surveys') or one
+    determined by 'the latest', not any poll ('in polls')."""
+    words = phrase.split()
+    return len(words) > 1 and (
+        any(w[:1].isupper() for w in words) or words[0].lower() in ("the", "its", "their")
+    )
 
 
 def is_study(text: str, cue: Cue) -> bool:
