@@ -72,6 +72,10 @@ def test_same_sentence_cue_carries_nothing() -> None:
         ("A company gave $5,000 to the PAC, campaign finance records show.", "$5,000", "campaign finance records"),
         # an ambiguous word followed by a clause is a reporting verb
         ("Trump claims he's worth $10 billion.", "$10 billion", "Trump"),
+        # an ambiguous word that ends the sentence, or follows a name, reports
+        ("''But this is just one example of $40 million wasted,'' she added.", "$40 million", "she"),
+        ("Bloomberg estimates his fortune at about $42 billion.", "$42 billion", "Bloomberg"),
+        ("For example, Schweizer notes the foundation hid four donations.", "four", "Schweizer"),
     ],
 )
 def test_same_sentence_cue_behind_an_aside_or_a_tail(text: str, needle: str, source: str) -> None:
@@ -86,6 +90,7 @@ def test_same_sentence_cue_behind_an_aside_or_a_tail(text: str, needle: str, sou
         "More than six in 10 said they were worried; 46 percent said they were unenthusiastic.",
         "Another eight states, with 83 votes, have split control.",
         "Anderson Cooper 360 was the only show that included close to 50% women, the study found.",
+        "The estimates put the cost at $40 million.",
     ],
 )
 def test_a_count_or_a_clause_is_not_a_source(text: str) -> None:

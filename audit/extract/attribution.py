@@ -127,6 +127,10 @@ def _verb_cue(text: str, s_start: int, s_end: int, m: re.Match[str]) -> Cue | No
         m.group(0) in W.AMBIGUOUS
         and not W.AMBIG_NEXT.match(text, m.end(), s_end)
         and not W.DOC_BEFORE.search(text, max(s_start, m.start() - 60), m.start())
+        and not (
+            m.group(0) in W.NAMED_REPORTS
+            and W.NAME_JUST_BEFORE.search(text, max(s_start, m.start() - 60), m.start())
+        )
     ):
         return None
     b_end, b_kind = s_start, "start"

@@ -150,8 +150,12 @@ AMBIGUOUS = frozenset(
         "put",
     ]
 )
-# what makes an ambiguous word a reporting verb: a clause follows ('claims he is', 'estimate there could be')
-AMBIG_NEXT = re.compile(r"\s*(?:,|:|[\"“]|that\b|(?:he|she|they|we|there)\b)")
+# what makes an ambiguous word a reporting verb: a clause follows ('claims he is', 'estimate there could be'),
+# or it ends the sentence ("..., she added.")
+AMBIG_NEXT = re.compile(r"\s*+(?:,|:|[\"“]|that\b|(?:he|she|they|we|there)\b|[.!?]?\s*+$)")
+# after a name ('Schweizer notes', 'Bloomberg estimates', 'the Associated Press reports') these report
+NAMED_REPORTS = frozenset({"notes", "estimates", "reports", "claims", "projects", "forecasts", "finds"})
+NAME_JUST_BEFORE = re.compile(r"(?<![\w.’'-])(?:[A-Z][\w.&’'-]*+\s++){0,3}[A-Z](?=[\w&-]*[a-z])[\w&-]*+\s++$")
 _PASSIVE_WORDS = [
     "said",
     "reported",
