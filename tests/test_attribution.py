@@ -76,6 +76,10 @@ def test_same_sentence_cue_carries_nothing() -> None:
         ("''But this is just one example of $40 million wasted,'' she added.", "$40 million", "she"),
         ("Bloomberg estimates his fortune at about $42 billion.", "$42 billion", "Bloomberg"),
         ("For example, Schweizer notes the foundation hid four donations.", "four", "Schweizer"),
+        ("“It was 50 percent more than her show,” Trump added to People.", "50 percent", "Trump"),
+        # '..., saying ...' reports for the sentence's subject
+        ("Podesta repeated that approach last week, saying Clinton backed a 40-state strategy.", "40", "Podesta"),
+        ("He ended the call, adding that $2 million had been spent.", "$2 million", "He"),
     ],
 )
 def test_same_sentence_cue_behind_an_aside_or_a_tail(text: str, needle: str, source: str) -> None:

@@ -106,6 +106,8 @@ def _verb_cue(text: str, s_start: int, s_end: int, m: re.Match[str]) -> Cue | No
         text, max(s_start, m.start() - 16), m.start()
     ):
         return None  # passive ('announced by X', see W.PASSIVE) or a noun ('amid reports')
+    if m.group(0) in W.PARTICIPLES:
+        return _participle_cue(text, s_start, s_end, m)
     if m.group(0) in W.INTENT and not W.TO_VERB.match(text, m.end(), s_end):
         return None  # 'wants Trump to', 'abandoned plans for': only 'X plans to <verb>' states X's own target
     if m.group(0).endswith("ed") and W.PASSIVE_AUX.search(text, max(s_start, m.start() - 8), m.start()):
@@ -148,6 +150,22 @@ def _verb_cue(text: str, s_start: int, s_end: int, m: re.Match[str]) -> Cue | No
     elif b_kind == "that":
         scope.append((max(s_start, b_end - 40), b_end))
     return Cue(subj[2], subj[0], subj[1], m.start(), m.end(), tuple(scope), m.group(0))
+
+
+def _participle_cue(text: str, s_start: int, s_end: int, m: re.Match[str]) -> Cue | None:
+    """'Podesta reiterated that approach, saying Clinton was committed to a 50-state strategy': after a
+    comma, the participle reports for the sentence's subject (a name or a personal pronoun opening it)."""
+    if not W.COMMA_BEFORE.search(text, max(s_start, m.start() - 4), m.start()):
+        return None
+    named = C.subject_mention(text, s_start, s_end)
+    if named is not None and named.end <= m.start():
+        return Cue(named.name, named.start, named.end, m.start(), m.end(), ((m.end(), s_end),), m.group(0))
+    pronoun = W.SUBJECT_PRONOUN.match(text, s_start, s_end)
+    if pronoun is None:
+        return None
+    return Cue(
+        pronoun.group(0), pronoun.start(), pronoun.end(), m.start(), m.end(), ((m.end(), s_end),), m.group(0)
+    )
 
 
 def _relative_cue(text: str, s_start: int, s_end: int, m: re.Match[str], comma: int) -> Cue | None:

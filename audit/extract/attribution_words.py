@@ -84,6 +84,13 @@ _VERB_WORDS = [
     "anticipates",
     "believes",
     "telling",
+    "saying",
+    "adding",
+    "noting",
+    "arguing",
+    "insisting",
+    "warning",
+    "claiming",
     "argue",
     "believe",
     "believes",
@@ -152,7 +159,11 @@ AMBIGUOUS = frozenset(
 )
 # what makes an ambiguous word a reporting verb: a clause follows ('claims he is', 'estimate there could be'),
 # or it ends the sentence ("..., she added.")
-AMBIG_NEXT = re.compile(r"\s*+(?:,|:|[\"“]|that\b|(?:he|she|they|we|there)\b|[.!?]?\s*+$)")
+AMBIG_NEXT = re.compile(r"\s*+(?:,|:|[\"“]|that\b|(?:he|she|they|we|there)\b|to\s++[A-Z]|[.!?]?\s*+$)")
+# '..., saying ...': a participle after a comma reports for the sentence's subject
+PARTICIPLES = frozenset({"saying", "adding", "noting", "arguing", "insisting", "warning", "claiming"})
+COMMA_BEFORE = re.compile(r",\s*+$")
+SUBJECT_PRONOUN = re.compile(r"(?:He|She|They|We|I)\b")
 # after a name ('Schweizer notes', 'Bloomberg estimates', 'the Associated Press reports') these report
 NAMED_REPORTS = frozenset({"notes", "estimates", "reports", "claims", "projects", "forecasts", "finds"})
 NAME_JUST_BEFORE = re.compile(r"(?<![\w.’'-])(?:[A-Z][\w.&’'-]*+\s++){0,3}[A-Z](?=[\w&-]*[a-z])[\w&-]*+\s++$")
