@@ -10,6 +10,12 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests check behaviour, not speed (speed is measured under benchmarks/): no per-example deadline,
+# which a loaded machine would miss at random.
+settings.register_profile("news-audit", deadline=None)
+settings.load_profile("news-audit")
 
 os.environ["GX_ANALYTICS_ENABLED"] = "false"
 # every run the tests start, here or in a child process (whose environment may be copied at import), keeps

@@ -103,6 +103,19 @@ def test_a_count_or_a_clause_is_not_a_source(text: str) -> None:
         assert f.source is None or not (f.source.startswith(("More than", "Another")) or " was " in f.source), f
 
 
+def test_a_full_stop_after_a_figure_ends_the_sentence() -> None:
+    """'... from March 1-8. Sanders received 69 percent': two sentences, so the party's cue stays in its own."""
+    facts = _facts("The party says 34,570 citizens voted from March 1-8. Sanders received 69 percent.")
+    assert facts["34,570"].source == "The party"
+    assert facts["69 percent"].attribution_kind == "contextual"  # carried, not read as the same sentence
+
+
+def test_text_before_a_subject_with_its_own_content_is_not_reported() -> None:
+    """'In one moment, Sanders declared that ...': the intro is the reporter's; '..., the agency said.' is not."""
+    assert _facts("In one moment after the vote, Sanders declared that he would stay.")["one"].source is None
+    assert _facts("About 40 percent of voters were angry, the agency said.")["40 percent"].source == "the agency"
+
+
 def test_closing_attribution_covers_the_paragraph() -> None:
     """'Prices rose 4 percent. Trucks averaged $41,200 and sedans $29,900, according to Autodata.': all three."""
     text = "Prices rose 4 percent. Trucks averaged $41,200 and sedans $29,900, according to Autodata."

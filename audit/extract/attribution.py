@@ -145,8 +145,10 @@ def _verb_cue(text: str, s_start: int, s_end: int, m: re.Match[str]) -> Cue | No
     coordinate = bool(W.COORDINATE.search(text, max(s_start, subj[0] - 10), subj[0]))
     if coordinate:
         pass  # '..., yet Nissan says it will': a new clause, its cue looks forward only
-    elif b_kind == "start" or b_kind in '\u201d"' or subj[3]:
-        scope.append((s_start, subj[0]))
+    elif (b_kind == "start" or b_kind in '\u201d"' or subj[3]) and not W.CONTENT_AFTER.match(
+        text, m.end(), s_end
+    ):
+        scope.append((s_start, subj[0]))  # '..., the agency said.': what comes before is what it said
     elif b_kind == "that":
         scope.append((max(s_start, b_end - 40), b_end))
     return Cue(subj[2], subj[0], subj[1], m.start(), m.end(), tuple(scope), m.group(0))

@@ -160,6 +160,9 @@ AMBIGUOUS = frozenset(
 # what makes an ambiguous word a reporting verb: a clause follows ('claims he is', 'estimate there could be'),
 # or it ends the sentence ("..., she added.")
 AMBIG_NEXT = re.compile(r"\s*+(?:,|:|[\"“]|that\b|(?:he|she|they|we|there)\b|to\s++[A-Z]|[.!?]?\s*+$)")
+# a reporting verb with its own content after it ('Sanders declared on television that ...'): the text
+# before its subject is not what it reports ('In one memorable moment, Sanders declared that ...')
+CONTENT_AFTER = re.compile(r"(?:\s++(?!that\b)[\w’'-]++){0,6}?\s++that\b")
 # '..., saying ...': a participle after a comma reports for the sentence's subject
 PARTICIPLES = frozenset({"saying", "adding", "noting", "arguing", "insisting", "warning", "claiming"})
 COMMA_BEFORE = re.compile(r",\s*+$")

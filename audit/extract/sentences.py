@@ -9,7 +9,8 @@ import bisect
 import re
 from collections.abc import Sequence
 
-# a full stop after one of these words (or after a single letter) ends no sentence
+# a full stop after one of these words (or after a single letter: an initial) ends no sentence; after a
+# figure it does ('from March 1-8. Sanders received ...')
 ABBREVIATIONS = frozenset(
     [
         "mr",
@@ -81,7 +82,7 @@ def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     for m in SENTENCE_END.finditer(text, start, end):
         word = _LAST_WORD.search(text[max(s, m.start() - 12) : m.start() + 1])
         w = word.group(1).lower().rstrip(".") if word else ""
-        if text[m.start()] == "." and (w in ABBREVIATIONS or len(w) == 1):
+        if text[m.start()] == "." and (w in ABBREVIATIONS or (len(w) == 1 and w.isalpha())):
             continue
         out.extend(_bounded(text, s, m.start() + len(m.group(0).rstrip())))
         s = m.end()
