@@ -80,6 +80,8 @@ def test_same_sentence_cue_carries_nothing() -> None:
         # '..., saying ...' reports for the sentence's subject
         ("Podesta repeated that approach last week, saying Clinton backed a 40-state strategy.", "40", "Podesta"),
         ("He ended the call, adding that $2 million had been spent.", "$2 million", "He"),
+        # a name, a colon and the quotation it opens
+        ("Pollsters agree - Carl Bialik: “The success of two pollsters was no accident.”", "two", "Carl Bialik"),
     ],
 )
 def test_same_sentence_cue_behind_an_aside_or_a_tail(text: str, needle: str, source: str) -> None:

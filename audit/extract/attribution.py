@@ -42,7 +42,13 @@ def sentence_cues(text: str, s_start: int, s_end: int) -> list[Cue]:
         cue = _READERS[kind](text, s_start, s_end, t.start(kind) if kind != "passive" else t.start())
         if cue is not None:
             found[kind].append(cue)
-    return [c for cues in found.values() for c in cues]
+    out = [c for cues in found.values() for c in cues]
+    for m in W.NAME_COLON_QUOTE.finditer(text, s_start, s_end):
+        if m.group(1) not in C.NOT_LABELS:  # 'Pollsters agree - Carl Bialik: “One of the ...'
+            out.append(
+                Cue(m.group(1), m.start(1), m.end(1), m.end(1), m.end(1) + 1, ((m.end(), s_end),), "label")
+            )
+    return out
 
 
 def _according_cue(text: str, s_start: int, s_end: int, at: int) -> Cue | None:

@@ -180,7 +180,7 @@ def resolve_nominal(text: str, phrase: str, at: int, mentions: Sequence[Mention]
 
 
 _LABEL = re.compile(r"((?:[A-Z][\w.'’-]*\s+){0,3}[A-Z][\w.'’-]*)\s*(?:\([^()]{1,20}\))?:\s")
-_NOT_LABELS = frozenset(
+NOT_LABELS = frozenset(
     {
         "Update",
         "UPDATE",
@@ -207,7 +207,7 @@ def speaker_label(text: str, start: int, end: int) -> Cue | None:
     """The speaker of a transcript-style paragraph ('CLINTON: I feel ...', 'Matthews: Here is ...'): one
     name, or a name in capitals."""
     m = _LABEL.match(text, start, end)
-    if m is None or m.group(1) in _NOT_LABELS or m.end() >= end:
+    if m is None or m.group(1) in NOT_LABELS or m.end() >= end:
         return None
     if len(m.group(1).split()) > 1 and not m.group(1).isupper():
         return None  # 'Elizabeth A. Burton: possession of ...' is a list entry; transcripts use 'MATTHEWS:'

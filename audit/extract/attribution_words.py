@@ -163,6 +163,10 @@ AMBIG_NEXT = re.compile(r"\s*+(?:,|:|[\"“]|that\b|(?:he|she|they|we|there)\b|t
 # a reporting verb with its own content after it ('Sanders declared on television that ...'): the text
 # before its subject is not what it reports ('In one memorable moment, Sanders declared that ...')
 CONTENT_AFTER = re.compile(r"(?:\s++(?!that\b)[\w’'-]++){0,6}?\s++that\b")
+# 'Pollsters agree - Carl Bialik: “One of ...': a name, a colon and a quotation it opens
+NAME_COLON_QUOTE = re.compile(
+    r"(?:^|(?<=[-–—]\s)|(?<=[.!?]\s))((?:[A-Z][\w.'’-]*+\s++){0,3}[A-Z][\w'’-]*+):\s*+[“\"]", re.M
+)
 # '..., saying ...': a participle after a comma reports for the sentence's subject
 PARTICIPLES = frozenset({"saying", "adding", "noting", "arguing", "insisting", "warning", "claiming"})
 COMMA_BEFORE = re.compile(r",\s*+$")
