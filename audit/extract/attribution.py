@@ -43,7 +43,8 @@ def sentence_cues(text: str, s_start: int, s_end: int) -> list[Cue]:
         if cue is not None:
             found[kind].append(cue)
     out = [c for cues in found.values() for c in cues]
-    for m in W.NAME_COLON_QUOTE.finditer(text, s_start, s_end):
+    colon = text.find(":", s_start, s_end)
+    for m in W.NAME_COLON_QUOTE.finditer(text, s_start, s_end) if colon >= 0 else ():
         if m.group(1) not in C.NOT_LABELS:  # 'Pollsters agree - Carl Bialik: “One of the ...'
             out.append(
                 Cue(m.group(1), m.start(1), m.end(1), m.end(1), m.end(1) + 1, ((m.end(), s_end),), "label")
