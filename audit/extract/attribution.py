@@ -246,6 +246,8 @@ def _plausible(name: str) -> bool:
     # 'More than six', 'Another eight': a count; 'Clinton seems to', 'X -- was not': a clause
     if W.SHARE.search(name) or W.COUNT_LEAD.match(name) or W.INNER_VERB.search(name, len(words[0])):
         return False
+    if W.NOT_A_PARTY.search(name):  # 'Nobody', 'is why I', 'The Foundation did not', 'You don't'
+        return False
     first = words[0].lower()
     if first in W.CLAUSE_WORDS or (
         first in W.PRONOUNS and first not in W.POSSESSIVE_DETS and len(words) > 1 and not name[0].isupper()

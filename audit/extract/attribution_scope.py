@@ -124,6 +124,7 @@ _CLAUSE_END = re.compile(
     r"[;:]|\s+(?:but|while|whereas|although|whose|which|who)\s|,\s+(?:and|but)\s+(?=[A-Z])"
 )
 _PASSIVE_AFTER = re.compile(r"\s+by\b")
+_PASSIVE_BEFORE = re.compile(r"\b(?:was|were|is|are|been|being|be)\s++$")
 
 
 def is_party_noun(name: str) -> bool:
@@ -151,8 +152,10 @@ def agent_cues(
     out: list[Cue] = []
     for kind, pattern in (("agent", AGENT), ("study", RESEARCH)):
         for m in pattern.finditer(text, s_start, s_end):
-            if _PASSIVE_AFTER.match(text, m.end(), s_end):
-                continue  # 'the budget approved by Republicans': the party comes after, as a passive agent
+            if _PASSIVE_AFTER.match(text, m.end(), s_end) or _PASSIVE_BEFORE.search(
+                text, max(s_start, m.start() - 12), m.start()
+            ):
+                continue  # 'the budget approved by Republicans', 'Mourners were offered': a passive, not the party's act
             subj = subject(text, s_start, s_end, m.start())
             if subj is None or not is_party(subj[2]) or (kind == "study" and not STUDY_NOUN.search(subj[2])):
                 continue

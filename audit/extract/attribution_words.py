@@ -306,6 +306,12 @@ COUNT_LEAD = re.compile(
 INNER_VERB = re.compile(
     r"\s(?:was|were|is|are|has|have|had|will|would|can|could|should|must|seems?|than)\s|\s(?:--|—|–)\s"
 )
+# no party ('Nobody', 'No one'), a clause's verb ('is why I'), or a subject whose verb is negated or
+# propped up by 'do' ('The Foundation did not [want]', 'You don't [want]', 'Cruz did [hope]')
+NOT_A_PARTY = re.compile(
+    r"^(?:nobody|no\s+one|none|neither|is|was|are|were)\b|\s(?:do|does|did|don['’]t|doesn['’]t|didn['’]t|not)$",
+    re.I,
+)
 # pronouns that also open a noun phrase ('her friend said')
 POSSESSIVE_DETS = frozenset({"her", "his", "its", "their", "our", "my", "your"})
 # the publisher's own voice
