@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from pyspark import StorageLevel
@@ -45,10 +46,16 @@ from audit.validate.provenance import provenance_columns
 from audit.validate.reextract import Reextraction, reextraction
 from audit.validate.results import EVIDENCE_LIMIT, check_result
 from audit.validate.seeds import SeedCache
-from audit.validate.spans import SPAN_CHECKS
+from audit.validate.spans import SPAN_CHECKS, codes_of
 from audit.validate.suites import Rule, Suite
 
 FILE_COLUMN, ROW_COLUMN = "_audit_file", "_audit_row"
+_PATHS = "~path"  # the seed's path among its tables' rows (no table is named so)
+_PACKED_ARROW = pa.schema(
+    [pa.field("seed_sha256", pa.string()), pa.field("table", pa.string()), pa.field("payload", pa.binary())]
+)
+_PACKED = from_arrow_schema(_PACKED_ARROW)
+_CHECKED = "table string, payload binary"
 _SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
 _ROWS_PER_PARTITION = 50_000
 _FACTS_SCHEMA = (
@@ -89,25 +96,30 @@ def check_tables(
     if not spark.sparkContext.getConf().contains(_SHUFFLE_PARTITIONS):  # Spark's 200 is for big clusters
         spark.conf.set(_SHUFFLE_PARTITIONS, str(cores))
     tables = {name: read_spark_table(spark, tables_dir, name) for name in SPECS}
-    paths, root = seed_paths(tables["seeds"]).persist(StorageLevel.MEMORY_AND_DISK), seeds_root.resolve()
+    checked, shared = provenance_frames(
+        tables, seed_paths(tables["seeds"]), seeds_root.resolve(), intact, again
+    )
     # GX runs a few Spark jobs per expectation: fewer, fuller partitions make each job cheaper
     frames = {
-        name: with_provenance(t, paths, name, root, intact[name], again).coalesce(
-            max(1, min(cores, math.ceil(n_rows[name] / _ROWS_PER_PARTITION)))
-        )
-        for name, t in tables.items()
+        name: frame.coalesce(max(1, min(cores, math.ceil(n_rows[name] / _ROWS_PER_PARTITION))))
+        for name, frame in checked.items()
     }
     if any(row.table == "link_checks" and row.n_rows_actual for row in facts):
         frames["links"] = join_live_checks(frames["links"], frames["link_checks"])
     try:
-        for name, frame in frames.items():
-            with stage(spark, f"provenance: {name}"):
-                frame.persist(StorageLevel.MEMORY_AND_DISK).count()  # provenance computed once, here
+        with stage(spark, "provenance: every table, one pass per seed"):
+            if shared is not None:  # computed once, here; each table's frame decodes its rows from it
+                shared.persist(StorageLevel.MEMORY_AND_DISK).count()
+            for frame in frames.values():
+                frame.persist(StorageLevel.MEMORY_AND_DISK).count()
+        if shared is not None:
+            shared.unpersist()
         return run_spark_suites(spark, frames, facts, suites)
     finally:
         for frame in frames.values():
             frame.unpersist()
-        paths.unpersist()
+        if shared is not None:
+            shared.unpersist()
 
 
 def read_spark_table(spark: SparkSession, tables_dir: Path, name: str) -> DataFrame:
@@ -142,21 +154,43 @@ def seed_paths(seeds: DataFrame) -> DataFrame:
     return named.groupBy("seed_sha256").agg(F.min("path").alias("path"))
 
 
-def with_provenance(
-    frame: DataFrame,
+def provenance_frames(
+    tables: Mapping[str, DataFrame],
     paths: DataFrame,
-    name: str,
     root: Path,
-    intact: bool,
+    intact: Mapping[str, bool],
     again: Reextraction | None = None,
-) -> DataFrame:
-    """The table with the provenance columns, computed per seed by the pandas engine's function."""
+) -> tuple[dict[str, DataFrame], DataFrame | None]:
+    """Each table with the provenance columns, computed per seed by the pandas engine's function, and the
+    frame the seeded tables decode their rows from (persist it first, or every table computes it again).
+
+    Every table's rows of a seed go to one task, with the seed's path: one shuffle for all tables, and each
+    seed re-read (for HTML, its text derived again) once for all of them, as the pandas engine does."""
+    seeded = [name for name, frame in tables.items() if "seed_sha256" in frame.columns]
+    out = {name: _with_provenance_schema(frame) for name, frame in tables.items()}
+    found = {  # run-time tables (link_checks): no seed to re-read
+        name: frame.mapInArrow(functools.partial(_provenance_batches, name, root, intact[name]), out[name])
+        for name, frame in tables.items()
+        if name not in seeded
+    }
+    if not seeded:
+        return found, None
+    packed = [tables[name].mapInArrow(functools.partial(_pack_rows, name), _PACKED) for name in seeded]
+    named = paths.select(
+        "seed_sha256", F.lit(_PATHS).alias("table"), F.encode("path", "UTF-8").alias("payload")
+    )
+    union = functools.reduce(DataFrame.unionByName, packed, named)
+    group = functools.partial(_provenance_group, root, dict(intact), again)
+    checked = union.groupBy("seed_sha256").applyInArrow(group, _CHECKED)
+    for name in seeded:
+        rows = checked.where(F.col("table") == name).select("payload")
+        found[name] = rows.mapInArrow(_unpack_rows, out[name])
+    return {name: found[name] for name in tables}, checked
+
+
+def _with_provenance_schema(frame: DataFrame) -> StructType:
     extra = [StructField(c, BooleanType(), True) for c in PROVENANCE_COLUMNS]
-    out = StructType([*frame.schema.fields, *extra])
-    if "seed_sha256" not in frame.columns:  # a run-time table (link_checks): no seed to re-read
-        return frame.mapInArrow(functools.partial(_provenance_batches, name, root, intact), out)
-    group = functools.partial(_provenance_group, name, root, intact, again)
-    return frame.groupBy("seed_sha256").cogroup(paths.groupBy("seed_sha256")).applyInArrow(group, out)
+    return StructType([*frame.schema.fields, *extra])
 
 
 def _provenance_batches(
@@ -168,15 +202,63 @@ def _provenance_batches(
         ).to_batches()
 
 
+def _pack_rows(name: str, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """In a task: a table's rows, one Arrow IPC payload per seed (rows of a seed stay in their order)."""
+    for batch in batches:
+        if not batch.num_rows:
+            continue
+        codes, shas = codes_of(batch.column("seed_sha256"))
+        order = np.argsort(codes, kind="stable")
+        ends = np.flatnonzero(np.diff(codes[order])) + 1
+        starts = [0, *ends.tolist()]
+        stops = [*ends.tolist(), len(order)]
+        keys = [None if codes[order[a]] < 0 else shas[codes[order[a]]] for a in starts]
+        payloads = [_ipc(batch.take(pa.array(order[a:b]))) for a, b in zip(starts, stops, strict=True)]
+        yield pa.RecordBatch.from_arrays(
+            [
+                pa.array(keys, pa.string()),
+                pa.array([name] * len(keys), pa.string()),
+                pa.array(payloads, pa.binary()),
+            ],
+            schema=_PACKED_ARROW,
+        )
+
+
+def _unpack_rows(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """In a task: the record batches stored in the payloads, as they were."""
+    for batch in batches:
+        for payload in batch.column("payload").to_pylist():
+            yield from pa.ipc.open_stream(payload)
+
+
+def _ipc(batch: pa.RecordBatch | pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, batch.schema) as writer:
+        writer.write(batch)
+    return bytes(sink.getvalue().to_pybytes())
+
+
 def _provenance_group(
-    name: str, root: Path, intact: bool, again: Reextraction | None, rows: pa.Table, found: pa.Table
+    root: Path, intact: Mapping[str, bool], again: Reextraction | None, group: pa.Table
 ) -> pa.Table:
-    """In a task: one seed's rows of one table; the seed is re-read here (the pandas engine's SeedCache),
-    and extracted again if ``again`` chooses it (once per table: tasks share nothing)."""
-    shas, paths = found.column("seed_sha256").to_pylist(), found.column("path").to_pylist()
-    named = dict(zip(shas, paths, strict=True))
+    """In a task: one seed's rows of every table; the seed is re-read once for them all (the pandas
+    engine's SeedCache), and extracted again once if ``again`` chooses it."""
+    tables = group.column("table").to_pylist()
+    payloads = group.column("payload").to_pylist()
+    shas = group.column("seed_sha256").to_pylist()
+    named = {sha: p.decode("utf-8") for sha, t, p in zip(shas, tables, payloads, strict=True) if t == _PATHS}
+    seeds = SeedCache(root, named)
     expected = None if again is None else again.for_seeds(named)
-    return _add_provenance(rows, name, SeedCache(root, named), intact, expected)
+    out_tables: list[str] = []
+    out_payloads: list[bytes] = []
+    for name in dict.fromkeys(t for t in tables if t != _PATHS):
+        parts = [pa.ipc.open_stream(p).read_all() for t, p in zip(tables, payloads, strict=True) if t == name]
+        rows = pa.concat_tables(parts)
+        out_tables.append(name)
+        out_payloads.append(_ipc(_add_provenance(rows, name, seeds, intact[name], expected)))
+    return pa.table(
+        {"table": pa.array(out_tables, pa.string()), "payload": pa.array(out_payloads, pa.binary())}
+    )
 
 
 def _add_provenance(
