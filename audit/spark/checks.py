@@ -55,12 +55,22 @@ _PACKED_ARROW = pa.schema(
     [pa.field("seed_sha256", pa.string()), pa.field("table", pa.string()), pa.field("payload", pa.binary())]
 )
 _PACKED = from_arrow_schema(_PACKED_ARROW)
-_CHECKED = "table string, payload binary"
+_CHECKED = pa.schema(
+    [
+        pa.field("table", pa.string()),
+        pa.field(FILE_COLUMN, pa.string()),
+        pa.field(ROW_COLUMN, pa.int64()),
+        *(pa.field(c, pa.bool_()) for c in PROVENANCE_COLUMNS),
+    ]
+)  # a seeded row's place in the files and its provenance columns
 _SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
 _ROWS_PER_PARTITION = 50_000
-_FACTS_SCHEMA = (
-    "table string, sha256_expected string, sha256_actual string, n_rows_expected long, "
-    "n_rows_actual long, sha256_ok boolean, n_rows_ok boolean, embedded_manifest_ok boolean"
+_FACTS_SCHEMA = pa.schema(
+    [
+        *(pa.field(c, pa.string()) for c in ("table", "sha256_expected", "sha256_actual")),
+        *(pa.field(c, pa.int64()) for c in ("n_rows_expected", "n_rows_actual")),
+        *(pa.field(c, pa.bool_()) for c in ("sha256_ok", "n_rows_ok", "embedded_manifest_ok")),
+    ]
 )
 
 
@@ -161,15 +171,17 @@ def provenance_frames(
     intact: Mapping[str, bool],
     again: Reextraction | None = None,
 ) -> tuple[dict[str, DataFrame], DataFrame | None]:
-    """Each table with the provenance columns, computed per seed by the pandas engine's function, and the
-    frame the seeded tables decode their rows from (persist it first, or every table computes it again).
+    """Each table with the provenance columns, and the frame of every seeded row's provenance that they
+    join (persist it first, or every table computes it again).
 
     Every table's rows of a seed go to one task, with the seed's path: one shuffle for all tables, and each
-    seed re-read (for HTML, its text derived again) once for all of them, as the pandas engine does."""
+    seed re-read (for HTML, its text derived again) once for all of them, as the pandas engine does. The
+    task returns each row's place in the files and its four columns, which each table joins in the JVM."""
     seeded = [name for name, frame in tables.items() if "seed_sha256" in frame.columns]
-    out = {name: _with_provenance_schema(frame) for name, frame in tables.items()}
     found = {  # run-time tables (link_checks): no seed to re-read
-        name: frame.mapInArrow(functools.partial(_provenance_batches, name, root, intact[name]), out[name])
+        name: frame.mapInArrow(
+            functools.partial(_provenance_batches, name, root, intact[name]), _with_provenance_schema(frame)
+        )
         for name, frame in tables.items()
         if name not in seeded
     }
@@ -181,10 +193,12 @@ def provenance_frames(
     )
     union = functools.reduce(DataFrame.unionByName, packed, named)
     group = functools.partial(_provenance_group, root, dict(intact), again)
-    checked = union.groupBy("seed_sha256").applyInArrow(group, _CHECKED)
+    checked = union.groupBy("seed_sha256").applyInArrow(group, from_arrow_schema(_CHECKED))
     for name in seeded:
-        rows = checked.where(F.col("table") == name).select("payload")
-        found[name] = rows.mapInArrow(_unpack_rows, out[name])
+        frame = tables[name]
+        mine = checked.where(F.col("table") == name).drop("table")
+        joined = frame.join(mine, [FILE_COLUMN, ROW_COLUMN], "left")
+        found[name] = joined.select(*frame.columns, *PROVENANCE_COLUMNS)
     return {name: found[name] for name in tables}, checked
 
 
@@ -224,13 +238,6 @@ def _pack_rows(name: str, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.Reco
         )
 
 
-def _unpack_rows(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """In a task: the record batches stored in the payloads, as they were."""
-    for batch in batches:
-        for payload in batch.column("payload").to_pylist():
-            yield from pa.ipc.open_stream(payload)
-
-
 def _ipc(batch: pa.RecordBatch | pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, batch.schema) as writer:
@@ -242,23 +249,20 @@ def _provenance_group(
     root: Path, intact: Mapping[str, bool], again: Reextraction | None, group: pa.Table
 ) -> pa.Table:
     """In a task: one seed's rows of every table; the seed is re-read once for them all (the pandas
-    engine's SeedCache), and extracted again once if ``again`` chooses it."""
+    engine's SeedCache), and extracted again once if ``again`` chooses it. Each row's place and checks."""
     tables = group.column("table").to_pylist()
     payloads = group.column("payload").to_pylist()
     shas = group.column("seed_sha256").to_pylist()
     named = {sha: p.decode("utf-8") for sha, t, p in zip(shas, tables, payloads, strict=True) if t == _PATHS}
     seeds = SeedCache(root, named)
     expected = None if again is None else again.for_seeds(named)
-    out_tables: list[str] = []
-    out_payloads: list[bytes] = []
+    found = []
     for name in dict.fromkeys(t for t in tables if t != _PATHS):
         parts = [pa.ipc.open_stream(p).read_all() for t, p in zip(tables, payloads, strict=True) if t == name]
-        rows = pa.concat_tables(parts)
-        out_tables.append(name)
-        out_payloads.append(_ipc(_add_provenance(rows, name, seeds, intact[name], expected)))
-    return pa.table(
-        {"table": pa.array(out_tables, pa.string()), "payload": pa.array(out_payloads, pa.binary())}
-    )
+        rows = _add_provenance(pa.concat_tables(parts), name, seeds, intact[name], expected)
+        place = rows.select([FILE_COLUMN, ROW_COLUMN, *PROVENANCE_COLUMNS])
+        found.append(place.append_column("table", pa.array([name] * rows.num_rows, pa.string())))
+    return pa.concat_tables(found).select(_CHECKED.names) if found else _CHECKED.empty_table()
 
 
 def _add_provenance(
@@ -304,7 +308,7 @@ def run_spark_suites(
     results: list[CheckResult] = []
     for suite in suites:
         if suite.table == "tables":
-            frame, id_column, index = spark.createDataFrame(rows, _FACTS_SCHEMA), "table", ["table"]
+            frame, id_column, index = _facts_spark_frame(spark, rows), "table", ["table"]
         else:
             frame, id_column = frames[suite.table], SPECS[suite.table].id_column
             seed = ["seed_sha256"] if "seed_sha256" in frame.columns else []
@@ -318,6 +322,11 @@ def run_spark_suites(
             else:
                 results.append(_spark_check_result(rule, outcome, frame, id_column))
     return tuple(results)
+
+
+def _facts_spark_frame(spark: SparkSession, rows: list[dict[str, Any]]) -> DataFrame:
+    """The ``tables`` frame from Arrow: the JVM reads it as it is, with no Python worker to unpickle rows."""
+    return spark.createDataFrame(pa.Table.from_pylist(rows, schema=_FACTS_SCHEMA))
 
 
 def _outcomes(context: Any, frame: DataFrame, suite: Suite, index: list[str]) -> dict[str, Outcome]:

@@ -22,6 +22,8 @@ _CONF = {
     # a table directory holds part files only: no _SUCCESS marker
     "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
     "spark.sql.session.timeZone": "UTC",
+    # workers are forked from a daemon that has imported the task code: each task worker starts warm
+    "spark.python.daemon.module": "audit.spark.daemon",
 }
 
 
