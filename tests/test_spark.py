@@ -196,3 +196,13 @@ def test_spark_engine_without_pyspark_is_a_usage_error(
     err = capsys.readouterr().err
     assert "pip install 'news-audit[spark]'" in err
     assert not (tmp_path / "t").exists()
+
+
+def test_task_workers_start_with_the_task_code_imported(spark: Any) -> None:
+    """Workers are forked from the audit's daemon, which imported the task modules: a task of a module
+    that does not import them finds them loaded (no import paid per worker)."""
+    from tests.test_spark_tasks import modules_loaded
+
+    assert spark.conf.get("spark.python.daemon.module") == "audit.spark.daemon"
+    found = spark.range(2, numPartitions=2).mapInArrow(modules_loaded, "loaded boolean").collect()
+    assert [row.loaded for row in found] == [True, True]

@@ -9,6 +9,7 @@ loaded only by ``run_audit`` / ``validate_tables``::
     datasets.py  a table as a Parquet dataset directory: part files, digest, row count, embedded manifest
     extract.py   seeds -> Spark tasks calling audit.process.process_seed -> tables written by Spark
     checks.py    provenance columns computed in tasks, GX suites on Spark DataFrames -> CheckResult records
+    daemon.py    the Python daemon Spark forks task workers from, the task modules already imported
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
 """Tables on Spark -> provenance columns computed in tasks -> the same GX suites -> CheckResult records.
 
-Provenance: each table is cogrouped by ``seed_sha256`` with the path each seed is re-read from (the first in
-the seeds table, as ``validate.frames.Frames`` picks it); a task re-reads that seed through
-``validate.seeds.SeedCache`` and calls ``validate.provenance.provenance_columns`` on the seed's rows: the
-pandas engine's own functions, and as there, each seed is re-read once per table. The suites run through
-``validate.gx``, and the ``tables`` frame's rows come from ``validate.facts``, as on pandas.
+Provenance: every table's rows are packed per seed (Arrow IPC), put with the path each seed is re-read from
+(the first in the seeds table, as ``validate.frames.Frames`` picks it) and grouped by ``seed_sha256``: one
+shuffle for all tables. A task re-reads the seed once through ``validate.seeds.SeedCache`` and calls
+``validate.provenance.provenance_columns`` on each table's rows of it (the pandas engine's own functions),
+returning each row's place in the files and its provenance columns, which each table joins in the JVM.
+The suites run through ``validate.gx``, and the ``tables`` frame's rows come from ``validate.facts``, as on
+pandas.
 
 Failing ids: GX 1.24 returns ``unexpected_index_list`` on Spark as it does on pandas, so rows are named the
 same way, by ``unexpected_index_column_names``. The list also asks for ``seed_sha256`` and the row's place in
@@ -50,6 +52,7 @@ from audit.validate.spans import SPAN_CHECKS, codes_of
 from audit.validate.suites import Rule, Suite
 
 FILE_COLUMN, ROW_COLUMN = "_audit_file", "_audit_row"
+_SEEDS_PER_WINDOW = 512  # seeds checked together in a provenance task (SeedCache keeps 2,048)
 _PATHS = "~path"  # the seed's path among its tables' rows (no table is named so)
 _PACKED_ARROW = pa.schema(
     [pa.field("seed_sha256", pa.string()), pa.field("table", pa.string()), pa.field("payload", pa.binary())]
@@ -192,8 +195,9 @@ def provenance_frames(
         "seed_sha256", F.lit(_PATHS).alias("table"), F.encode("path", "UTF-8").alias("payload")
     )
     union = functools.reduce(DataFrame.unionByName, packed, named)
-    group = functools.partial(_provenance_group, root, dict(intact), again)
-    checked = union.groupBy("seed_sha256").applyInArrow(group, from_arrow_schema(_CHECKED))
+    ordered = union.repartition("seed_sha256").sortWithinPartitions("seed_sha256")
+    task = functools.partial(_provenance_windows, root, dict(intact), again)
+    checked = ordered.mapInArrow(task, from_arrow_schema(_CHECKED))
     for name in seeded:
         frame = tables[name]
         mine = checked.where(F.col("table") == name).drop("table")
@@ -245,11 +249,34 @@ def _ipc(batch: pa.RecordBatch | pa.Table) -> bytes:
     return bytes(sink.getvalue().to_pybytes())
 
 
+def _provenance_windows(
+    root: Path, intact: Mapping[str, bool], again: Reextraction | None, batches: Iterable[pa.RecordBatch]
+) -> Iterator[pa.RecordBatch]:
+    """In a task: the packed rows of a partition, in seed order, checked ``_SEEDS_PER_WINDOW`` seeds at a
+    time (the pandas engine's walk: each table's rows of those seeds in one call, each seed read once)."""
+    held: list[pa.RecordBatch] = []
+    n_seeds = 0
+    for batch in batches:
+        held.append(batch)
+        n_seeds += len(set(batch.column("seed_sha256").to_pylist()))
+        if n_seeds < _SEEDS_PER_WINDOW:
+            continue
+        rows = pa.Table.from_batches(held)
+        keys = rows.column("seed_sha256").to_pylist()
+        cut = len(keys)
+        while cut > 0 and keys[cut - 1] == keys[-1]:  # the last seed may go on in the next batch
+            cut -= 1
+        yield from _provenance_group(root, intact, again, rows.slice(0, cut)).to_batches()
+        held, n_seeds = rows.slice(cut).to_batches(), 1
+    if held:
+        yield from _provenance_group(root, intact, again, pa.Table.from_batches(held)).to_batches()
+
+
 def _provenance_group(
     root: Path, intact: Mapping[str, bool], again: Reextraction | None, group: pa.Table
 ) -> pa.Table:
-    """In a task: one seed's rows of every table; the seed is re-read once for them all (the pandas
-    engine's SeedCache), and extracted again once if ``again`` chooses it. Each row's place and checks."""
+    """Some seeds' rows of every table, each seed with its path; each seed is re-read once for them all (the
+    pandas engine's SeedCache), and extracted again once if ``again`` chooses it. Each row's place and checks."""
     tables = group.column("table").to_pylist()
     payloads = group.column("payload").to_pylist()
     shas = group.column("seed_sha256").to_pylist()
