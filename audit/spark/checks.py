@@ -39,7 +39,7 @@ from audit.finish import finish_audit
 from audit.plan import ValidatePlan
 from audit.records import PROVENANCE_COLUMNS, CheckResult, TableFacts, Verdict
 from audit.spark.datasets import count_rows, embedded_manifests, table_sha256
-from audit.spark.session import spark_session, stage
+from audit.spark.session import spark_session, stage, start_workers
 from audit.store import SPECS, arrow_schema
 from audit.validate.facts import TableFile, facts_frame, table_facts
 from audit.validate.frames import LIVE_COLUMNS
@@ -80,6 +80,7 @@ _FACTS_SCHEMA = pa.schema(
 def validate_tables_spark(config: ValidateConfig, plan: ValidatePlan) -> Verdict:
     """`audit validate --engine spark`: the pandas engine's validate_tables, with Spark doing the checks."""
     with spark_session(config.spark_master) as spark:
+        start_workers(spark)
         return validate_with(spark, config, plan)
 
 
