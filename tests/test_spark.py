@@ -206,3 +206,16 @@ def test_task_workers_start_with_the_task_code_imported(spark: Any) -> None:
     assert spark.conf.get("spark.python.daemon.module") == "audit.spark.daemon"
     found = spark.range(2, numPartitions=2).mapInArrow(modules_loaded, "loaded boolean").collect()
     assert [row.loaded for row in found] == [True, True]
+
+
+def test_starting_workers_runs_a_python_task_per_core(spark: Any) -> None:
+    """start_workers runs a job of one Python task per core, so every executor starts its daemon at once."""
+    from audit.spark.session import start_workers
+
+    tracker = spark.sparkContext.statusTracker()
+    before = set(tracker.getJobIdsForGroup())
+    start_workers(spark)
+    jobs = set(tracker.getJobIdsForGroup()) - before
+    stages = [tracker.getStageInfo(s) for j in jobs for s in tracker.getJobInfo(j).stageIds]
+    assert jobs
+    assert max(s.numTasks for s in stages if s is not None) == spark.sparkContext.defaultParallelism

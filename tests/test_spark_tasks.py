@@ -32,7 +32,7 @@ def _seed_tables(seeds: Path, rel: str = "sample.txt") -> tuple[str, dict[str, p
     from audit.extract.numbers import load_policy
     from audit.ingest import DEFAULT_LIMITS
     from audit.process import process_seed
-    from audit.spark.checks import FILE_COLUMN, ROW_COLUMN
+    from audit.spark.provenance import FILE_COLUMN, ROW_COLUMN
     from tests.conftest import SUITES
 
     options = ExtractOptions(policy=load_policy(SUITES / "number_policy.json"))
@@ -48,15 +48,15 @@ def test_one_seed_is_read_once_for_all_its_tables(tmp_path: Path, monkeypatch: p
     """A provenance task gets every table's rows of a seed and re-reads the seed once for all of them;
     each row comes back, by its place in the files, with the pandas engine's provenance columns."""
     from audit.records import PROVENANCE_COLUMNS
-    from audit.spark import checks
+    from audit.spark import provenance
     from audit.validate import seeds as seed_files
 
     shutil.copy(SAMPLE, tmp_path / "sample.txt")
     sha, tables = _seed_tables(tmp_path)
-    packed = [b for name, t in tables.items() for b in checks._pack_rows(name, t.to_batches())]
+    packed = [b for name, t in tables.items() for b in provenance._pack_rows(name, t.to_batches())]
     path = pa.RecordBatch.from_pydict(
-        {"seed_sha256": [sha], "table": [checks._PATHS], "payload": [b"sample.txt"]},
-        schema=checks._PACKED_ARROW,
+        {"seed_sha256": [sha], "table": [provenance._PATHS], "payload": [b"sample.txt"]},
+        schema=provenance._PACKED_ARROW,
     )
     group = pa.Table.from_batches([path, *packed])
     reads: list[str] = []
@@ -67,13 +67,13 @@ def test_one_seed_is_read_once_for_all_its_tables(tmp_path: Path, monkeypatch: p
         return real(root, rel, *args)
 
     monkeypatch.setattr(seed_files, "reread_seed", counted)
-    found = checks._provenance_group(tmp_path, dict.fromkeys(tables, True), None, group)
+    found = provenance._provenance_group(tmp_path, dict.fromkeys(tables, True), None, group)
     assert reads == ["sample.txt"]
     assert len(tables) > 3  # articles, blocks, numbers, links, dates, texts: several tables, one read
     for name, table in tables.items():
         mine = found.filter(pa.compute.equal(found.column("table"), name))
         assert mine.num_rows == table.num_rows
-        assert sorted(mine.column(checks.ROW_COLUMN).to_pylist()) == list(range(table.num_rows))
+        assert sorted(mine.column(provenance.ROW_COLUMN).to_pylist()) == list(range(table.num_rows))
         assert set(mine.column("seed_ok").to_pylist()) == {True}
         assert set(mine.column("record_ok").to_pylist()) == {True}
         assert set(found.schema.names) >= set(PROVENANCE_COLUMNS)
@@ -81,10 +81,10 @@ def test_one_seed_is_read_once_for_all_its_tables(tmp_path: Path, monkeypatch: p
 
 def test_rows_of_a_seed_stay_together_and_in_order_when_packed() -> None:
     """Packing a table's batch gives one payload per seed (null seed included), its rows in table order."""
-    from audit.spark import checks
+    from audit.spark import provenance
 
     batch = pa.RecordBatch.from_pydict({"seed_sha256": ["b", "a", None, "b", "a"], "value": [0, 1, 2, 3, 4]})
-    (packed,) = list(checks._pack_rows("numbers", [batch]))
+    (packed,) = list(provenance._pack_rows("numbers", [batch]))
     rows = {
         key: pa.ipc.open_stream(payload).read_all().column("value").to_pylist()
         for key, payload in zip(
@@ -98,7 +98,7 @@ def test_rows_of_a_seed_stay_together_and_in_order_when_packed() -> None:
 def test_a_window_never_splits_a_seed_across_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Seeds checked a few at a time: a seed whose rows go on into the next batch waits for them, so
     each seed is still read once and every row comes back once."""
-    from audit.spark import checks
+    from audit.spark import provenance
     from audit.validate import seeds as seed_files
 
     shutil.copy(SAMPLE, tmp_path / "sample.txt")
@@ -107,10 +107,10 @@ def test_a_window_never_splits_a_seed_across_batches(tmp_path: Path, monkeypatch
     n_rows = 0
     for rel in ("other.txt", "sample.txt"):
         sha, tables = _seed_tables(tmp_path, rel)
-        path = {"seed_sha256": [sha], "table": [checks._PATHS], "payload": [rel.encode()]}
-        rows.append(pa.RecordBatch.from_pydict(path, schema=checks._PACKED_ARROW))
+        path = {"seed_sha256": [sha], "table": [provenance._PATHS], "payload": [rel.encode()]}
+        rows.append(pa.RecordBatch.from_pydict(path, schema=provenance._PACKED_ARROW))
         for name, table in tables.items():
-            rows.extend(checks._pack_rows(name, table.to_batches()))
+            rows.extend(provenance._pack_rows(name, table.to_batches()))
             n_rows += table.num_rows
     one = pa.Table.from_batches(rows).sort_by("seed_sha256")
     batches = [one.slice(i, 3).to_batches()[0] for i in range(0, one.num_rows, 3)]  # seeds cut mid-way
@@ -122,10 +122,10 @@ def test_a_window_never_splits_a_seed_across_batches(tmp_path: Path, monkeypatch
         return real(root, rel, *args)
 
     monkeypatch.setattr(seed_files, "reread_seed", counted)
-    monkeypatch.setattr(checks, "_SEEDS_PER_WINDOW", 1)
+    monkeypatch.setattr(provenance, "_SEEDS_PER_WINDOW", 1)
     found = pa.Table.from_batches(
-        list(checks._provenance_windows(tmp_path, dict.fromkeys(checks.SPECS, True), None, batches)),
-        schema=checks._CHECKED,
+        list(provenance._provenance_windows(tmp_path, dict.fromkeys(provenance.SPECS, True), None, batches)),
+        schema=provenance._CHECKED,
     )
     assert sorted(reads) == ["other.txt", "sample.txt"]
     assert found.num_rows == n_rows

@@ -13,9 +13,9 @@ import gc
 
 from pyspark import daemon
 
-from audit.spark import checks, extract
+from audit.spark import extract, provenance
 
-TASK_MODULES = (checks, extract)  # the modules whose functions Spark tasks run
+TASK_MODULES = (extract, provenance)  # the modules whose functions Spark tasks run
 
 if __name__ == "__main__":
     gc.freeze()  # the imported objects stay out of each worker's collections: fewer pages copied
