@@ -196,3 +196,26 @@ def test_spark_engine_without_pyspark_is_a_usage_error(
     err = capsys.readouterr().err
     assert "pip install 'news-audit[spark]'" in err
     assert not (tmp_path / "t").exists()
+
+
+def test_task_workers_start_with_the_task_code_imported(spark: Any) -> None:
+    """Workers are forked from the audit's daemon, which imported the task modules: a task of a module
+    that does not import them finds them loaded (no import paid per worker)."""
+    from tests.test_spark_tasks import modules_loaded
+
+    assert spark.conf.get("spark.python.daemon.module") == "audit.spark.daemon"
+    found = spark.range(2, numPartitions=2).mapInArrow(modules_loaded, "loaded boolean").collect()
+    assert [row.loaded for row in found] == [True, True]
+
+
+def test_starting_workers_runs_a_python_task_per_core(spark: Any) -> None:
+    """start_workers runs a job of one Python task per core, so every executor starts its daemon at once."""
+    from audit.spark.session import start_workers
+
+    tracker = spark.sparkContext.statusTracker()
+    before = set(tracker.getJobIdsForGroup())
+    start_workers(spark)
+    jobs = set(tracker.getJobIdsForGroup()) - before
+    stages = [tracker.getStageInfo(s) for j in jobs for s in tracker.getJobInfo(j).stageIds]
+    assert jobs
+    assert max(s.numTasks for s in stages if s is not None) == spark.sparkContext.defaultParallelism

@@ -1,10 +1,8 @@
 """Tables on Spark -> provenance columns computed in tasks -> the same GX suites -> CheckResult records.
 
-Provenance: each table is cogrouped by ``seed_sha256`` with the path each seed is re-read from (the first in
-the seeds table, as ``validate.frames.Frames`` picks it); a task re-reads that seed through
-``validate.seeds.SeedCache`` and calls ``validate.provenance.provenance_columns`` on the seed's rows: the
-pandas engine's own functions, and as there, each seed is re-read once per table. The suites run through
-``validate.gx``, and the ``tables`` frame's rows come from ``validate.facts``, as on pandas.
+Provenance columns come from ``spark.provenance``: every table's rows of a seed checked in one task, the
+seed re-read once for all of them. The suites run through ``validate.gx``, and the ``tables`` frame's rows
+come from ``validate.facts``, as on pandas.
 
 Failing ids: GX 1.24 returns ``unexpected_index_list`` on Spark as it does on pandas, so rows are named the
 same way, by ``unexpected_index_column_names``. The list also asks for ``seed_sha256`` and the row's place in
@@ -15,9 +13,8 @@ engine lists them, and the first ``EVIDENCE_LIMIT`` are fetched whole for their 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,38 +25,38 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
-from pyspark.sql.types import BooleanType, StructField, StructType
 
 from audit.config import ValidateConfig
 from audit.errors import ConfigError
 from audit.finish import finish_audit
 from audit.plan import ValidatePlan
-from audit.records import PROVENANCE_COLUMNS, CheckResult, TableFacts, Verdict
+from audit.records import CheckResult, TableFacts, Verdict
 from audit.spark.datasets import count_rows, embedded_manifests, table_sha256
-from audit.spark.session import spark_session, stage
+from audit.spark.provenance import FILE_COLUMN, ROW_COLUMN, provenance_frames
+from audit.spark.session import spark_session, stage, start_workers
 from audit.store import SPECS, arrow_schema
 from audit.validate.facts import TableFile, facts_frame, table_facts
 from audit.validate.frames import LIVE_COLUMNS
 from audit.validate.gx import COUNTS_ONLY, Outcome, build_gx_suite, gx_context, naming_rows, run_gx_suite
-from audit.validate.provenance import provenance_columns
 from audit.validate.reextract import Reextraction, reextraction
 from audit.validate.results import EVIDENCE_LIMIT, check_result
-from audit.validate.seeds import SeedCache
-from audit.validate.spans import SPAN_CHECKS
 from audit.validate.suites import Rule, Suite
 
-FILE_COLUMN, ROW_COLUMN = "_audit_file", "_audit_row"
 _SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
 _ROWS_PER_PARTITION = 50_000
-_FACTS_SCHEMA = (
-    "table string, sha256_expected string, sha256_actual string, n_rows_expected long, "
-    "n_rows_actual long, sha256_ok boolean, n_rows_ok boolean, embedded_manifest_ok boolean"
+_FACTS_SCHEMA = pa.schema(
+    [
+        *(pa.field(c, pa.string()) for c in ("table", "sha256_expected", "sha256_actual")),
+        *(pa.field(c, pa.int64()) for c in ("n_rows_expected", "n_rows_actual")),
+        *(pa.field(c, pa.bool_()) for c in ("sha256_ok", "n_rows_ok", "embedded_manifest_ok")),
+    ]
 )
 
 
 def validate_tables_spark(config: ValidateConfig, plan: ValidatePlan) -> Verdict:
     """`audit validate --engine spark`: the pandas engine's validate_tables, with Spark doing the checks."""
     with spark_session(config.spark_master) as spark:
+        start_workers(spark)
         return validate_with(spark, config, plan)
 
 
@@ -89,25 +86,30 @@ def check_tables(
     if not spark.sparkContext.getConf().contains(_SHUFFLE_PARTITIONS):  # Spark's 200 is for big clusters
         spark.conf.set(_SHUFFLE_PARTITIONS, str(cores))
     tables = {name: read_spark_table(spark, tables_dir, name) for name in SPECS}
-    paths, root = seed_paths(tables["seeds"]).persist(StorageLevel.MEMORY_AND_DISK), seeds_root.resolve()
+    checked, shared = provenance_frames(
+        tables, seed_paths(tables["seeds"]), seeds_root.resolve(), intact, again
+    )
     # GX runs a few Spark jobs per expectation: fewer, fuller partitions make each job cheaper
     frames = {
-        name: with_provenance(t, paths, name, root, intact[name], again).coalesce(
-            max(1, min(cores, math.ceil(n_rows[name] / _ROWS_PER_PARTITION)))
-        )
-        for name, t in tables.items()
+        name: frame.coalesce(max(1, min(cores, math.ceil(n_rows[name] / _ROWS_PER_PARTITION))))
+        for name, frame in checked.items()
     }
     if any(row.table == "link_checks" and row.n_rows_actual for row in facts):
         frames["links"] = join_live_checks(frames["links"], frames["link_checks"])
     try:
-        for name, frame in frames.items():
-            with stage(spark, f"provenance: {name}"):
-                frame.persist(StorageLevel.MEMORY_AND_DISK).count()  # provenance computed once, here
+        with stage(spark, "provenance: every table, one pass per seed"):
+            if shared is not None:  # computed once, here; each table's frame decodes its rows from it
+                shared.persist(StorageLevel.MEMORY_AND_DISK).count()
+            for frame in frames.values():
+                frame.persist(StorageLevel.MEMORY_AND_DISK).count()
+        if shared is not None:
+            shared.unpersist()
         return run_spark_suites(spark, frames, facts, suites)
     finally:
         for frame in frames.values():
             frame.unpersist()
-        paths.unpersist()
+        if shared is not None:
+            shared.unpersist()
 
 
 def read_spark_table(spark: SparkSession, tables_dir: Path, name: str) -> DataFrame:
@@ -142,59 +144,6 @@ def seed_paths(seeds: DataFrame) -> DataFrame:
     return named.groupBy("seed_sha256").agg(F.min("path").alias("path"))
 
 
-def with_provenance(
-    frame: DataFrame,
-    paths: DataFrame,
-    name: str,
-    root: Path,
-    intact: bool,
-    again: Reextraction | None = None,
-) -> DataFrame:
-    """The table with the provenance columns, computed per seed by the pandas engine's function."""
-    extra = [StructField(c, BooleanType(), True) for c in PROVENANCE_COLUMNS]
-    out = StructType([*frame.schema.fields, *extra])
-    if "seed_sha256" not in frame.columns:  # a run-time table (link_checks): no seed to re-read
-        return frame.mapInArrow(functools.partial(_provenance_batches, name, root, intact), out)
-    group = functools.partial(_provenance_group, name, root, intact, again)
-    return frame.groupBy("seed_sha256").cogroup(paths.groupBy("seed_sha256")).applyInArrow(group, out)
-
-
-def _provenance_batches(
-    name: str, root: Path, intact: bool, batches: Iterable[pa.RecordBatch]
-) -> Iterator[pa.RecordBatch]:
-    for batch in batches:
-        yield from _add_provenance(
-            pa.Table.from_batches([batch]), name, SeedCache(root, {}), intact
-        ).to_batches()
-
-
-def _provenance_group(
-    name: str, root: Path, intact: bool, again: Reextraction | None, rows: pa.Table, found: pa.Table
-) -> pa.Table:
-    """In a task: one seed's rows of one table; the seed is re-read here (the pandas engine's SeedCache),
-    and extracted again if ``again`` chooses it (once per table: tasks share nothing)."""
-    shas, paths = found.column("seed_sha256").to_pylist(), found.column("path").to_pylist()
-    named = dict(zip(shas, paths, strict=True))
-    expected = None if again is None else again.for_seeds(named)
-    return _add_provenance(rows, name, SeedCache(root, named), intact, expected)
-
-
-def _add_provenance(
-    rows: pa.Table, name: str, seeds: SeedCache, intact: bool, again: Reextraction | None = None
-) -> pa.Table:
-    # the stored columns in their order, as Spark gives them (record digests are over these values)
-    table = rows.select(arrow_schema(SPECS[name]).names)
-    expected = None if again is None else functools.partial(_digests, again, name)
-    checks = provenance_columns(table, seeds, SPAN_CHECKS[name], rows_intact=intact, expected=expected)
-    for column in PROVENANCE_COLUMNS:
-        rows = rows.append_column(column, checks[column])
-    return rows
-
-
-def _digests(again: Reextraction, table: str, sha: str) -> frozenset[str] | None:
-    return again.digests(sha, table)
-
-
 def join_live_checks(links: DataFrame, checks: DataFrame) -> DataFrame:
     """validate.frames.join_live_checks on Spark: a link's live result, if its URL has one, replaces its placeholders."""
     live = checks.select(
@@ -222,7 +171,7 @@ def run_spark_suites(
     results: list[CheckResult] = []
     for suite in suites:
         if suite.table == "tables":
-            frame, id_column, index = spark.createDataFrame(rows, _FACTS_SCHEMA), "table", ["table"]
+            frame, id_column, index = _facts_spark_frame(spark, rows), "table", ["table"]
         else:
             frame, id_column = frames[suite.table], SPECS[suite.table].id_column
             seed = ["seed_sha256"] if "seed_sha256" in frame.columns else []
@@ -236,6 +185,11 @@ def run_spark_suites(
             else:
                 results.append(_spark_check_result(rule, outcome, frame, id_column))
     return tuple(results)
+
+
+def _facts_spark_frame(spark: SparkSession, rows: list[dict[str, Any]]) -> DataFrame:
+    """The ``tables`` frame from Arrow: the JVM reads it as it is, with no Python worker to unpickle rows."""
+    return spark.createDataFrame(pa.Table.from_pylist(rows, schema=_FACTS_SCHEMA))
 
 
 def _outcomes(context: Any, frame: DataFrame, suite: Suite, index: list[str]) -> dict[str, Outcome]:

@@ -38,7 +38,7 @@ from audit.process import EXTRACTED_TABLES, Processed, process_seed, reject_dupl
 from audit.records import SeedRow, Verdict
 from audit.signing import sign_manifest
 from audit.spark.datasets import FIELD_MANIFEST_KEY, count_rows, dataset_sha256, remove_checksums
-from audit.spark.session import spark_session, stage
+from audit.spark.session import spark_session, stage, start_workers
 from audit.store import SPECS, TABLES, TableSpec, arrow_schema, to_batch
 
 SEEDS_PER_TASK_CONF = "spark.audit.seedsPerTask"
@@ -58,6 +58,7 @@ def run_audit_spark(config: RunConfig, plan: RunPlan) -> Verdict:
     from audit.spark.checks import validate_with
 
     with spark_session(config.spark_master) as spark:
+        start_workers(spark)
         write_tables_spark(spark, config.tables_dir, config.seeds_dir, config.limits, plan)
         validation = plan_validation(config.tables_dir, config.seeds_dir, plan.rules)
         return validate_with(spark, config.validation(), validation)

@@ -6,8 +6,9 @@ import contextlib
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
+import pyarrow as pa
 from pyspark.sql import SparkSession
 
 from audit.errors import UsageError
@@ -22,6 +23,8 @@ _CONF = {
     # a table directory holds part files only: no _SUCCESS marker
     "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
     "spark.sql.session.timeZone": "UTC",
+    # workers are forked from a daemon that has imported the task code: each task worker starts warm
+    "spark.python.daemon.module": "audit.spark.daemon",
 }
 
 
@@ -72,3 +75,15 @@ def stage(spark: SparkSession, description: str) -> Iterator[None]:
         yield
     finally:
         context.setJobDescription(None)  # type: ignore[arg-type]  # pyspark's stub wants a str; None clears it
+
+
+def start_workers(spark: SparkSession) -> None:
+    """Start every executor's Python daemon at once, a small task each: a job that reaches one executor
+    only (extracting a few seeds) would leave the others to pay their daemon's imports later, in turn."""
+    n = spark.sparkContext.defaultParallelism
+    with stage(spark, "start: Python workers"):
+        spark.range(n, numPartitions=n).mapInArrow(_as_they_are, "id long").count()
+
+
+def _as_they_are(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    yield from batches

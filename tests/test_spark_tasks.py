@@ -1,0 +1,132 @@
+"""What the Spark engine's tasks do, run here in-process: provenance for every table of a seed at once."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from tests.conftest import SAMPLE
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("pyspark") is None, reason="pyspark is not installed"
+)
+
+
+def modules_loaded(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """In a Spark task: whether the extraction module was there before this function's module was loaded
+    (this module does not import it, so only the workers' daemon can have)."""
+    for _ in batches:
+        yield pa.RecordBatch.from_pydict({"loaded": [bool("audit.spark.extract" in sys.modules)]})
+
+
+def _seed_tables(seeds: Path, rel: str = "sample.txt") -> tuple[str, dict[str, pa.Table]]:
+    """A seed extracted, each table's rows with their place in the files, as Spark reads them."""
+    from audit.extract import ExtractOptions
+    from audit.extract.numbers import load_policy
+    from audit.ingest import DEFAULT_LIMITS
+    from audit.process import process_seed
+    from audit.spark.provenance import FILE_COLUMN, ROW_COLUMN
+    from tests.conftest import SUITES
+
+    options = ExtractOptions(policy=load_policy(SUITES / "number_policy.json"))
+    item = process_seed(seeds, rel, DEFAULT_LIMITS, options)
+    tables = {name: pa.Table.from_batches([b]) for name, b in item.batches.items() if b.num_rows}
+    for name, table in tables.items():
+        place = pa.array([f"part-{name}-{rel}"] * table.num_rows), pa.array(range(table.num_rows), pa.int64())
+        tables[name] = table.append_column(FILE_COLUMN, place[0]).append_column(ROW_COLUMN, place[1])
+    return str(item.row.seed_sha256), tables
+
+
+def test_one_seed_is_read_once_for_all_its_tables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A provenance task gets every table's rows of a seed and re-reads the seed once for all of them;
+    each row comes back, by its place in the files, with the pandas engine's provenance columns."""
+    from audit.records import PROVENANCE_COLUMNS
+    from audit.spark import provenance
+    from audit.validate import seeds as seed_files
+
+    shutil.copy(SAMPLE, tmp_path / "sample.txt")
+    sha, tables = _seed_tables(tmp_path)
+    packed = [b for name, t in tables.items() for b in provenance._pack_rows(name, t.to_batches())]
+    path = pa.RecordBatch.from_pydict(
+        {"seed_sha256": [sha], "table": [provenance._PATHS], "payload": [b"sample.txt"]},
+        schema=provenance._PACKED_ARROW,
+    )
+    group = pa.Table.from_batches([path, *packed])
+    reads: list[str] = []
+    real = seed_files.reread_seed
+
+    def counted(root: Path, rel: str, *args: Any) -> Any:
+        reads.append(rel)
+        return real(root, rel, *args)
+
+    monkeypatch.setattr(seed_files, "reread_seed", counted)
+    found = provenance._provenance_group(tmp_path, dict.fromkeys(tables, True), None, group)
+    assert reads == ["sample.txt"]
+    assert len(tables) > 3  # articles, blocks, numbers, links, dates, texts: several tables, one read
+    for name, table in tables.items():
+        mine = found.filter(pa.compute.equal(found.column("table"), name))
+        assert mine.num_rows == table.num_rows
+        assert sorted(mine.column(provenance.ROW_COLUMN).to_pylist()) == list(range(table.num_rows))
+        assert set(mine.column("seed_ok").to_pylist()) == {True}
+        assert set(mine.column("record_ok").to_pylist()) == {True}
+        assert set(found.schema.names) >= set(PROVENANCE_COLUMNS)
+
+
+def test_rows_of_a_seed_stay_together_and_in_order_when_packed() -> None:
+    """Packing a table's batch gives one payload per seed (null seed included), its rows in table order."""
+    from audit.spark import provenance
+
+    batch = pa.RecordBatch.from_pydict({"seed_sha256": ["b", "a", None, "b", "a"], "value": [0, 1, 2, 3, 4]})
+    (packed,) = list(provenance._pack_rows("numbers", [batch]))
+    rows = {
+        key: pa.ipc.open_stream(payload).read_all().column("value").to_pylist()
+        for key, payload in zip(
+            packed.column("seed_sha256").to_pylist(), packed.column("payload").to_pylist(), strict=True
+        )
+    }
+    assert rows == {"b": [0, 3], "a": [1, 4], None: [2]}
+    assert set(packed.column("table").to_pylist()) == {"numbers"}
+
+
+def test_a_window_never_splits_a_seed_across_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seeds checked a few at a time: a seed whose rows go on into the next batch waits for them, so
+    each seed is still read once and every row comes back once."""
+    from audit.spark import provenance
+    from audit.validate import seeds as seed_files
+
+    shutil.copy(SAMPLE, tmp_path / "sample.txt")
+    (tmp_path / "other.txt").write_text(SAMPLE.read_text(encoding="utf-8") + "\nOne more line.\n")
+    rows: list[pa.RecordBatch] = []
+    n_rows = 0
+    for rel in ("other.txt", "sample.txt"):
+        sha, tables = _seed_tables(tmp_path, rel)
+        path = {"seed_sha256": [sha], "table": [provenance._PATHS], "payload": [rel.encode()]}
+        rows.append(pa.RecordBatch.from_pydict(path, schema=provenance._PACKED_ARROW))
+        for name, table in tables.items():
+            rows.extend(provenance._pack_rows(name, table.to_batches()))
+            n_rows += table.num_rows
+    one = pa.Table.from_batches(rows).sort_by("seed_sha256")
+    batches = [one.slice(i, 3).to_batches()[0] for i in range(0, one.num_rows, 3)]  # seeds cut mid-way
+    reads: list[str] = []
+    real = seed_files.reread_seed
+
+    def counted(root: Path, rel: str, *args: Any) -> Any:
+        reads.append(rel)
+        return real(root, rel, *args)
+
+    monkeypatch.setattr(seed_files, "reread_seed", counted)
+    monkeypatch.setattr(provenance, "_SEEDS_PER_WINDOW", 1)
+    found = pa.Table.from_batches(
+        list(provenance._provenance_windows(tmp_path, dict.fromkeys(provenance.SPECS, True), None, batches)),
+        schema=provenance._CHECKED,
+    )
+    assert sorted(reads) == ["other.txt", "sample.txt"]
+    assert found.num_rows == n_rows
+    assert set(found.column("seed_ok").to_pylist()) == {True}
