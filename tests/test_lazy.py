@@ -74,3 +74,23 @@ def test_a_suite_gx_rejects_stops_a_run_in_workers_before_anything_is_written(
     assert "articles.json: /expectations/0: expect_column_values_to_not_be_null: " in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "tables").exists() and not (tmp_path / "report").exists()
+
+
+def test_an_extraction_worker_freezes_what_its_first_chunk_left() -> None:
+    """A worker's first chunk runs as it is; before its second, what the first left alive (what
+    extraction builds on first use) is collected and frozen, out of later collections' way."""
+    code = (
+        "import gc; from pathlib import Path; from audit import process; "
+        "from audit.extract import ExtractOptions; from audit.extract.numbers import load_policy; "
+        "from audit.ingest import DEFAULT_LIMITS; "
+        f"root = Path({str(ROOT / 'seeds')!r}); rels = [p.name for p in root.iterdir()]; "
+        f"options = ExtractOptions(policy=load_policy(Path({str(ROOT / 'expectations' / 'number_policy.json')!r}))); "
+        "counts = []\n"
+        "for _ in range(3):\n"
+        "    chunk = process._chunk_in_worker(root, rels, DEFAULT_LIMITS, options, None)\n"
+        "    counts.append(gc.get_freeze_count())\n"
+        "print(counts[0], counts[1] > 1000, counts[2] == counts[1], [str(r.status) for r in chunk.rows])"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GX_ANALYTICS_ENABLED": "false"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    assert done.stdout.strip() == "0 True True ['extracted']", done.stderr[-2000:]
