@@ -61,8 +61,8 @@ def _run_audit(config: RunConfig, progress: Progress | None) -> Verdict:
     with processing(
         config.seeds_dir, plan.files, config.limits, plan.options, config.jobs, plan.cache
     ) as chunks:
-        # building the suites imports GX (about 2 s, and the validation modules after it): done while the
-        # worker processes, forked without them, extract the first seeds; still before anything is written
+        # building the suites imports GX (about 2 s): done while the worker processes, forked without it,
+        # extract the first seeds; still before anything is written
         check_builds(plan.unbuilt)
         derived = write_tables(
             config.tables_dir,
