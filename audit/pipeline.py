@@ -8,17 +8,19 @@ load the tables -> extract seeds again -> run the suites -> finish (waivers, ver
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from audit.config import Progress, RunConfig, ValidateConfig, worker_jobs
-from audit.finish import finish_audit
 from audit.fsio import in_use, retire_dir
 from audit.places import check_apart, check_replaceable
 from audit.plan import load_rules, plan_run, plan_validation
 from audit.process import processing
 from audit.records import Verdict, Waiver
-from audit.validate import DerivedTexts, load_frames, reextraction, run_suites
-from audit.validate.suites import Suite
+from audit.validate.suites import Suite, check_builds
 from audit.write import with_progress, write_tables
+
+if TYPE_CHECKING:
+    from audit.validate.seeds import DerivedTexts
 
 
 def run_audit(config: RunConfig, progress: Progress | None = None) -> Verdict:
@@ -53,11 +55,15 @@ def _run_audit(config: RunConfig, progress: Progress | None) -> Verdict:
     if config.engine == "spark":
         from audit import spark
 
+        check_builds(plan.unbuilt)
         retire_report()  # (its tables are swapped inside spark.run_audit)
         return spark.run_audit(config, plan)
     with processing(
         config.seeds_dir, plan.files, config.limits, plan.options, config.jobs, plan.cache
     ) as chunks:
+        # building the suites imports GX (about 2 s): done while the worker processes, forked without it,
+        # extract the first seeds; still before anything is written
+        check_builds(plan.unbuilt)
         derived = write_tables(
             config.tables_dir,
             with_progress(chunks, len(plan.files), progress),
@@ -105,6 +111,9 @@ def _validate_tables(
     waivers: tuple[Waiver, ...] | None,
     derived: DerivedTexts | None,
 ) -> Verdict:
+    from audit.finish import finish_audit
+    from audit.validate import load_frames, reextraction, run_suites
+
     rules = load_rules(config.suites_dir, config.waivers_path, config.gate, suites=suites, waivers=waivers)
     plan = plan_validation(config.tables_dir, config.seeds_dir, rules)
     if config.engine == "spark":

@@ -74,13 +74,19 @@ class RunPlan:
     key: Ed25519PrivateKey | None  # with --sign-key
     cache: ExtractionCache | None  # the extraction cache (None: --no-cache, or the Spark engine)
     started: float  # epoch seconds, for the manifest's run times
+    # the suites as their files hold them, checked but for building them with GX (suites.check_builds)
+    unbuilt: tuple[Suite, ...]
 
 
 def plan_run(config: RunConfig) -> RunPlan:
     """Load and check everything the run needs before its first seed: a bad suite, waiver, policy or key,
-    or no seed files, is an error here, before anything is extracted or written."""
+    or no seed files, is an error here, before anything is extracted or written. Only building the suites
+    with GX, which imports it, is left to the caller (``plan.unbuilt``): before anything is written."""
     started = time.time()
-    rules = load_rules(config.suites_dir, config.waivers_path, config.gate)
+    unbuilt = load_suites(config.suites_dir, build=False)
+    rules = load_rules(
+        config.suites_dir, config.waivers_path, config.gate, suites=with_tolerances(unbuilt, config.gate)
+    )
     options = ExtractOptions(policy=load_policy(config.policy_path))
     files = tuple(list_seed_files(config.seeds_dir))
     if not files:
@@ -97,6 +103,7 @@ def plan_run(config: RunConfig) -> RunPlan:
         if config.cache_dir is None
         else extraction_cache(config.cache_dir, next(iter(core["policy"].values())), config.limits.max_bytes),
         started=started,
+        unbuilt=unbuilt,
     )
 
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from audit.errors import SuiteError
-from audit.validate.suites import load_suite, load_suites
+from audit.validate import gx, gx_types
+from audit.validate.suites import check_builds, load_suite, load_suites
+from tests.conftest import ROOT
 
 
 def _edit(suites_dir: Path, table: str, index: int, **changes: object) -> Path:
@@ -81,3 +87,48 @@ def test_missing_suite_file(suites_dir: Path) -> None:
     (suites_dir / "tables.json").unlink()
     with pytest.raises(SuiteError, match=r"tables\.json: missing"):
         load_suites(suites_dir)
+
+
+def test_pinned_expectation_types_are_gx_registry() -> None:
+    """The expectation types suites are checked against without GX are GX's own registry, for the GX
+    installed (after an upgrade: pin the new list and version, as gx_types says)."""
+    assert importlib.metadata.version("great_expectations") == gx_types.GX_VERSION
+    assert list(gx_types.EXPECTATION_TYPES) == gx.known_expectation_types()
+    assert gx.expectation_types() == gx.known_expectation_types()
+
+
+def test_another_gx_version_is_checked_against_its_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a GX other than the pinned one installed, the types come from GX's registry, not the pin."""
+    monkeypatch.setattr(gx, "_installed_gx", lambda: "1.99.0")
+    monkeypatch.setattr(gx, "known_expectation_types", lambda: ["expect_only_this"])
+    assert gx.expectation_types() == ["expect_only_this"]
+
+
+def test_loading_suites_unbuilt_imports_no_gx_and_still_names_a_misspelt_type(suites_dir: Path) -> None:
+    """build=False checks types, columns and ids without importing GX: a misspelt type is the same error."""
+    _edit(suites_dir, "articles", 0, type="expect_column_values_to_not_be_nul")
+    code = (
+        "import sys; from pathlib import Path; from audit.validate.suites import load_suites; "
+        f"ok = load_suites(Path({str(ROOT / 'expectations')!r}), build=False); "
+        "print(len(ok), 'great_expectations' in sys.modules, 'pandas' in sys.modules); "
+        f"load_suites(Path({str(suites_dir)!r}), build=False)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    assert done.stdout.split() == ["8", "False", "False"], done.stderr[-2000:]
+    assert (
+        'articles.json: /expectations/0/type: "expect_column_values_to_not_be_nul" is unknown. '
+        'Did you mean "expect_column_values_to_not_be_null"?'
+    ) in done.stderr
+
+
+def test_kwargs_gx_rejects_fail_when_the_unbuilt_suites_are_built(suites_dir: Path) -> None:
+    """Suites loaded with build=False are not yet built: check_builds raises the error loading them would."""
+    _edit(suites_dir, "articles", 0, kwargs={"column": "title", "mostly": 7})
+    with pytest.raises(SuiteError) as loading:
+        load_suites(suites_dir)
+    unbuilt = load_suites(suites_dir, build=False)
+    with pytest.raises(SuiteError) as building:
+        check_builds(unbuilt)
+    assert str(building.value) == str(loading.value)
+    assert "articles.json: /expectations/0: expect_column_values_to_not_be_null: " in str(building.value)

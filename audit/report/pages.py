@@ -214,6 +214,15 @@ def _finding_file(rule_id: str) -> str:
     return f"findings/{slug(rule_id)}.html"
 
 
+def _write_file(path: Path, data: str | bytes) -> None:
+    """Write one file of the report atomically, without an fsync of its own: the report is written into
+    a staging folder that ``fsio.atomic_dir`` syncs whole (its files at once) before swapping it in."""
+    if isinstance(data, str):
+        atomic_write_text(path, data, durable=False)
+    else:
+        atomic_write(path, data, durable=False)
+
+
 def write_report(
     directory: Path,
     verdict: Verdict,
@@ -224,17 +233,17 @@ def write_report(
     jobs: int | None = None,
 ) -> None:
     """Write index.html, seeds/*.html, findings/*.html, manifest/seeds.html, data/*.js, results.json and
-    junit.xml into directory, atomically each.
+    junit.xml into directory, atomically each (unsynced: see _write_file).
 
     ``jobs``: worker processes for the seed pages when there are many (None: one per CPU).
     """
     document = results_document(verdict)
-    atomic_write_text(directory / "results.json", json.dumps(document, indent=2, sort_keys=True))
-    atomic_write(directory / "junit.xml", junit_xml(verdict, limits))
+    _write_file(directory / "results.json", json.dumps(document, indent=2, sort_keys=True))
+    _write_file(directory / "junit.xml", junit_xml(verdict, limits))
     run = _Run.from_verdict(verdict, seeds, limits)
     written = write_seed_pages(directory, run, pages, jobs) if pages is not None else set()
     _write_lists(directory, run, written)
-    atomic_write_text(
+    _write_file(
         directory / "index.html", render_html(verdict, seeds, written, policy_path, limits, run, document)
     )
 
@@ -249,10 +258,10 @@ def _write_lists(directory: Path, run: _Run, written: set[str]) -> None:
     if not paged and len(order) <= limits.seeds_inline:
         return
     table, index = seed_table(run.seeds, counts, order, written)
-    atomic_write_text(directory / "data" / "seeds.js", data_script("seeds", table))
+    _write_file(directory / "data" / "seeds.js", data_script("seeds", table))
     for r in paged:
         data = f"findings-{slug(r.rule_id)}.js"
-        atomic_write_text(directory / "data" / data, data_script("findings", findings_data(r, index)))
+        _write_file(directory / "data" / data, data_script("findings", findings_data(r, index)))
         html = _render(
             "findings.html.j2",
             run,
@@ -262,7 +271,7 @@ def _write_lists(directory: Path, run: _Run, written: set[str]) -> None:
             written=written,
             data_files=("seeds.js", data),
         )
-        atomic_write_text(directory / _finding_file(r.rule_id), html)
+        _write_file(directory / _finding_file(r.rule_id), html)
     if len(order) > limits.seeds_inline:
         html = _render(
             "seedlist.html.j2",
@@ -273,7 +282,7 @@ def _write_lists(directory: Path, run: _Run, written: set[str]) -> None:
             written=written,
             data_files=("seeds.js",),
         )
-        atomic_write_text(directory / "manifest" / "seeds.html", html)
+        _write_file(directory / "manifest" / "seeds.html", html)
 
 
 # seed pages are rendered in forked workers only when there are more than PARALLEL_PAGES of them, at
@@ -332,7 +341,7 @@ def _write_pages(job: _PageJob, shas: Sequence[str]) -> set[str]:
     written: set[str] = set()
     for sha, page in job.pages(shas):
         if page is not None:
-            atomic_write_text(job.directory / "seeds" / f"{sha}.html", render_seed_page(page, job.run))
+            _write_file(job.directory / "seeds" / f"{sha}.html", render_seed_page(page, job.run))
             written.add(sha)
     return written
 

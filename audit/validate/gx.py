@@ -7,6 +7,8 @@ pay. Results come back keyed by ``meta.rule_id`` (GX's own order and ids are not
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from audit.errors import SuiteError, pointer
+from audit.validate import gx_types
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
@@ -97,8 +100,24 @@ def skip_batch_fingerprints() -> None:
         pandas_execution_engine.HASH_THRESHOLD = 0
 
 
+def expectation_types() -> list[str]:
+    """The names of every expectation GX can build: the list pinned for the installed GX (no import of
+    GX), or GX's own registry when another version is installed (``gx_types``)."""
+    if _installed_gx() == gx_types.GX_VERSION:
+        return list(gx_types.EXPECTATION_TYPES)
+    return known_expectation_types()
+
+
+@functools.cache
+def _installed_gx() -> str | None:
+    try:
+        return importlib.metadata.version("great_expectations")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
 def known_expectation_types() -> list[str]:
-    """The names of every expectation GX can build (its built-in ones)."""
+    """The names of every expectation GX can build (its built-in ones), from its registry."""
     import great_expectations  # noqa: F401  (registers the built-in expectations)
     from great_expectations.expectations.registry import list_registered_expectation_implementations
 
