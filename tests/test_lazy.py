@@ -17,6 +17,12 @@ from audit.cli import main
 from tests.conftest import ROOT, run_args
 
 
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    """Run code in a fresh interpreter on this checkout, its output captured."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GX_ANALYTICS_ENABLED": "false"}
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+
+
 def test_gx_imports_without_scipy_stats_and_stats_still_work() -> None:
     """After defer_unused_imports, importing GX leaves scipy.stats unloaded; its first use loads it."""
     code = (
@@ -26,8 +32,7 @@ def test_gx_imports_without_scipy_stats_and_stats_still_work() -> None:
         "from scipy import stats; print(round(float(stats.entropy([0.5, 0.5])), 4)); "
         "print('scipy.stats._stats_py' in sys.modules)"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "GX_ANALYTICS_ENABLED": "false"}
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    done = _python(code)
     assert done.stdout.split() == ["False", "0.6931", "True"], done.stderr[-2000:]
 
 
@@ -92,6 +97,5 @@ def test_an_extraction_worker_freezes_what_its_first_chunk_left() -> None:
         "    counts.append(gc.get_freeze_count())\n"
         "print(counts[0], counts[1] > 1000, counts[2] == counts[1], [str(r.status) for r in chunk.rows])"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "GX_ANALYTICS_ENABLED": "false"}
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    done = _python(code)
     assert done.stdout.strip() == "0 True True ['extracted']", done.stderr[-2000:]
