@@ -70,7 +70,7 @@ def write_tables(
                     if name == "texts":
                         derived.add(kept)
                 if check_links is not None and "links" in chunk.batches:
-                    urls.update(_checkable_urls(_without_seeds(chunk.batches["links"], dropped)))
+                    urls.update(checkable_urls(_without_seeds(chunk.batches["links"], dropped)))
                 seeds.extend(seed_entry(row) for row in rows)
             link_hosts = None
             if check_links is not None:
@@ -112,7 +112,7 @@ def _without_seeds(batch: pa.RecordBatch, dropped: set[str]) -> pa.RecordBatch:
     return batch.filter(keep)
 
 
-def _checkable_urls(batch: pa.RecordBatch) -> list[str]:
+def checkable_urls(batch: pa.RecordBatch) -> list[str]:
     """URLs of a links batch that pass the offline syntax checks, or fail them only by being IP literals."""
     rows = batch.select(["url", "syntax_ok", "syntax_error_code", "host"]).to_pylist()
     return [r["url"] for r in rows if is_live_candidate(r["syntax_ok"], r["syntax_error_code"], r["host"])]

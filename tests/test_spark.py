@@ -219,3 +219,28 @@ def test_starting_workers_runs_a_python_task_per_core(spark: Any) -> None:
     stages = [tracker.getStageInfo(s) for j in jobs for s in tracker.getJobInfo(j).stageIds]
     assert jobs
     assert max(s.numTasks for s in stages if s is not None) == spark.sparkContext.defaultParallelism
+
+
+def test_live_checks_get_the_urls_the_pandas_engine_sends(spark: Any, tmp_path: Path) -> None:
+    """--links live: the Spark engine sends the checker what the pandas engine does, IP literals included
+    (they fail the offline checks only for having no registrable domain), each URL once."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from audit.spark.extract import live_candidates
+    from audit.write import checkable_urls
+
+    batch = pa.RecordBatch.from_pydict(
+        {
+            "url": ["https://example.com/a", "http://10.0.0.1/x", "http://[::1]/y", "htps://bad", "http://localhost/z",
+                    "https://example.com/a"],
+            "syntax_ok": [True, False, False, False, False, True],
+            "syntax_error_code": [None, "no-registrable-domain", "no-registrable-domain", "scheme",
+                                  "no-registrable-domain", None],
+            "host": ["example.com", "10.0.0.1", "[::1]", None, "localhost", "example.com"],
+        }
+    )  # fmt: skip
+    pq.write_table(pa.Table.from_batches([batch]), tmp_path / "links.parquet")
+    expected = sorted(set(checkable_urls(batch)))
+    assert expected == ["http://10.0.0.1/x", "http://[::1]/y", "https://example.com/a"]
+    assert live_candidates(spark, tmp_path / "links.parquet") == expected

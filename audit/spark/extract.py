@@ -31,6 +31,7 @@ from audit.config import RunConfig
 from audit.extract import ExtractOptions
 from audit.fsio import atomic_dir
 from audit.ingest import IngestLimits
+from audit.link_guard import is_live_candidate
 from audit.linkcheck import LinkChecker
 from audit.manifest import embedded_manifest, seed_entry, write_manifest
 from audit.plan import RunPlan, plan_validation
@@ -111,10 +112,19 @@ def _write_driver_table(
 
 
 def _live_checks(spark: SparkSession, staging: Path, check_links: LinkChecker) -> list[Any]:
-    """Each distinct URL that passed the offline checks, checked once from the driver (as the pandas engine does)."""
-    links = spark.read.parquet(str(staging / "links.parquet"))
-    urls = links.where(F.col("syntax_ok")).select("url").distinct().toArrow().column("url").to_pylist()
-    return list(check_links(sorted(urls)))
+    """Each distinct URL the pandas engine would check (it passed the offline checks, or failed them only by
+    being an IP literal: ``link_guard.is_live_candidate``), checked once from the driver."""
+    return list(check_links(live_candidates(spark, staging / "links.parquet")))
+
+
+def live_candidates(spark: SparkSession, links_path: Path) -> list[str]:
+    """The distinct URLs of a links table that go to the live check, sorted."""
+    links = spark.read.parquet(str(links_path))
+    maybe = links.where(F.col("syntax_ok") | (F.col("syntax_error_code") == "no-registrable-domain"))
+    rows = maybe.select("url", "syntax_ok", "syntax_error_code", "host").distinct().toArrow().to_pylist()
+    return sorted(
+        {r["url"] for r in rows if is_live_candidate(r["syntax_ok"], r["syntax_error_code"], r["host"])}
+    )
 
 
 def extract_envelope(
