@@ -106,3 +106,16 @@ def key_pair(directory: Path) -> tuple[Path, Path]:
         )
     )
     return private, public
+
+
+def count_calls(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[str]:
+    """The relative paths a ``(root, rel, ...)`` function of a module is called with from now on, in order."""
+    calls: list[str] = []
+    real = getattr(module, name)
+
+    def counted(root: Path, rel: str, *args: object) -> object:
+        calls.append(rel)
+        return real(root, rel, *args)
+
+    monkeypatch.setattr(module, name, counted)
+    return calls

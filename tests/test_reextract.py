@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -16,7 +15,7 @@ from audit.extract.number_policy import load_policy
 from audit.store import record_digest
 from audit.validate import reextract
 from audit.validate.reextract import REEXTRACTED_TABLES, Reextraction, reextracted_ok, reextraction
-from tests.conftest import SAMPLE, SAMPLE_SHA256, SUITES
+from tests.conftest import SAMPLE, SAMPLE_SHA256, SUITES, count_calls
 
 ONE, TWO = "1" * 64, "2" * 64
 
@@ -71,14 +70,7 @@ def test_each_seed_is_extracted_once_and_the_cache_stays_bounded(
     """A seed's digests serve every table from one extraction; past ``keep`` seeds the oldest is dropped
     and extracted again when asked for."""
     shutil.copy(SAMPLE, seeds_dir / "copy.txt")
-    calls: list[str] = []
-    process = reextract.process_seed
-
-    def counted(root: Path, rel: str, *args: Any) -> Any:
-        calls.append(rel)
-        return process(root, rel, *args)
-
-    monkeypatch.setattr(reextract, "process_seed", counted)
+    calls = count_calls(monkeypatch, reextract, "process_seed")
     paths = {SAMPLE_SHA256: SAMPLE.name, TWO: "copy.txt"}
     again = Reextraction(seeds_dir, paths, _options(), every=True, keep=1)
     for table in REEXTRACTED_TABLES:

@@ -7,12 +7,11 @@ import shutil
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pytest
 
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, count_calls
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("pyspark") is None, reason="pyspark is not installed"
@@ -44,26 +43,12 @@ def _seed_tables(seeds: Path, rel: str = "sample.txt") -> tuple[str, dict[str, p
     return str(item.row.seed_sha256), tables
 
 
-def _count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The seeds re-read from now on, by relative path, in order."""
-    from audit.validate import seeds as seed_files
-
-    reads: list[str] = []
-    real = seed_files.reread_seed
-
-    def counted(root: Path, rel: str, *args: Any) -> Any:
-        reads.append(rel)
-        return real(root, rel, *args)
-
-    monkeypatch.setattr(seed_files, "reread_seed", counted)
-    return reads
-
-
 def test_one_seed_is_read_once_for_all_its_tables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A provenance task gets every table's rows of a seed and re-reads the seed once for all of them;
     each row comes back, by its place in the files, with the pandas engine's provenance columns."""
     from audit.records import PROVENANCE_COLUMNS
     from audit.spark import provenance
+    from audit.validate import seeds as seed_files
 
     shutil.copy(SAMPLE, tmp_path / "sample.txt")
     sha, tables = _seed_tables(tmp_path)
@@ -73,7 +58,7 @@ def test_one_seed_is_read_once_for_all_its_tables(tmp_path: Path, monkeypatch: p
         schema=provenance._PACKED_ARROW,
     )
     group = pa.Table.from_batches([path, *packed])
-    reads = _count_reads(monkeypatch)
+    reads = count_calls(monkeypatch, seed_files, "reread_seed")
     found = provenance._provenance_group(tmp_path, dict.fromkeys(tables, True), None, group)
     assert reads == ["sample.txt"]
     assert len(tables) > 3  # articles, blocks, numbers, links, dates, texts: several tables, one read
@@ -106,6 +91,7 @@ def test_a_window_never_splits_a_seed_across_batches(tmp_path: Path, monkeypatch
     """Seeds checked a few at a time: a seed whose rows go on into the next batch waits for them, so
     each seed is still read once and every row comes back once."""
     from audit.spark import provenance
+    from audit.validate import seeds as seed_files
 
     shutil.copy(SAMPLE, tmp_path / "sample.txt")
     (tmp_path / "other.txt").write_text(SAMPLE.read_text(encoding="utf-8") + "\nOne more line.\n")
@@ -120,7 +106,7 @@ def test_a_window_never_splits_a_seed_across_batches(tmp_path: Path, monkeypatch
             n_rows += table.num_rows
     one = pa.Table.from_batches(rows).sort_by("seed_sha256")
     batches = [one.slice(i, 3).to_batches()[0] for i in range(0, one.num_rows, 3)]  # seeds cut mid-way
-    reads = _count_reads(monkeypatch)
+    reads = count_calls(monkeypatch, seed_files, "reread_seed")
     monkeypatch.setattr(provenance, "_SEEDS_PER_WINDOW", 1)
     found = pa.Table.from_batches(
         list(provenance._provenance_windows(tmp_path, dict.fromkeys(provenance.SPECS, True), None, batches)),

@@ -43,12 +43,12 @@ def sentence_cues(text: str, s_start: int, s_end: int) -> list[Cue]:
         if cue is not None:
             found[kind].append(cue)
     out = [c for cues in found.values() for c in cues]
-    colon = text.find(":", s_start, s_end)
-    for m in W.NAME_COLON_QUOTE.finditer(text, s_start, s_end) if colon >= 0 else ():
-        if m.group(1) not in C.NOT_LABELS:  # 'Pollsters agree - Carl Bialik: “One of the ...'
-            out.append(
-                Cue(m.group(1), m.start(1), m.end(1), m.end(1), m.end(1) + 1, ((m.end(), s_end),), "label")
-            )
+    if text.find(":", s_start, s_end) >= 0:  # 'Pollsters agree - Carl Bialik: “One of the ...'
+        out.extend(
+            Cue(m.group(1), m.start(1), m.end(1), m.end(1), m.end(1) + 1, ((m.end(), s_end),), "label")
+            for m in W.NAME_COLON_QUOTE.finditer(text, s_start, s_end)
+            if m.group(1) not in C.NOT_LABELS
+        )
     return out
 
 
@@ -161,6 +161,11 @@ def _verb_cue(text: str, s_start: int, s_end: int, m: re.Match[str]) -> Cue | No
     return Cue(subj[2], subj[0], subj[1], m.start(), m.end(), tuple(scope), m.group(0))
 
 
+def _forward_cue(source: tuple[int, int, str], m: re.Match[str], s_end: int) -> Cue:
+    """A cue at verb ``m`` for ``source`` (start, end, text) covering what follows the verb."""
+    return Cue(source[2], source[0], source[1], m.start(), m.end(), ((m.end(), s_end),), m.group(0))
+
+
 def _participle_cue(text: str, s_start: int, s_end: int, m: re.Match[str]) -> Cue | None:
     """'Podesta reiterated that approach, saying Clinton was committed to a 50-state strategy': after a
     comma, the participle reports for the sentence's subject (a name or a personal pronoun opening it)."""
@@ -168,12 +173,12 @@ def _participle_cue(text: str, s_start: int, s_end: int, m: re.Match[str]) -> Cu
         return None
     named = C.subject_mention(text, s_start, s_end)
     if named is not None and named.end <= m.start():
-        return Cue(named.name, named.start, named.end, m.start(), m.end(), ((m.end(), s_end),), m.group(0))
+        return _forward_cue((named.start, named.end, named.name), m, s_end)
     pronoun = W.SUBJECT_PRONOUN.match(text, s_start, s_end)
-    if pronoun is None:
-        return None
-    return Cue(
-        pronoun.group(0), pronoun.start(), pronoun.end(), m.start(), m.end(), ((m.end(), s_end),), m.group(0)
+    return (
+        None
+        if pronoun is None
+        else _forward_cue((pronoun.start(), pronoun.end(), pronoun.group(0)), m, s_end)
     )
 
 
@@ -185,9 +190,7 @@ def _relative_cue(text: str, s_start: int, s_end: int, m: re.Match[str], comma: 
         subj = _clean_entity(text, name.start(), name.end())
     else:
         subj = _subject(text, s_start, comma)
-    if subj is None:
-        return None
-    return Cue(subj[2], subj[0], subj[1], m.start(), m.end(), ((m.end(), s_end),), m.group(0))
+    return None if subj is None else _forward_cue(subj[:3], m, s_end)
 
 
 def _appositive_cue(text: str, s_start: int, s_end: int, m: re.Match[str], left: str) -> Cue | None:
@@ -200,7 +203,7 @@ def _appositive_cue(text: str, s_start: int, s_end: int, m: re.Match[str], left:
     subj = _clean_entity(text, start, start + len(parts[-2]))
     if subj is None or any(c.isdigit() for c in subj[2]) or len(subj[2].split()) > W.MAX_ASIDE_WORDS:
         return None
-    return Cue(subj[2], subj[0], subj[1], m.start(), m.end(), ((m.end(), s_end),), m.group(0))
+    return _forward_cue(subj[:3], m, s_end)
 
 
 def _subject(text: str, start: int, end: int) -> tuple[int, int, str, bool] | None:
@@ -243,10 +246,14 @@ def _plausible(name: str) -> bool:
     agency', 'some economists') or a short plural ('officials'); not a clause ('they feel that way') nor a
     share of respondents ('Six in 10 voters said', '46 percent said': a poll's result, not its source)."""
     words = name.split()
-    # 'More than six', 'Another eight': a count; 'Clinton seems to', 'X -- was not': a clause
-    if W.SHARE.search(name) or W.COUNT_LEAD.match(name) or W.INNER_VERB.search(name, len(words[0])):
-        return False
-    if W.NOT_A_PARTY.search(name):  # 'Nobody', 'is why I', 'The Foundation did not', 'You don't'
+    # 'More than six', 'Another eight': a count; 'Clinton seems to', 'X -- was not': a clause; 'Nobody',
+    # 'is why I', 'The Foundation did not', 'You don't': no party
+    if (
+        W.SHARE.search(name)
+        or W.COUNT_LEAD.match(name)
+        or W.INNER_VERB.search(name, len(words[0]))
+        or W.NOT_A_PARTY.search(name)
+    ):
         return False
     first = words[0].lower()
     if first in W.CLAUSE_WORDS or (

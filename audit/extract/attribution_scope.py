@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+from audit.extract import attribution_words as W
 from audit.extract import number_patterns as P
 from audit.extract.attribution_context import Cue
 
@@ -124,7 +125,6 @@ _CLAUSE_END = re.compile(
     r"[;:]|\s+(?:but|while|whereas|although|whose|which|who)\s|,\s+(?:and|but)\s+(?=[A-Z])"
 )
 _PASSIVE_AFTER = re.compile(r"\s+by\b")
-_PASSIVE_BEFORE = re.compile(r"\b(?:was|were|is|are|been|being|be)\s++$")
 
 
 def is_party_noun(name: str) -> bool:
@@ -152,7 +152,7 @@ def agent_cues(
     out: list[Cue] = []
     for kind, pattern in (("agent", AGENT), ("study", RESEARCH)):
         for m in pattern.finditer(text, s_start, s_end):
-            if _PASSIVE_AFTER.match(text, m.end(), s_end) or _PASSIVE_BEFORE.search(
+            if _PASSIVE_AFTER.match(text, m.end(), s_end) or W.PASSIVE_AUX.search(
                 text, max(s_start, m.start() - 12), m.start()
             ):
                 continue  # 'the budget approved by Republicans', 'Mourners were offered': a passive, not the party's act
