@@ -58,13 +58,13 @@ def trafilatura_alone(pages: list[Path]) -> float:
 def trafilatura_processes(corpus: Path, jobs: int) -> float:
     """Seconds a fresh Python takes to extract every page in `jobs` worker processes, start-up included."""
     code = f"from benchmarks.bench_corpus import extract_all; extract_all({str(corpus)!r}, {jobs})"
-    return run_measured([sys.executable, "-c", code], env=ENV).seconds
+    return run_measured([sys.executable, "-c", code], env=ENV, memory=False).seconds
 
 
 def trafilatura_command(corpus: Path) -> float:
     """Seconds a fresh Python takes to import trafilatura and extract every page, in one process."""
     code = f"from benchmarks.bench_corpus import extract_serially; extract_serially({str(corpus)!r})"
-    return run_measured([sys.executable, "-c", code], env=ENV).seconds
+    return run_measured([sys.executable, "-c", code], env=ENV, memory=False).seconds
 
 
 def extract_serially(corpus: str) -> None:
@@ -182,8 +182,9 @@ def breakdown(marks: dict[str, float], launched: float) -> dict[str, float]:
     }
 
 
-def audit_run(pages: list[Path]) -> tuple[Any, dict[str, float]]:
-    """`python -m audit run` over copies of the pages: what it cost, and its stages."""
+def audit_run(pages: list[Path], memory: bool = False) -> tuple[Any, dict[str, float]]:
+    """`python -m audit run` over copies of the pages: what it cost (its memory too if asked: slower), and its
+    stages."""
     with tempfile.TemporaryDirectory(prefix="audit-corpus-") as tmp:
         seeds = Path(tmp) / "seeds"
         seeds.mkdir()
@@ -194,7 +195,7 @@ def audit_run(pages: list[Path]) -> tuple[Any, dict[str, float]]:
         marks_path = Path(tmp) / "marks.json"
         code = f"from benchmarks.bench_corpus import staged_run; staged_run({argv!r}, {str(marks_path)!r})"
         launched = time.time()
-        m = run_measured([sys.executable, "-c", code], env=ENV)
+        m = run_measured([sys.executable, "-c", code], env=ENV, memory=memory)
         return m, breakdown(json.loads(marks_path.read_text()), launched)
 
 
@@ -222,10 +223,11 @@ def _compared(corpus: Path, pages: list[Path], rounds: int = ROUNDS) -> dict[str
     command, (m, stages) = pairs[median]
     alone = trafilatura_alone(pages)
     pooled = trafilatura_processes(corpus, JOBS)
+    memory, _ = audit_run(pages, memory=True)  # not timed against anything: sampling slows the audit
     print(
         f"{len(pages)} corpus pages, {rounds} rounds of both whole commands in turn; the round with the median "
         f"ratio: audit {m.seconds:.1f} s (whole command, all stages, {JOBS} worker "
-        f"processes), peak RSS {m.peak_rss_mb:.0f} MB (PSS {m.peak_pss_mb:.0f} MB)\n"
+        f"processes); in another run, peak RSS {memory.peak_rss_mb:.0f} MB (PSS {memory.peak_pss_mb:.0f} MB)\n"
         f"  trafilatura alone, whole command, 1 process: {command:.1f} s, ratio x{m.seconds / command:.2f} "
         "(target <= 2.0)\n"
         "  every round, audit / trafilatura: "
