@@ -16,6 +16,7 @@ loaded only by ``run_audit`` / ``validate_tables``::
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from audit.errors import UsageError
@@ -37,12 +38,15 @@ def require_pyspark() -> None:
         )
 
 
-def run_audit(config: RunConfig, plan: RunPlan) -> Verdict:
-    """`audit run` on Spark: extract in tasks, write the tables with Spark, validate them on Spark."""
+def run_audit(config: RunConfig, plan: RunPlan, prepare: Callable[[], None] = lambda: None) -> Verdict:
+    """`audit run` on Spark: extract in tasks, write the tables with Spark, validate them on Spark.
+
+    ``prepare`` runs in a thread while the session starts, and must end before anything is written: an
+    error it raises stops the session and ends the run."""
     require_pyspark()
     from audit.spark.extract import run_audit_spark
 
-    return run_audit_spark(config, plan)
+    return run_audit_spark(config, plan, prepare)
 
 
 def validate_tables(config: ValidateConfig, plan: ValidatePlan) -> Verdict:

@@ -16,7 +16,8 @@ import dataclasses
 import functools
 import json
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -54,15 +55,19 @@ _ENVELOPE = pa.schema(
 )
 
 
-def run_audit_spark(config: RunConfig, plan: RunPlan) -> Verdict:
-    """Extract every seed in Spark tasks, write the tables with Spark, validate them on Spark."""
+def run_audit_spark(config: RunConfig, plan: RunPlan, prepare: Callable[[], None]) -> Verdict:
+    """Extract every seed in Spark tasks, write the tables with Spark, validate them on Spark; ``prepare``
+    (building the suites: GX's import) runs in a thread while the session starts, and ends first."""
     from audit.spark.checks import validate_with
 
-    with spark_session(config.spark_master) as spark:
-        start_workers(spark)
-        write_tables_spark(spark, config.tables_dir, config.seeds_dir, config.limits, plan)
-        validation = plan_validation(config.tables_dir, config.seeds_dir, plan.rules)
-        return validate_with(spark, config.validation(), validation)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare") as pool:
+        preparing = pool.submit(prepare)
+        with spark_session(config.spark_master) as spark:
+            preparing.result()  # its error (a suite GX rejects) stops the session: nothing is written
+            start_workers(spark)
+            write_tables_spark(spark, config.tables_dir, config.seeds_dir, config.limits, plan)
+            validation = plan_validation(config.tables_dir, config.seeds_dir, plan.rules)
+            return validate_with(spark, config.validation(), validation)
 
 
 def write_tables_spark(
