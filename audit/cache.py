@@ -146,6 +146,7 @@ class ExtractionCache:
     context: str  # context_digest(extraction_context(...))
     schemas: Mapping[str, pa.Schema] | None = None  # each table's schema: an entry with others is ignored
     stats: CacheStats = field(default_factory=CacheStats)
+    _messages: dict[str, tuple[bytes, pa.Schema]] | None = field(default=None, repr=False, compare=False)
 
     def key(self, seed_sha256: str) -> str:
         return sha256_bytes(f"{self.context}\0{seed_sha256}".encode())
@@ -165,7 +166,7 @@ class ExtractionCache:
         except OSError:
             self.stats.ignored += 1
             return None
-        found = decode_entry(data, key, seed_sha256)
+        found = decode_entry(data, key, seed_sha256, self._schema_messages())
         if found is None or not self._fits(found):
             self.stats.ignored += 1
             return None
@@ -173,6 +174,14 @@ class ExtractionCache:
         with contextlib.suppress(OSError):
             os.utime(path)  # last used: what prune --older-than measures
         return found
+
+    def _schema_messages(self) -> dict[str, tuple[bytes, pa.Schema]] | None:
+        """Each table's schema as the IPC message an entry's stream starts with (computed once)."""
+        if self.schemas is None:
+            return None
+        if self._messages is None:
+            self._messages = {name: (s.serialize().to_pybytes(), s) for name, s in self.schemas.items()}
+        return self._messages
 
     def _fits(self, found: CachedSeed) -> bool:
         """The entry's batches have the tables' schemas (rows of another layout would break the writer)."""
@@ -221,8 +230,13 @@ def encode_entry(
     return MAGIC + len(header).to_bytes(_HEADER_LEN, "big") + header + bytes(payload)
 
 
-def decode_entry(data: bytes, key: str, seed_sha256: str) -> CachedSeed | None:
-    """An entry's rows if it is whole and is the entry of ``key`` for ``seed_sha256``; else None."""
+def decode_entry(
+    data: bytes, key: str, seed_sha256: str, schemas: Mapping[str, tuple[bytes, pa.Schema]] | None = None
+) -> CachedSeed | None:
+    """An entry's rows if it is whole and is the entry of ``key`` for ``seed_sha256``; else None.
+
+    ``schemas``: each table's expected schema with its IPC message; a table's stream that starts with that
+    message has its batch read against the schema as it is (not parsed again, the slower part of a hit)."""
     if not data.startswith(MAGIC):
         return None
     at = len(MAGIC) + _HEADER_LEN
@@ -244,11 +258,21 @@ def decode_entry(data: bytes, key: str, seed_sha256: str) -> CachedSeed | None:
     batches = {}
     try:
         for name, (start, length) in header["tables"].items():
-            with pa.ipc.open_stream(pa.py_buffer(payload[start : start + length])) as reader:
-                batches[name] = reader.read_next_batch()
+            batches[name] = _read_batch(payload[start : start + length], (schemas or {}).get(name))
     except (pa.ArrowInvalid, StopIteration, ValueError, TypeError):
         return None
     return CachedSeed(row=header["row"], batches=batches)
+
+
+def _read_batch(stream: bytes, expected: tuple[bytes, pa.Schema] | None) -> pa.RecordBatch:
+    """The one batch of an Arrow IPC stream; read against ``expected``'s schema if the stream starts with
+    its message (byte for byte, so the same schema, metadata included), else parsed from the stream."""
+    if expected is not None and stream.startswith(expected[0]):
+        body = pa.py_buffer(stream)[len(expected[0]) :]
+        with contextlib.suppress(pa.ArrowInvalid, ValueError, OSError):
+            return pa.ipc.read_record_batch(body, expected[1])
+    with pa.ipc.open_stream(pa.py_buffer(stream)) as reader:
+        return reader.read_next_batch()
 
 
 def parse_age(text: str) -> dt.timedelta:

@@ -162,3 +162,31 @@ def test_ages(text: str, seconds: int) -> None:
 def test_bad_ages_say_what_is_accepted(text: str) -> None:
     with pytest.raises(ValueError, match=r"s, m, h, d or w \(e\.g\. 30d\)"):
         parse_age(text)
+
+
+def test_a_hit_reads_each_batch_against_the_schema_it_expects(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the tables' schemas known, a stream that starts with a schema's own message is read against that
+    schema as it is (not parsed again); the rows are those of the plain read, and another schema is not."""
+    batches = _batches()
+    schemas = {name: b.schema for name, b in batches.items()}
+    data = encode_entry("k", SHA, ROW, batches)
+    messages = {name: (s.serialize().to_pybytes(), s) for name, s in schemas.items()}
+    plain = decode_entry(data, "k", SHA)
+    opened: list[object] = []
+    real = pa.ipc.open_stream
+    monkeypatch.setattr(pa.ipc, "open_stream", lambda source: opened.append(source) or real(source))
+    fast = decode_entry(data, "k", SHA, messages)
+    assert opened == [] and fast is not None and plain is not None
+    assert {k: b.to_pylist() for k, b in fast.batches.items()} == {
+        k: b.to_pylist() for k, b in plain.batches.items()
+    }
+    assert all(fast.batches[k].schema.equals(schemas[k], check_metadata=True) for k in schemas)
+    other = pa.schema([pa.field("title", pa.large_string()), pa.field("n", pa.int32())])
+    read = decode_entry(data, "k", SHA, {"articles": (other.serialize().to_pybytes(), other)})
+    assert read is not None and read.batches["articles"].schema.equals(schemas["articles"])
+    cache = ExtractionCache(root=tmp_path, context="ctx", schemas=schemas)
+    cache.put(SHA, ROW, batches)
+    found = cache.get(SHA)
+    assert found is not None and found.batches["numbers"].to_pylist() == batches["numbers"].to_pylist()
