@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import shutil
 import subprocess
@@ -31,7 +32,9 @@ SUITES = ROOT / "expectations"
 
 
 @pytest.fixture(autouse=True)
-def private_extraction_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def private_extraction_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Each test's runs use a cache of their own (empty at the start), never the user's ~/.cache."""
     home = tmp_path_factory.mktemp("xdg-cache")
     monkeypatch.setenv("XDG_CACHE_HOME", str(home))
@@ -59,6 +62,18 @@ def suites_dir(tmp_path: Path) -> Path:
     d = tmp_path / "expectations"
     shutil.copytree(SUITES, d, ignore=shutil.ignore_patterns("waivers.json"))
     return d
+
+
+# the one line a run prints for the expectation break_first_expectation leaves GX to reject
+GX_REJECTED = "articles.json: /expectations/0: expect_column_values_to_not_be_null: "
+
+
+def break_first_expectation(suites: Path) -> None:
+    """Give the first expectation of a suites copy kwargs that pass the suite schema and GX rejects."""
+    path = suites / "articles.json"
+    doc = json.loads(path.read_text())
+    doc["expectations"][0]["kwargs"] = {"column": "title", "mostly": 7}
+    path.write_text(json.dumps(doc))
 
 
 def run_args(tmp_path: Path, seeds: Path, suites: Path, *extra: str) -> list[str]:

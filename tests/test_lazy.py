@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import pytest
 
 from audit import process
 from audit.cli import main
-from tests.conftest import ROOT, run_args
+from tests.conftest import GX_REJECTED, ROOT, break_first_expectation, run_args
 
 
 def _python(code: str) -> subprocess.CompletedProcess[str]:
@@ -65,10 +64,7 @@ def test_a_suite_gx_rejects_stops_a_run_in_workers_before_anything_is_written(
 ) -> None:
     """Kwargs GX rejects, found while the workers extract: exit 2, the same one line, no tables or report."""
     monkeypatch.setattr(process, "_PARALLEL_MIN", 1)
-    path = suites_dir / "articles.json"
-    doc = json.loads(path.read_text())
-    doc["expectations"][0]["kwargs"] = {"column": "title", "mostly": 7}
-    path.write_text(json.dumps(doc))
+    break_first_expectation(suites_dir)
     seeds = tmp_path / "in"
     seeds.mkdir()
     for i in range(3):
@@ -77,7 +73,7 @@ def test_a_suite_gx_rejects_stops_a_run_in_workers_before_anything_is_written(
     args[args.index("--jobs") + 1] = "2"
     assert main(args) == 2
     err = capsys.readouterr().err
-    assert "articles.json: /expectations/0: expect_column_values_to_not_be_null: " in err
+    assert GX_REJECTED in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "tables").exists() and not (tmp_path / "report").exists()
 

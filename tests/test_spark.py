@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from audit.cli import main
-from tests.conftest import ROOT, SAMPLE, SUITES, key_pair
+from tests.conftest import GX_REJECTED, ROOT, SAMPLE, SUITES, break_first_expectation, key_pair
 
 pytestmark = [
     pytest.mark.spark,
@@ -251,17 +251,14 @@ def test_a_suite_gx_rejects_stops_a_spark_run_before_anything_is_written(
 ) -> None:
     """Suites are built (GX imported) while the session starts: kwargs GX rejects still end the run with
     exit 2 and the same one line, with no tables and no report."""
-    path = suites_dir / "articles.json"
-    doc = json.loads(path.read_text())
-    doc["expectations"][0]["kwargs"] = {"column": "title", "mostly": 7}
-    path.write_text(json.dumps(doc))
+    break_first_expectation(suites_dir)
     seeds = tmp_path / "seeds"
     seeds.mkdir()
     shutil.copy(SAMPLE, seeds / SAMPLE.name)
     args = ["run", str(seeds), "--tables", str(tmp_path / "t"), "--report", str(tmp_path / "report")]
     assert main([*args, "--suites", str(suites_dir), "--engine", "spark"]) == 2
     err = capsys.readouterr().err
-    assert "articles.json: /expectations/0: expect_column_values_to_not_be_null: " in err
+    assert GX_REJECTED in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "t").exists() and not (tmp_path / "report").exists()
     assert spark.sparkContext._jsc is not None  # the test's own session is still running
