@@ -11,7 +11,7 @@ import pytest
 from audit import records
 from audit.extract import links
 from audit.extract.date_patterns import PATTERNS, has_trigger
-from audit.extract.offsets import make_id, span_id
+from audit.extract.offsets import ByteMap, make_id, span_id
 from audit.extract.segments import Segment
 from audit.store import SPECS, to_batch
 
@@ -85,3 +85,21 @@ def test_a_str_enum_is_stored_and_digested_as_its_plain_string() -> None:
     row = plain.to_pylist()[0]
     values = tuple(v for k, v in row.items() if k != "record_sha256")
     assert row["record_sha256"] == hashlib.sha256(repr(values).encode("utf-8")).hexdigest()
+
+
+_CHARS = "ab \n\x7f\x80é€’日本Тек😀\ud800\udfff"
+
+
+@pytest.mark.parametrize("seed", range(20))
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "UTF8", "cp1252", "utf-16-le"])
+def test_byte_map_gives_each_offset_its_byte_offset(seed: int, encoding: str) -> None:
+    """Every character offset maps to the length of the text before it, encoded (the UTF-8 table is built
+    from the encoded bytes at once; the other encodings character by character)."""
+    rng = random.Random(seed)
+    pool = _CHARS if encoding.lower().startswith("utf") else "ab \n\x7féü€’"
+    text = "".join(rng.choice(pool) for _ in range(rng.randint(0, 80)))
+    codec = "utf-8" if encoding == "utf-8-sig" else encoding
+    bmap = ByteMap(text, encoding)
+    shift = 3 if encoding == "utf-8-sig" else 0
+    for i in range(len(text) + 1):
+        assert bmap.byte(i) == len(text[:i].encode(codec, "surrogatepass")) + shift

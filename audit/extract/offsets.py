@@ -8,6 +8,8 @@ import re
 from bisect import bisect_left
 from collections.abc import Iterable
 
+import numpy as np
+
 from audit.records import Span
 
 
@@ -32,6 +34,9 @@ class ByteMap:
         # only characters that take more than one byte move offsets; news text has few of them
         if text.isascii():
             return
+        if enc.replace("_", "-").lower() in ("utf-8", "utf8"):
+            self._positions, self._extra = _utf8_table(text)
+            return
         for m in _NON_ASCII.finditer(text):
             width = len(m.group().encode(enc, "surrogatepass"))
             if width > 1:
@@ -52,6 +57,18 @@ class ByteMap:
 
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _utf8_table(text: str) -> tuple[list[int], list[int]]:
+    """ByteMap's table for UTF-8, built from the encoded bytes at once (a page in Cyrillic or Chinese has
+    a multi-byte character in every position): the characters wider than a byte, and the running sum of
+    the bytes they add."""
+    data = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    starts = np.flatnonzero((data & 0xC0) != 0x80)  # each character's first byte, in character order
+    widths = np.diff(np.append(starts, len(data)))
+    wide = np.flatnonzero(widths > 1)
+    extra = np.cumsum(widths[wide] - 1)
+    return wide.tolist(), [0, *extra.tolist()]
 
 
 def make_id(prefix: str, *parts: object) -> str:
