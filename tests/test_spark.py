@@ -7,6 +7,8 @@ import importlib.util
 import json
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -262,3 +264,19 @@ def test_a_suite_gx_rejects_stops_a_spark_run_before_anything_is_written(
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "t").exists() and not (tmp_path / "report").exists()
     assert spark.sparkContext._jsc is not None  # the test's own session is still running
+
+
+@needs_spark
+def test_gx_imports_no_pyspark_module_the_session_thread_has_not() -> None:
+    """`run --engine spark` imports GX in a thread while the main one starts the session; after
+    import_what_gx_imports, importing GX loads no pyspark or py4j module, so the two threads never import
+    the same one at once."""
+    code = (
+        "import sys; from audit.spark.session import import_what_gx_imports; import_what_gx_imports(); "
+        "spark = lambda: {m for m in sys.modules if m.split('.')[0] in ('pyspark', 'py4j')}; before = spark(); "
+        "from audit.lazy import defer_unused_imports; defer_unused_imports(); import great_expectations; "
+        "print(sorted(spark() - before), len(before) > 50)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GX_ANALYTICS_ENABLED": "false"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    assert done.stdout.strip().splitlines()[-1] == "[] True", done.stderr[-2000:]

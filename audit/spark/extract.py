@@ -40,7 +40,7 @@ from audit.process import EXTRACTED_TABLES, Processed, process_seed, reject_dupl
 from audit.records import SeedRow, Verdict
 from audit.signing import sign_manifest
 from audit.spark.datasets import FIELD_MANIFEST_KEY, count_rows, dataset_sha256, remove_checksums
-from audit.spark.session import spark_session, stage, start_workers
+from audit.spark.session import import_what_gx_imports, spark_session, stage, start_workers
 from audit.store import SPECS, TABLES, TableSpec, arrow_schema, to_batch
 
 SEEDS_PER_TASK_CONF = "spark.audit.seedsPerTask"
@@ -60,6 +60,7 @@ def run_audit_spark(config: RunConfig, plan: RunPlan, prepare: Callable[[], None
     (building the suites: GX's import) runs in a thread while the session starts, and ends first."""
     from audit.spark.checks import validate_with
 
+    import_what_gx_imports()  # before GX is imported beside the session's start
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare") as pool:
         preparing = pool.submit(prepare)
         with spark_session(config.spark_master) as spark:

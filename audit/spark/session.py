@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import shutil
 import sys
@@ -26,6 +27,31 @@ _CONF = {
     # workers are forked from a daemon that has imported the task code: each task worker starts warm
     "spark.python.daemon.module": "audit.spark.daemon",
 }
+
+
+# the pyspark modules Great Expectations imports (great_expectations/compatibility/pyspark.py)
+_GX_PYSPARK = (
+    "pyspark.errors",
+    "pyspark.sql.functions",
+    "pyspark.sql.types",
+    "pyspark.sql.utils",
+    "pyspark.sql.readwriter",
+    "pyspark.ml.feature",
+    "pyspark.sql.connect.dataframe",
+    "pyspark.sql.connect.session",
+)
+
+
+def import_what_gx_imports() -> None:
+    """Import, in this thread, the pyspark modules GX imports (those pyspark cannot load are skipped).
+
+    ``audit run --engine spark`` imports GX in another thread while this one starts the session; with
+    these already loaded, the two threads never import the same pyspark module at once (two threads
+    entering a circular import from both ends can each get the other's module half made).
+    """
+    for name in _GX_PYSPARK:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
 
 
 def java_missing() -> str | None:
