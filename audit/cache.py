@@ -41,6 +41,7 @@ from typing import Any
 import pyarrow as pa
 
 from audit.fsio import atomic_write, sha256_bytes
+from audit.store import ipc_stream
 from audit.version import __version__
 
 LAYOUT = "v1"
@@ -210,10 +211,7 @@ def encode_entry(
     """One entry's bytes: magic, header length, header, payload (one Arrow IPC stream per table)."""
     payload, slices = bytearray(), {}
     for name in sorted(batches):
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, batches[name].schema) as writer:
-            writer.write_batch(batches[name])
-        blob = sink.getvalue().to_pybytes()
+        blob = ipc_stream(batches[name])
         slices[name] = [len(payload), len(blob)]
         payload += blob
     header = json.dumps(

@@ -153,6 +153,15 @@ def _digest(values: tuple[Any, ...]) -> str:
     return hashlib.sha256(repr(values).encode("utf-8")).hexdigest()
 
 
+def ipc_stream(batch: pa.RecordBatch) -> bytes:
+    """One batch as an Arrow IPC stream (its schema, then the batch): how the extraction cache and the
+    Spark engine's tasks carry a seed's rows."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, batch.schema) as writer:
+        writer.write_batch(batch)
+    return bytes(sink.getvalue().to_pybytes())
+
+
 def to_batch(spec: TableSpec, rows: Iterable[Any]) -> pa.RecordBatch:
     """Records of one table as an Arrow record batch with the table's explicit schema, column by column."""
     rows = list(rows)

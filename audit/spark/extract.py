@@ -41,7 +41,7 @@ from audit.records import SeedRow, Verdict
 from audit.signing import sign_manifest
 from audit.spark.datasets import FIELD_MANIFEST_KEY, count_rows, dataset_sha256, remove_checksums
 from audit.spark.session import import_what_gx_imports, spark_session, stage, start_workers
-from audit.store import SPECS, TABLES, TableSpec, arrow_schema, to_batch
+from audit.store import SPECS, TABLES, TableSpec, arrow_schema, ipc_stream, to_batch
 
 SEEDS_PER_TASK_CONF = "spark.audit.seedsPerTask"
 DEFAULT_SEEDS_PER_TASK = 500
@@ -158,18 +158,11 @@ def _extract_batches(
 def _envelope(index: int, item: Processed) -> pa.RecordBatch:
     row = {f.name: getattr(item.row, f.name) for f in dataclasses.fields(SeedRow)}
     entries = [("seeds", 1, json.dumps(row).encode("utf-8"))]
-    entries += [(name, b.num_rows, _ipc(b)) for name, b in item.batches.items() if b.num_rows]
+    entries += [(name, b.num_rows, ipc_stream(b)) for name, b in item.batches.items() if b.num_rows]
     columns = list(zip(*entries, strict=True))
     return pa.RecordBatch.from_arrays(
         [pa.array([index] * len(entries), pa.int64()), *(pa.array(c) for c in columns)], schema=_ENVELOPE
     )
-
-
-def _ipc(batch: pa.RecordBatch) -> bytes:
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, batch.schema) as writer:
-        writer.write_batch(batch)
-    return bytes(sink.getvalue().to_pybytes())
 
 
 def collect_seed_rows(envelope: DataFrame, n_files: int) -> list[SeedRow]:

@@ -24,7 +24,7 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import BooleanType, StructField, StructType
 
 from audit.records import PROVENANCE_COLUMNS
-from audit.store import SPECS, arrow_schema
+from audit.store import SPECS, arrow_schema, ipc_stream
 from audit.validate.provenance import provenance_columns
 from audit.validate.reextract import Reextraction
 from audit.validate.seeds import SeedCache
@@ -112,7 +112,7 @@ def _pack_rows(name: str, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.Reco
         stops = [*ends.tolist(), len(order)]
         keys = [None if codes[order[a]] < 0 else shas[codes[order[a]]] for a in starts]
         ordered = batch.take(pa.array(order))  # once; each seed's rows are then a slice of it
-        payloads = [_ipc(ordered.slice(a, b - a)) for a, b in zip(starts, stops, strict=True)]
+        payloads = [ipc_stream(ordered.slice(a, b - a)) for a, b in zip(starts, stops, strict=True)]
         yield pa.RecordBatch.from_arrays(
             [
                 pa.array(keys, pa.string()),
@@ -121,13 +121,6 @@ def _pack_rows(name: str, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.Reco
             ],
             schema=_PACKED_ARROW,
         )
-
-
-def _ipc(batch: pa.RecordBatch | pa.Table) -> bytes:
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, batch.schema) as writer:
-        writer.write(batch)
-    return bytes(sink.getvalue().to_pybytes())
 
 
 def _provenance_windows(
