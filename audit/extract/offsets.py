@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import itertools
 import re
@@ -34,7 +35,7 @@ class ByteMap:
         # only characters that take more than one byte move offsets; news text has few of them
         if text.isascii():
             return
-        if enc.replace("_", "-").lower() in ("utf-8", "utf8"):
+        if codecs.lookup(enc).name == "utf-8":
             self._positions, self._extra = _utf8_table(text)
             return
         for m in _NON_ASCII.finditer(text):
