@@ -55,11 +55,9 @@ def _run_audit(config: RunConfig, progress: Progress | None) -> Verdict:
     if config.engine == "spark":
         from audit import spark
 
-        def prepare() -> None:  # run while the session starts (GX's import beside the JVM's start-up)
-            check_builds(plan.unbuilt)
-            retire_report()  # (its tables are swapped inside spark.run_audit)
-
-        return spark.run_audit(config, plan, prepare)
+        # the suites are built (GX imported) while the session starts; the old report goes once it has
+        # started and they have built (its tables are swapped inside spark.run_audit)
+        return spark.run_audit(config, plan, lambda: check_builds(plan.unbuilt), retire_report)
     with processing(
         config.seeds_dir, plan.files, config.limits, plan.options, config.jobs, plan.cache
     ) as chunks:

@@ -280,3 +280,28 @@ def test_gx_imports_no_pyspark_module_the_session_thread_has_not() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GX_ANALYTICS_ENABLED": "false"}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
     assert done.stdout.strip().splitlines()[-1] == "[] True", done.stderr[-2000:]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pyspark") is None, reason="pyspark is not installed")
+def test_a_spark_run_that_cannot_start_leaves_the_last_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No Java: `run --engine spark` exits 2 with the reason in one line, writes no tables, and the report
+    of the last run is still there (it is retired only once the session has started)."""
+    from audit.spark import session
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    shutil.copy(SAMPLE, seeds / SAMPLE.name)
+    report = tmp_path / "report"
+    args = ["run", str(seeds), "--report", str(report), "--suites", str(SUITES), "--jobs", "1"]
+    assert main([*args, "--tables", str(tmp_path / "t1")]) == 1  # the pandas engine's report
+    before = (report / "results.json").read_bytes()
+    capsys.readouterr()
+    monkeypatch.delenv("PYSPARK_GATEWAY_PORT", raising=False)
+    monkeypatch.setattr(session, "java_missing", lambda: "Spark needs Java 17 or newer: no java on PATH.")
+    assert main([*args, "--tables", str(tmp_path / "t2"), "--engine", "spark"]) == 2
+    err = capsys.readouterr().err
+    assert "--engine spark: Spark needs Java 17" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "t2").exists()
+    assert (report / "results.json").read_bytes() == before

@@ -38,15 +38,20 @@ def require_pyspark() -> None:
         )
 
 
-def run_audit(config: RunConfig, plan: RunPlan, prepare: Callable[[], None] = lambda: None) -> Verdict:
+def run_audit(
+    config: RunConfig,
+    plan: RunPlan,
+    prepare: Callable[[], None] = lambda: None,
+    before_writing: Callable[[], None] = lambda: None,
+) -> Verdict:
     """`audit run` on Spark: extract in tasks, write the tables with Spark, validate them on Spark.
 
-    ``prepare`` runs in a thread while the session starts, and must end before anything is written: an
-    error it raises stops the session and ends the run."""
+    ``prepare`` runs in a thread while the session starts: an error it raises stops the session and ends
+    the run. ``before_writing`` runs once the session has started and ``prepare`` has ended."""
     require_pyspark()
     from audit.spark.extract import run_audit_spark
 
-    return run_audit_spark(config, plan, prepare)
+    return run_audit_spark(config, plan, prepare, before_writing)
 
 
 def validate_tables(config: ValidateConfig, plan: ValidatePlan) -> Verdict:

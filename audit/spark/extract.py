@@ -55,9 +55,12 @@ _ENVELOPE = pa.schema(
 )
 
 
-def run_audit_spark(config: RunConfig, plan: RunPlan, prepare: Callable[[], None]) -> Verdict:
+def run_audit_spark(
+    config: RunConfig, plan: RunPlan, prepare: Callable[[], None], before_writing: Callable[[], None]
+) -> Verdict:
     """Extract every seed in Spark tasks, write the tables with Spark, validate them on Spark; ``prepare``
-    (building the suites: GX's import) runs in a thread while the session starts, and ends first."""
+    (building the suites: GX's import) runs in a thread while the session starts, and ends first, then
+    ``before_writing`` (retiring the old report): a session that cannot start leaves it in place."""
     from audit.spark.checks import validate_with
 
     import_what_gx_imports()  # before GX is imported beside the session's start
@@ -65,6 +68,7 @@ def run_audit_spark(config: RunConfig, plan: RunPlan, prepare: Callable[[], None
         preparing = pool.submit(prepare)
         with spark_session(config.spark_master) as spark:
             preparing.result()  # its error (a suite GX rejects) stops the session: nothing is written
+            before_writing()
             start_workers(spark)
             write_tables_spark(spark, config.tables_dir, config.seeds_dir, config.limits, plan)
             validation = plan_validation(config.tables_dir, config.seeds_dir, plan.rules)
