@@ -173,3 +173,82 @@ def test_workers_validating_at_once_share_the_batch_budget(audited: Path) -> Non
     alone = frames.batch_rows("articles")
     frames.share_batches(2)
     assert alone > 2_000 and abs(frames.batch_rows("articles") - alone // 2) <= 1
+
+
+_VALUES_PROBE = """
+import json, pandas as pd, great_expectations as gx
+from audit.validate.gx import gx_context
+context = gx_context() if {audit} else gx.get_context(mode="ephemeral")
+frame = pd.DataFrame({{"a": [1, 2, None, 40, 50], "b": ["x", "y", "z", "x", "q"]}})
+suite = gx.ExpectationSuite(name="s", expectations=[
+    gx.expectations.ExpectColumnValuesToBeBetween(column="a", min_value=0, max_value=10),
+    gx.expectations.ExpectColumnValuesToBeInSet(column="b", value_set=["x", "y"]),
+    gx.expectations.ExpectColumnPairValuesToBeEqual(column_A="a", column_B="a"),
+])
+batch = (context.data_sources.add_pandas(name="p").add_dataframe_asset("t")
+         .add_batch_definition_whole_dataframe("all").get_batch(batch_parameters={{"dataframe": frame}}))
+out = {{}}
+for name, fmt in {formats}.items():
+    found = batch.validate(suite, result_format=fmt)
+    out[name] = [[r.success, r.result] for r in found.results]
+from great_expectations.expectations.registry import _registered_metrics
+out["wrapped"] = sum(getattr(fn, "_audit_skips_unasked", False)
+                     for d in _registered_metrics.values() for _, fn in d.get("providers", {{}}).values())
+print(json.dumps(out, sort_keys=True, default=str))
+"""
+
+
+def test_gx_fetches_no_failing_values_when_none_are_asked_for() -> None:
+    """With the audit's context, a result format asking for 0 failing values (COUNTS_ONLY) gives GX's own
+    results without fetching them (the query costs a planned Spark job per rule); any other format still
+    gets GX's values, so every result is the same as a fresh GX's."""
+    import json
+    import subprocess
+    import sys
+
+    from audit.validate.gx import COUNTS_ONLY
+
+    formats = {
+        "counts": COUNTS_ONLY,
+        "basic": {"result_format": "BASIC"},
+        "summary": {"result_format": "SUMMARY", "partial_unexpected_count": 2},
+        "complete": {"result_format": "COMPLETE"},
+    }
+    env = {**os.environ, "GX_ANALYTICS_ENABLED": "false"}
+
+    def results(audit: bool) -> dict[str, Any]:
+        code = _VALUES_PROBE.format(audit=audit, formats=repr(formats))
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+        found: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        return found
+
+    fresh, audits = results(audit=False), results(audit=True)
+    assert fresh.pop("wrapped") == 0 and audits.pop("wrapped") > 50  # every engine's *.unexpected_values
+    assert audits == fresh
+    assert [success for success, _ in audits["counts"]] == [False, False, True]
+    assert audits["basic"][0][1]["partial_unexpected_list"] == [40.0, 50.0]
+
+
+def test_unasked_values_answer_empty_without_calling_gx() -> None:
+    """The wrapped metric answers [] for a non-COMPLETE format asking for 0 values, and calls GX's own
+    function for every other format; wrapping twice wraps once."""
+    from audit.validate.gx import _unless_none_asked
+
+    calls: list[dict[str, Any]] = []
+
+    def provider(**kwargs: Any) -> list[int]:
+        calls.append(kwargs)
+        return [1]
+
+    provider.metric_fn_type = "value"  # type: ignore[attr-defined]
+    wrapped = _unless_none_asked(provider)
+    assert wrapped.metric_fn_type == "value"
+    none = {"result_format": {"result_format": "BASIC", "partial_unexpected_count": 0}}
+    assert wrapped(metric_value_kwargs=none) == [] and not calls
+    for fmt in (
+        {"result_format": "BASIC", "partial_unexpected_count": 3},
+        {"result_format": "BASIC"},
+        {"result_format": "COMPLETE", "partial_unexpected_count": 0},
+    ):
+        assert wrapped(metric_value_kwargs={"result_format": fmt}) == [1]
+    assert len(calls) == 3
