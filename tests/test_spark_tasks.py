@@ -63,12 +63,19 @@ def test_one_seed_is_read_once_for_all_its_tables(tmp_path: Path, monkeypatch: p
     assert reads == ["sample.txt"]
     assert len(tables) > 3  # articles, blocks, numbers, links, dates, texts: several tables, one read
     for name, table in tables.items():
-        mine = found.filter(pa.compute.equal(found.column("table"), name))
+        mine = _unpacked(found, name)
         assert mine.num_rows == table.num_rows
+        assert mine.select(table.schema.names).equals(table)
         assert sorted(mine.column(provenance.ROW_COLUMN).to_pylist()) == list(range(table.num_rows))
         assert set(mine.column("seed_ok").to_pylist()) == {True}
         assert set(mine.column("record_ok").to_pylist()) == {True}
-        assert set(found.schema.names) >= set(PROVENANCE_COLUMNS)
+        assert set(mine.schema.names) == {*table.schema.names, *PROVENANCE_COLUMNS}
+
+
+def _unpacked(found: pa.Table, name: str) -> pa.Table:
+    """A table's rows, with their provenance columns, out of a provenance task's payloads."""
+    payloads = found.filter(pa.compute.equal(found.column("table"), name)).column("payload").to_pylist()
+    return pa.concat_tables(pa.ipc.open_stream(p).read_all() for p in payloads)
 
 
 def test_rows_of_a_seed_stay_together_and_in_order_when_packed() -> None:
@@ -113,5 +120,6 @@ def test_a_window_never_splits_a_seed_across_batches(tmp_path: Path, monkeypatch
         schema=provenance._CHECKED,
     )
     assert sorted(reads) == ["other.txt", "sample.txt"]
-    assert found.num_rows == n_rows
-    assert set(found.column("seed_ok").to_pylist()) == {True}
+    checked = [_unpacked(found, name) for name in set(found.column("table").to_pylist())]
+    assert sum(t.num_rows for t in checked) == n_rows
+    assert all(set(t.column("seed_ok").to_pylist()) == {True} for t in checked)

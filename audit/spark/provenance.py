@@ -38,13 +38,8 @@ _PACKED_ARROW = pa.schema(
 )
 _PACKED = from_arrow_schema(_PACKED_ARROW)
 _CHECKED = pa.schema(
-    [
-        pa.field("table", pa.string()),
-        pa.field(FILE_COLUMN, pa.string()),
-        pa.field(ROW_COLUMN, pa.int64()),
-        *(pa.field(c, pa.bool_()) for c in PROVENANCE_COLUMNS),
-    ]
-)  # a seeded row's place in the files and its provenance columns
+    [pa.field("table", pa.string()), pa.field("payload", pa.binary())]
+)  # a table's rows of some seeds, with their provenance columns (Arrow IPC)
 
 
 def provenance_frames(
@@ -54,12 +49,13 @@ def provenance_frames(
     intact: Mapping[str, bool],
     again: Reextraction | None = None,
 ) -> tuple[dict[str, DataFrame], DataFrame | None]:
-    """Each table with the provenance columns, and the frame of every seeded row's provenance that they
-    join (persist it first, or every table computes it again).
+    """Each table with the provenance columns, and the frame of every seeded row with them that each
+    table's frame reads its rows from (persist it first, or every table computes it again).
 
     Every table's rows of a seed go to one task, with the seed's path: one shuffle for all tables, and each
     seed re-read (for HTML, its text derived again) once for all of them, as the pandas engine does. The
-    task returns each row's place in the files and its four columns, which each table joins in the JVM."""
+    task returns the rows with their four columns, packed per table; each table's frame unpacks its own,
+    with no join back (a join shuffled every table's rows again: three Spark jobs a table)."""
     seeded = [name for name, frame in tables.items() if "seed_sha256" in frame.columns]
     found = {  # run-time tables (link_checks): no seed to re-read
         name: frame.mapInArrow(
@@ -79,16 +75,22 @@ def provenance_frames(
     task = functools.partial(_provenance_windows, root, dict(intact), again)
     checked = ordered.mapInArrow(task, from_arrow_schema(_CHECKED))
     for name in seeded:
-        frame = tables[name]
-        mine = checked.where(F.col("table") == name).drop("table")
-        joined = frame.join(mine, [FILE_COLUMN, ROW_COLUMN], "left")
-        found[name] = joined.select(*frame.columns, *PROVENANCE_COLUMNS)
+        schema = _with_provenance_schema(tables[name])
+        mine = checked.where(F.col("table") == name)
+        found[name] = mine.mapInArrow(functools.partial(_unpack_rows, schema.names), schema)
     return {name: found[name] for name in tables}, checked
 
 
 def _with_provenance_schema(frame: DataFrame) -> StructType:
     extra = [StructField(c, BooleanType(), True) for c in PROVENANCE_COLUMNS]
     return StructType([*frame.schema.fields, *extra])
+
+
+def _unpack_rows(columns: list[str], batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """In a task: a table's checked rows from their payloads, in the frame's columns."""
+    for batch in batches:
+        for payload in batch.column("payload").to_pylist():
+            yield from pa.ipc.open_stream(payload).read_all().select(columns).to_batches()
 
 
 def _provenance_batches(
@@ -150,7 +152,8 @@ def _provenance_group(
     root: Path, intact: Mapping[str, bool], again: Reextraction | None, group: pa.Table
 ) -> pa.Table:
     """Some seeds' rows of every table, each seed with its path; each seed is re-read once for them all (the
-    pandas engine's SeedCache), and extracted again once if ``again`` chooses it. Each row's place and checks."""
+    pandas engine's SeedCache), and extracted again once if ``again`` chooses it. Each table's rows with
+    their provenance columns, one payload per table."""
     named: dict[str, str] = {}
     by_table: dict[str, list[bytes]] = {}  # in the order the tables first come
     for sha, table, payload in zip(
@@ -170,9 +173,12 @@ def _provenance_group(
         parts = [pa.ipc.open_stream(p).read_all() for p in payloads]
         # one chunk, not one per seed: the checks go batch by batch, and a batch costs about 0.3 ms
         rows = _add_provenance(pa.concat_tables(parts).combine_chunks(), name, seeds, intact[name], expected)
-        place = rows.select([FILE_COLUMN, ROW_COLUMN, *PROVENANCE_COLUMNS])
-        found.append(place.append_column("table", pa.array([name] * rows.num_rows, pa.string())))
-    return pa.concat_tables(found).select(_CHECKED.names) if found else _CHECKED.empty_table()
+        found.append((name, ipc_stream(rows.combine_chunks().to_batches()[0]) if rows.num_rows else None))
+    kept = [(name, payload) for name, payload in found if payload is not None]
+    return pa.table(
+        [pa.array([n for n, _ in kept], pa.string()), pa.array([p for _, p in kept], pa.binary())],
+        schema=_CHECKED,
+    )
 
 
 def _add_provenance(
