@@ -8,7 +8,7 @@ loaded only by ``run_audit`` / ``validate_tables``::
     session.py   SparkSession for a master URL (local[2] by default, or the one spark-submit gives)
     datasets.py  a table as a Parquet dataset directory: part files, digest, row count, embedded manifest
     extract.py   seeds -> Spark tasks calling audit.process.process_seed -> tables written by Spark
-    provenance.py  every table's rows of a seed checked in one task -> provenance columns joined in the JVM
+    provenance.py  every table's rows of a seed checked in one task -> each table's rows with provenance columns
     checks.py    the tables with provenance, GX suites on Spark DataFrames -> CheckResult records
     daemon.py    the Python daemon Spark forks task workers from, the task modules already imported
 """

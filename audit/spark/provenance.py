@@ -5,7 +5,7 @@ in the seeds table, as ``validate.frames.Frames`` picks it), partitioned by ``se
 it: one shuffle for all tables. A task takes its seeds ``_SEEDS_PER_WINDOW`` at a time, re-reads each once
 through ``validate.seeds.SeedCache`` and calls ``validate.provenance.provenance_columns`` on each table's
 rows of them (the pandas engine's own functions, as its walk over the tables calls them). It returns each
-row's place in the files and its provenance columns, which each table joins back in the JVM.
+table's rows with their provenance columns, packed per table; each table's frame unpacks its own rows.
 
 These functions run in Spark tasks; ``spark.daemon`` imports this module before forking the workers.
 """
