@@ -91,6 +91,23 @@ def test_same_sentence_cue_behind_an_aside_or_a_tail(text: str, needle: str, sou
 
 
 @pytest.mark.parametrize(
+    ("text", "needle", "source"),
+    [
+        # the document noun is the phrase's head: kept whole, not cut to 'the results of a'
+        ("According to the results of a survey, 8 percent of voters feel down.", "8 percent", "the results of a survey"),
+        ("According to the results of the survey, 6 percent of voters feel down.", "6 percent", "the results of the survey"),
+        # whose work it is comes before the noun: the source is the party
+        ("According to the agency's data, 9 percent of voters feel down.", "9 percent", "the agency"),
+        ("According to Labor Department figures, 7 percent of workers quit.", "7 percent", "Labor Department"),
+    ],
+)
+def test_a_document_noun_is_cut_off_only_after_its_owner(text: str, needle: str, source: str) -> None:
+    """'X's data', 'X figures': X is the source; 'the results of a survey' is a source as it stands."""
+    f = _facts(text)[needle]
+    assert (f.attribution_kind, f.source) == ("explicit", source)
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "More than six in 10 said they were worried; 46 percent said they were unenthusiastic.",

@@ -226,7 +226,7 @@ def _clean_entity(text: str, a: int, b: int, flag: bool = False) -> tuple[int, i
     for pat in (W.TAIL, W.DOC_SUFFIX):
         m = pat.search(s.rstrip())
         rest = s[: m.start()].strip(" '\"“‘") if m else ""
-        if m and rest and rest.lower() not in W.DETS and (pat is W.TAIL or _plausible(rest)):
+        if m and rest and rest.lower() not in W.DETS and (pat is W.TAIL or _names_the_work(rest)):
             b = a + m.start()  # 'the agency's data' -> 'the agency'; 'campaign finance records' stays whole
             s = text[a:b]
     lead = len(s) - len(s.lstrip(" '\"“‘"))
@@ -239,6 +239,14 @@ def _clean_entity(text: str, a: int, b: int, flag: bool = False) -> tuple[int, i
     if s[0].isdigit() or s.lower() in W.DETS or s in ("there", "which", "what", "who", "the number"):
         return None
     return a, b, s, flag
+
+
+def _names_the_work(rest: str) -> bool:
+    """True when what comes before a document noun names whose work it is ('the agency' of 'the agency's
+    data', 'Labor Department' of 'Labor Department figures'); not when the noun is the phrase's own head
+    ('the results of a survey': cut there, the source would read 'the results of a')."""
+    last = rest.split()[-1].lower()
+    return last not in W.DETS and not W.PREPOSITION.match(last) and _plausible(rest)
 
 
 def _plausible(name: str) -> bool:
