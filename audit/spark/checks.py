@@ -99,11 +99,11 @@ def check_tables(
     if any(row.table == "link_checks" and row.n_rows_actual for row in facts):
         frames["links"] = join_live_checks(frames["links"], frames["link_checks"])
     try:
-        with stage(spark, "provenance: every table, one pass per seed"):
+        with stage(spark, _PROVENANCE):
             if shared is not None:  # computed once, here; each table's frame decodes its rows from it
                 shared.persist(StorageLevel.MEMORY_AND_DISK).count()
-            for frame in frames.values():
-                frame.persist(StorageLevel.MEMORY_AND_DISK).count()
+            with ThreadPoolExecutor(SUITE_THREADS, thread_name_prefix="audit-provenance") as pool:
+                list(pool.map(_persisted, frames.values()))  # small tables are one task each: a few at once
         if shared is not None:
             shared.unpersist()
         return run_spark_suites(spark, frames, facts, suites)
@@ -112,6 +112,14 @@ def check_tables(
             frame.unpersist()
         if shared is not None:
             shared.unpersist()
+
+
+_PROVENANCE = "provenance: every table, one pass per seed"
+
+
+def _persisted(frame: DataFrame) -> int:
+    with stage(frame.sparkSession, _PROVENANCE):  # a job's description is its thread's own
+        return int(frame.persist(StorageLevel.MEMORY_AND_DISK).count())
 
 
 def read_spark_table(spark: SparkSession, tables_dir: Path, name: str) -> DataFrame:

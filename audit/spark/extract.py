@@ -45,6 +45,7 @@ from audit.store import SPECS, TABLES, TableSpec, arrow_schema, ipc_stream, to_b
 
 SEEDS_PER_TASK_CONF = "spark.audit.seedsPerTask"
 DEFAULT_SEEDS_PER_TASK = 500
+WRITE_THREADS = 3  # extracted tables written at once (write_tables_spark)
 _ENVELOPE = pa.schema(
     [
         pa.field("seed_index", pa.int64(), nullable=False),
@@ -94,12 +95,15 @@ def write_tables_spark(
         ) as staging:
             with stage(spark, "write: seeds"):
                 _write_driver_table(spark, SPECS["seeds"], rows, embedded, staging)
-            for name in EXTRACTED_TABLES:
+
+            def write(name: str) -> None:
                 with stage(spark, f"write: {name}"):
-                    _write(
-                        _table_frame(spark, envelope, dropped, SPECS[name], embedded),
-                        staging / f"{name}.parquet",
-                    )
+                    frame = _table_frame(spark, envelope, dropped, SPECS[name], embedded)
+                    _write(frame, staging / f"{name}.parquet")
+
+            # a small run's table is one task: a few written at once keep every executor busy
+            with ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="audit-write") as pool:
+                list(pool.map(write, EXTRACTED_TABLES))
             with stage(spark, "write: link_checks"):
                 checks = (
                     _live_checks(spark, staging, plan.check_links) if plan.check_links is not None else []
