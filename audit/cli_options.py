@@ -1,8 +1,9 @@
 """The command line's options: one argparse parser per command, each option's type, help and default.
 
 ``cli.py`` runs the commands; this module only says what they accept: run's and validate's options here,
-the other commands' in ``cli_commands``, the parser class and the option types in ``cli_types``. Defaults from a settings file
-(audit/settings.py) are laid over these by ``parse_args`` before the command line is read.
+the other commands' in ``cli_commands``, the parser class and the option types in ``cli_types``.
+Defaults from a settings file (audit/settings.py) are laid over these by ``parse_args`` before the
+command line is read.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ from audit.plan import ValidatePlan
 from audit.records import CheckResult, TableFacts, Verdict
 from audit.spark.datasets import count_rows, embedded_manifests, table_sha256
 from audit.spark.provenance import FILE_COLUMN, ROW_COLUMN, provenance_frames
-from audit.spark.session import spark_session, stage, start_workers
+from audit.spark.session import JOBS_AT_ONCE, spark_session, stage, start_workers
 from audit.store import SPECS, arrow_schema
 from audit.validate.facts import TableFile, facts_frame, table_facts
 from audit.validate.frames import LIVE_COLUMNS
@@ -102,8 +102,8 @@ def check_tables(
         with stage(spark, _PROVENANCE):
             if shared is not None:  # computed once, here; each table's frame decodes its rows from it
                 shared.persist(StorageLevel.MEMORY_AND_DISK).count()
-            with ThreadPoolExecutor(SUITE_THREADS, thread_name_prefix="audit-provenance") as pool:
-                list(pool.map(_persisted, frames.values()))  # small tables are one task each: a few at once
+            with ThreadPoolExecutor(JOBS_AT_ONCE, thread_name_prefix="audit-provenance") as pool:
+                list(pool.map(_persisted, frames.values()))
         if shared is not None:
             shared.unpersist()
         return run_spark_suites(spark, frames, facts, suites)

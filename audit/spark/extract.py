@@ -40,12 +40,11 @@ from audit.process import EXTRACTED_TABLES, Processed, process_seed, reject_dupl
 from audit.records import SeedRow, Verdict
 from audit.signing import sign_manifest
 from audit.spark.datasets import FIELD_MANIFEST_KEY, count_rows, dataset_sha256, remove_checksums
-from audit.spark.session import import_what_gx_imports, spark_session, stage, start_workers
+from audit.spark.session import JOBS_AT_ONCE, import_what_gx_imports, spark_session, stage, start_workers
 from audit.store import SPECS, TABLES, TableSpec, arrow_schema, ipc_stream, to_batch
 
 SEEDS_PER_TASK_CONF = "spark.audit.seedsPerTask"
 DEFAULT_SEEDS_PER_TASK = 500
-WRITE_THREADS = 3  # extracted tables written at once (write_tables_spark)
 _ENVELOPE = pa.schema(
     [
         pa.field("seed_index", pa.int64(), nullable=False),
@@ -102,7 +101,7 @@ def write_tables_spark(
                     _write(frame, staging / f"{name}.parquet")
 
             # a small run's table is one task: a few written at once keep every executor busy
-            with ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="audit-write") as pool:
+            with ThreadPoolExecutor(JOBS_AT_ONCE, thread_name_prefix="audit-write") as pool:
                 list(pool.map(write, EXTRACTED_TABLES))
             with stage(spark, "write: link_checks"):
                 checks = (

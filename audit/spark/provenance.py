@@ -168,17 +168,15 @@ def _provenance_group(
             by_table.setdefault(table, []).append(payload)
     seeds = SeedCache(root, named)
     expected = None if again is None else again.for_seeds(named)
-    found = []
+    names, packed = [], []
     for name, payloads in by_table.items():
         parts = [pa.ipc.open_stream(p).read_all() for p in payloads]
         # one chunk, not one per seed: the checks go batch by batch, and a batch costs about 0.3 ms
         rows = _add_provenance(pa.concat_tables(parts).combine_chunks(), name, seeds, intact[name], expected)
-        found.append((name, ipc_stream(rows.combine_chunks().to_batches()[0]) if rows.num_rows else None))
-    kept = [(name, payload) for name, payload in found if payload is not None]
-    return pa.table(
-        [pa.array([n for n, _ in kept], pa.string()), pa.array([p for _, p in kept], pa.binary())],
-        schema=_CHECKED,
-    )
+        if rows.num_rows:
+            names.append(name)
+            packed.append(ipc_stream(rows.combine_chunks().to_batches()[0]))  # the checks may come chunked
+    return pa.table([pa.array(names, pa.string()), pa.array(packed, pa.binary())], schema=_CHECKED)
 
 
 def _add_provenance(

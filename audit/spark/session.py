@@ -15,6 +15,8 @@ from pyspark.sql import SparkSession
 from audit.errors import UsageError
 
 DEFAULT_MASTER = "local[2]"
+# small jobs started at once (tables written, frames persisted): a 200-seed table is one task
+JOBS_AT_ONCE = 3
 _CONF = {
     "spark.app.name": "news-audit",
     # Spark's own progress bars and UI are noise for a command-line tool; its logs stay at ERROR
