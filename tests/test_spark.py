@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -66,30 +67,76 @@ def spark() -> Iterator[Any]:
         yield session
 
 
+# the Spark engine as it runs by default (small tables' suites on the driver), and with every suite on Spark
+_SPARK_VARIANTS = {"spark": None, "spark-gx": "0"}
+
+
+@contextlib.contextmanager
+def _driver_rows(spark: Any, value: str | None) -> Iterator[None]:
+    """The session's spark.audit.driverValidationRows set to value (None: the default) for a block."""
+    from audit.spark.checks import DRIVER_ROWS_CONF
+
+    if value is None:
+        yield
+        return
+    spark.conf.set(DRIVER_ROWS_CONF, value)
+    try:
+        yield
+    finally:
+        spark.conf.unset(DRIVER_ROWS_CONF)
+
+
+@contextlib.contextmanager
+def _where_suites_run(out: dict[str, Any], variant: str) -> Iterator[None]:
+    """Record the tables whose suites a run validates on the driver and those it validates on Spark."""
+    from audit.spark import checks
+
+    where: dict[str, set[str]] = {"driver": set(), "spark": set()}
+    out.setdefault("where", {})[variant] = where
+    on_driver, on_spark = checks.run_suite, checks._outcomes
+
+    def driver(context: Any, frames: Any, suite: Any) -> Any:
+        where["driver"].add(suite.table)
+        return on_driver(context, frames, suite)
+
+    def spark(context: Any, frame: Any, suite: Any, index: Any) -> Any:
+        where["spark"].add(suite.table)
+        return on_spark(context, frame, suite, index)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(checks, "run_suite", driver)
+        patch.setattr(checks, "_outcomes", spark)
+        yield
+
+
 @pytest.fixture(scope="module")
 def runs(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Both engines run on the same seeds, then validate after one seed byte is changed."""
+    """Both engines (Spark in both its validation modes) run on the same seeds, then validate after one
+    seed byte is changed."""
     base = tmp_path_factory.mktemp("engines")
     seeds = _mixed_seeds(base / "seeds")
     private, public = key_pair(base)
     out: dict[str, Any] = {"seeds": seeds, "public_key": public}
-    for engine in ("pandas", "spark"):
-        d = base / engine
+    for variant in ("pandas", *_SPARK_VARIANTS):
+        d = base / variant
         tables = d / "tables"
-        out[engine] = d
-        out[f"{engine}-run"] = _audit(
-            d, "run", str(seeds), "--tables", str(tables), "--jobs", "1", "--engine", engine,
-            "--sign-key", str(private),
-        )  # fmt: skip
+        out[variant] = d
+        with _driver_rows(spark, _SPARK_VARIANTS.get(variant)), _where_suites_run(out, variant):
+            out[f"{variant}-run"] = _audit(
+                d, "run", str(seeds), "--tables", str(tables), "--jobs", "1",
+                "--engine", "pandas" if variant == "pandas" else "spark", "--sign-key", str(private),
+            )  # fmt: skip
     data = bytearray((seeds / "sample.txt").read_bytes())
     data[200] ^= 0x01
     (seeds / "sample.txt").chmod(0o644)
     (seeds / "sample.txt").write_bytes(bytes(data))
-    for engine in ("pandas", "spark"):
-        tables = out[engine] / "tables"
-        out[f"{engine}-validate"] = _audit(
-            out[engine], "validate", "--tables", str(tables), "--engine", engine, "--reextract", "all"
-        )
+    for variant in ("pandas", *_SPARK_VARIANTS):
+        tables = out[variant] / "tables"
+        with _driver_rows(spark, _SPARK_VARIANTS.get(variant)):
+            out[f"{variant}-validate"] = _audit(
+                out[variant], "validate", "--tables", str(tables), "--reextract", "all",
+                "--engine", "pandas" if variant == "pandas" else "spark",
+            )  # fmt: skip
     return out
 
 
@@ -103,20 +150,33 @@ def _projection(results: dict[str, Any]) -> tuple[str, list[tuple[str, bool, lis
 
 
 @needs_spark
-def test_run_gives_the_same_verdict_and_failing_ids(runs: dict[str, Any]) -> None:
-    """`run --engine spark` exits as the pandas engine does, with the same verdict and failing ids per rule."""
-    assert runs["spark-run"] == runs["pandas-run"] == 1  # the mixed seeds have critical findings
-    pandas, spark = _results(runs["pandas"], "run"), _results(runs["spark"], "run")
+@pytest.mark.parametrize("variant", _SPARK_VARIANTS)
+def test_run_gives_the_same_verdict_and_failing_ids(runs: dict[str, Any], variant: str) -> None:
+    """`run --engine spark` exits as the pandas engine does, with the same verdict and failing ids per rule,
+    whether the suites run on the driver or on Spark."""
+    assert runs[f"{variant}-run"] == runs["pandas-run"] == 1  # the mixed seeds have critical findings
+    pandas, spark = _results(runs["pandas"], "run"), _results(runs[variant], "run")
     assert _projection(spark) == _projection(pandas)
     assert any(not passed for _, passed, _ in _projection(pandas)[1])
 
 
 @needs_spark
-def test_findings_carry_the_same_evidence(runs: dict[str, Any]) -> None:
+@pytest.mark.parametrize("variant", _SPARK_VARIANTS)
+def test_findings_carry_the_same_evidence(runs: dict[str, Any], variant: str) -> None:
     """Each rule's result, findings and evidence included, is the same whichever engine produced it."""
-    pandas, spark = _results(runs["pandas"], "run"), _results(runs["spark"], "run")
+    pandas, spark = _results(runs["pandas"], "run"), _results(runs[variant], "run")
     by_rule = {r["rule_id"]: r for r in pandas["rules"]}
     assert {r["rule_id"]: r for r in spark["rules"]} == by_rule
+
+
+@needs_spark
+def test_small_tables_are_validated_on_the_driver_unless_set_to_zero(runs: dict[str, Any]) -> None:
+    """At the default setting every suite of a small run is judged on the driver (no GX query on Spark);
+    at 0 every suite, the table of tables too, runs through GX's Spark datasource."""
+    where = runs["where"]
+    assert where["spark"]["spark"] == set() and where["spark-gx"]["driver"] == set()
+    assert where["spark"]["driver"] == where["spark-gx"]["spark"]
+    assert {"tables", "numbers", "links", "seeds"} <= where["spark"]["driver"]
 
 
 @needs_spark
@@ -169,10 +229,11 @@ def test_dataset_digest_is_over_part_file_digests_in_name_order(runs: dict[str, 
 
 
 @needs_spark
-def test_changed_seed_byte_is_caught_by_both_engines(runs: dict[str, Any]) -> None:
+@pytest.mark.parametrize("variant", _SPARK_VARIANTS)
+def test_changed_seed_byte_is_caught_by_both_engines(runs: dict[str, Any], variant: str) -> None:
     """After a seed byte changes, `validate --engine spark` names the same failing records as pandas."""
-    assert runs["spark-validate"] == runs["pandas-validate"] == 1
-    pandas, spark = _results(runs["pandas"], "validate"), _results(runs["spark"], "validate")
+    assert runs[f"{variant}-validate"] == runs["pandas-validate"] == 1
+    pandas, spark = _results(runs["pandas"], "validate"), _results(runs[variant], "validate")
     assert _projection(spark) == _projection(pandas)
     failed = {r["rule_id"]: r["failed_ids"] for r in spark["rules"]}
     assert "sample.txt" in failed["seed-hash-matches"]

@@ -121,7 +121,7 @@ class Frames(Mapping[str, pd.DataFrame]):
                 table = table.select([c for c in table.column_names if c in wanted])
             frame: pd.DataFrame = table.to_pandas()
             for column, values in checks.items():
-                frame[column] = _boolean(values)
+                frame[column] = as_booleans(values)
             yield frame if live is None else join_live_checks(frame, live)
 
     def reextract_with(self, reextraction: Reextraction | None, jobs: int = 1) -> None:
@@ -164,7 +164,7 @@ class Frames(Mapping[str, pd.DataFrame]):
         return len(SPECS) + 1
 
 
-def _boolean(values: pa.BooleanArray | pa.ChunkedArray) -> pd.arrays.BooleanArray:
+def as_booleans(values: pa.BooleanArray | pa.ChunkedArray) -> pd.arrays.BooleanArray:
     """An Arrow boolean column as pandas' nullable booleans."""
     data = values.fill_null(False).to_numpy(zero_copy_only=False)
     return pd.arrays.BooleanArray(data, values.is_null().to_numpy(zero_copy_only=False))

@@ -67,10 +67,11 @@ def run_suites(
     if jobs > 1 and isinstance(frames, Frames) and len(suites) > 1:
         return _run_in_processes(frames, suites, jobs)
     context = gx_context()
-    return tuple(result for suite in suites for result in _run_suite(context, frames, suite))
+    return tuple(result for suite in suites for result in run_suite(context, frames, suite))
 
 
-def _run_suite(context: Any, frames: Mapping[str, pd.DataFrame], suite: Suite) -> list[CheckResult]:
+def run_suite(context: Any, frames: Mapping[str, pd.DataFrame], suite: Suite) -> list[CheckResult]:
+    """One suite's CheckResults, in rule order, over its table's frame(s) in ``frames``."""
     validator = _Validator(context, suite)
     tallies = validator.run(frames)
     stored = _stored_rows(frames, suite, validator.id_column, tallies)
@@ -101,7 +102,7 @@ def _run_in_processes(frames: Frames, suites: Sequence[Suite], jobs: int) -> tup
 def _suite_in_worker(index: int) -> list[CheckResult]:
     if "context" not in _SHARED:
         _SHARED["context"] = gx_context()
-    return _run_suite(_SHARED["context"], _SHARED["frames"], _SHARED["suites"][index])
+    return run_suite(_SHARED["context"], _SHARED["frames"], _SHARED["suites"][index])
 
 
 class _Validator:
