@@ -67,8 +67,9 @@ def spark() -> Iterator[Any]:
         yield session
 
 
-# the Spark engine as it runs by default (small tables' suites on the driver), and with every suite on Spark
-_SPARK_VARIANTS = {"spark": None, "spark-gx": "0"}
+# the Spark engine as it runs by default (small tables' suites on the driver), with every suite on Spark,
+# and with the short tables on the driver and the longer ones on Spark
+_SPARK_VARIANTS = {"spark": None, "spark-gx": "0", "spark-mixed": "12"}
 
 
 @contextlib.contextmanager
@@ -177,6 +178,8 @@ def test_small_tables_are_validated_on_the_driver_unless_set_to_zero(runs: dict[
     assert where["spark"]["spark"] == set() and where["spark-gx"]["driver"] == set()
     assert where["spark"]["driver"] == where["spark-gx"]["spark"]
     assert {"tables", "numbers", "links", "seeds"} <= where["spark"]["driver"]
+    mixed = where["spark-mixed"]
+    assert {"tables", "seeds"} <= mixed["driver"] and {"numbers", "blocks"} <= mixed["spark"]
 
 
 @needs_spark

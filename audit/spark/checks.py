@@ -39,6 +39,7 @@ from audit.spark.session import JOBS_AT_ONCE, spark_session, stage, start_worker
 from audit.store import SPECS, arrow_schema
 from audit.validate.facts import TableFile, facts_frame, table_facts
 from audit.validate.frames import LIVE_COLUMNS, as_booleans
+from audit.validate.frames import join_live_checks as pd_join_live_checks
 from audit.validate.gx import COUNTS_ONLY, Outcome, build_gx_suite, gx_context, naming_rows, run_gx_suite
 from audit.validate.reextract import Reextraction, reextraction
 from audit.validate.results import EVIDENCE_LIMIT, check_result
@@ -84,8 +85,9 @@ def check_tables(
     manifest: dict[str, Any],
     again: Reextraction | None = None,
 ) -> tuple[CheckResult, ...]:
-    """Every suite on its table as a Spark DataFrame with the provenance columns added in tasks (``again``:
-    seeds extracted again in the tasks, as ``validate`` does)."""
+    """Every suite on its table with the provenance columns added in tasks (``again``: seeds extracted
+    again in the tasks, as ``validate`` does): a small table's rows collected to the driver and judged by
+    GX's pandas engine (``spark.audit.driverValidationRows``), a larger one as a Spark DataFrame."""
     facts = table_facts(tables_dir, manifest, read=_table_file)
     intact = {row.table: row.sha256_ok for row in facts}
     n_rows = {row.table: int(row.n_rows_actual or 0) for row in facts}
@@ -96,22 +98,31 @@ def check_tables(
     checked, shared = provenance_frames(
         tables, seed_paths(tables["seeds"]), seeds_root.resolve(), intact, again
     )
+    limit = driver_rows(spark)
+    small = [name for name in checked if n_rows[name] <= limit]
     # GX runs a few Spark jobs per expectation: fewer, fuller partitions make each job cheaper
     frames = {
         name: frame.coalesce(max(1, min(cores, math.ceil(n_rows[name] / _ROWS_PER_PARTITION))))
         for name, frame in checked.items()
+        if name not in small
     }
-    if any(row.table == "link_checks" and row.n_rows_actual for row in facts):
-        frames["links"] = join_live_checks(frames["links"], frames["link_checks"])
+    live = any(row.table == "link_checks" and row.n_rows_actual for row in facts)
+    if live and "links" in frames:
+        frames["links"] = join_live_checks(frames["links"], checked["link_checks"])
     try:
         with stage(spark, _PROVENANCE):
-            if shared is not None:  # computed once, here; each table's frame decodes its rows from it
-                shared.persist(StorageLevel.MEMORY_AND_DISK).count()
+            if shared is not None and _readers(tables, frames, small) > 1:
+                shared.persist(StorageLevel.MEMORY_AND_DISK).count()  # else each reader computes it again
             with ThreadPoolExecutor(JOBS_AT_ONCE, thread_name_prefix="audit-provenance") as pool:
                 list(pool.map(_persisted, frames.values()))
+        local = collected(spark, checked, shared, small)
         if shared is not None:
             shared.unpersist()
-        return run_spark_suites(spark, frames, facts, suites)
+        if live and "links" in local:
+            local["links"] = pd_join_live_checks(local["links"], _live_frame(local, checked))
+        if limit > 0:
+            local["tables"] = facts_frame(tuple(facts))
+        return run_spark_suites(spark, frames, local, facts, suites)
     finally:
         for frame in frames.values():
             frame.unpersist()
@@ -120,6 +131,54 @@ def check_tables(
 
 
 _PROVENANCE = "provenance: every table, one pass per seed"
+
+
+def _readers(tables: Mapping[str, DataFrame], frames: Mapping[str, DataFrame], small: Sequence[str]) -> int:
+    """Jobs that read the provenance tasks' output: one per seeded table left on Spark, one for the
+    seeded tables collected to the driver."""
+    seeded = [name for name, frame in tables.items() if "seed_sha256" in frame.columns]
+    return sum(name in frames for name in seeded) + any(name in small for name in seeded)
+
+
+def driver_rows(spark: SparkSession) -> int:
+    """``spark.audit.driverValidationRows``: the most rows a table validated on the driver holds."""
+    return int(spark.conf.get(DRIVER_ROWS_CONF, str(DEFAULT_DRIVER_ROWS)) or 0)
+
+
+def collected(
+    spark: SparkSession, checked: Mapping[str, DataFrame], shared: DataFrame | None, names: Sequence[str]
+) -> dict[str, pd.DataFrame]:
+    """These tables' checked rows on the driver, each as the pandas engine's frame of it.
+
+    GX on Spark runs about one query per rule, each planned on the driver over py4j: for a small table
+    that planning, not the data, is the time (about 20 s of a 200-seed run's suites). The provenance
+    columns are still computed in tasks; the rows come from the provenance tasks' output in one job (each
+    table's rows as those tasks packed them), not through a frame per table."""
+    packed: dict[str, list[pa.Table]] = {name: [] for name in names}
+    if shared is not None:
+        with stage(spark, "to the driver: checked rows"):
+            rows = shared.where(F.col("table").isin(list(names))).toArrow()
+        for name, payload in zip(
+            rows.column("table").to_pylist(), rows.column("payload").to_pylist(), strict=True
+        ):
+            packed[name].append(pa.ipc.open_stream(payload).read_all())
+    out = {}
+    for name in names:
+        if packed[name]:
+            table = pa.concat_tables(packed[name], promote_options="default")
+        else:  # a table with no seeded rows (link_checks, an empty table): its own frame, one small job
+            with stage(spark, f"to the driver: {name}"):
+                table = checked[name].toArrow()
+        out[name] = pandas_frame(name, table)
+    return out
+
+
+def _live_frame(local: Mapping[str, pd.DataFrame], checked: Mapping[str, DataFrame]) -> pd.DataFrame:
+    """The live link results the links are joined with (url and the live columns)."""
+    if "link_checks" in local:
+        return local["link_checks"]
+    frame: pd.DataFrame = checked["link_checks"].select("url", *LIVE_COLUMNS).toArrow().to_pandas()
+    return frame
 
 
 def _persisted(frame: DataFrame) -> int:
@@ -177,18 +236,18 @@ def join_live_checks(links: DataFrame, checks: DataFrame) -> DataFrame:
 def run_spark_suites(
     spark: SparkSession,
     frames: Mapping[str, DataFrame],
+    local: Mapping[str, pd.DataFrame],
     facts: Sequence[TableFacts],
     suites: Sequence[Suite],
 ) -> tuple[CheckResult, ...]:
-    """Validate each table's checked frame with its suite: on the driver when the table is small (see
-    ``driver_frames``), else through GX's Spark datasource.
+    """Validate each table with its suite: on the driver by GX's pandas engine when ``local`` holds its
+    frame, else its Spark DataFrame through GX's Spark datasource.
 
     Suites run ``SUITE_THREADS`` at a time, each with a GX context of its own (a context is not made for
     threads): most of a rule's time on Spark is the driver waiting, on GX planning its query over py4j or
     on a small job, and a suite's waits overlap another's jobs. Results come back in suite order."""
     rows, tables_frame = [dataclasses.asdict(f) for f in facts], facts_frame(tuple(facts))
     contexts = [gx_context() for _ in suites]
-    local = driver_frames(spark, frames, {f.table: int(f.n_rows_actual or 0) for f in facts}, tables_frame)
 
     def validated(suite: Suite, context: Any) -> list[CheckResult]:
         if suite.table in local:
@@ -213,29 +272,6 @@ def run_spark_suites(
     with ThreadPoolExecutor(SUITE_THREADS, thread_name_prefix="audit-suite") as pool:
         done = list(pool.map(validated, suites, contexts))
     return tuple(result for results in done for result in results)
-
-
-def driver_frames(
-    spark: SparkSession, frames: Mapping[str, DataFrame], n_rows: Mapping[str, int], facts: pd.DataFrame
-) -> dict[str, pd.DataFrame]:
-    """The tables small enough to validate on the driver (at most ``spark.audit.driverValidationRows``
-    rows), each collected as the pandas engine's frame of it, and the table of tables (``facts``) unless
-    the setting is 0.
-
-    GX on Spark runs about one query per rule, each planned on the driver over py4j: for a small table
-    that planning, not the data, is the time (about 20 s of a 200-seed run's suites). The provenance
-    columns are still computed in tasks; only the rules are judged by GX's pandas engine, on the same
-    rows with the same types, as the pandas engine judges them."""
-    limit = int(spark.conf.get(DRIVER_ROWS_CONF, str(DEFAULT_DRIVER_ROWS)) or 0)
-    small = [name for name, frame in frames.items() if n_rows.get(name, limit + 1) <= limit]
-
-    def collected(name: str) -> pd.DataFrame:
-        with stage(spark, f"to the driver: {name}"):
-            return pandas_frame(name, frames[name].toArrow())
-
-    with ThreadPoolExecutor(JOBS_AT_ONCE, thread_name_prefix="audit-collect") as pool:
-        local = dict(zip(small, pool.map(collected, small), strict=True))
-    return {"tables": facts, **local} if limit > 0 else local
 
 
 def pandas_frame(name: str, table: pa.Table) -> pd.DataFrame:
