@@ -115,7 +115,7 @@ def check_tables(
                 shared.persist(StorageLevel.MEMORY_AND_DISK).count()  # else each reader computes it again
             with ThreadPoolExecutor(JOBS_AT_ONCE, thread_name_prefix="audit-provenance") as pool:
                 list(pool.map(_persisted, frames.values()))
-        local = collected(spark, checked, shared, small)
+        local = collected(spark, checked, shared, n_rows, small)
         if shared is not None:
             shared.unpersist()
         if live and "links" in local:
@@ -146,7 +146,11 @@ def driver_rows(spark: SparkSession) -> int:
 
 
 def collected(
-    spark: SparkSession, checked: Mapping[str, DataFrame], shared: DataFrame | None, names: Sequence[str]
+    spark: SparkSession,
+    checked: Mapping[str, DataFrame],
+    shared: DataFrame | None,
+    n_rows: Mapping[str, int],
+    names: Sequence[str],
 ) -> dict[str, pd.DataFrame]:
     """These tables' checked rows on the driver, each as the pandas engine's frame of it.
 
@@ -166,11 +170,20 @@ def collected(
     for name in names:
         if packed[name]:
             table = pa.concat_tables(packed[name], promote_options="default")
-        else:  # a table with no seeded rows (link_checks, an empty table): its own frame, one small job
+        elif not n_rows[name]:  # as the pandas engine reads an empty table: no rows, every column
+            table = _checked_schema(name).empty_table()
+        else:  # rows with no seed (link_checks): their own frame, one small job
             with stage(spark, f"to the driver: {name}"):
                 table = checked[name].toArrow()
         out[name] = pandas_frame(name, table)
     return out
+
+
+def _checked_schema(name: str) -> pa.Schema:
+    """A checked frame's columns: the stored ones, the row's place in the files, the provenance columns."""
+    place = [pa.field(FILE_COLUMN, pa.string()), pa.field(ROW_COLUMN, pa.int64())]
+    checks = [pa.field(c, pa.bool_()) for c in PROVENANCE_COLUMNS]
+    return pa.schema([*arrow_schema(SPECS[name]), *place, *checks])
 
 
 def _live_frame(local: Mapping[str, pd.DataFrame], checked: Mapping[str, DataFrame]) -> pd.DataFrame:
