@@ -5,7 +5,8 @@
 Generates N seeds (default 200), starts the loopback standalone cluster (benchmarks/spark_cluster.py), writes
 the tables once with ``audit run --engine spark``, then in one driver process, on one Spark session,
 validates them R times with each setting in turn (one thread, then audit.spark.checks.SUITE_THREADS;
-``--reextract none``) and prints the seconds ``run_spark_suites`` took each time. One session for every
+``--reextract none``, and ``spark.audit.driverValidationRows`` 0, so every suite runs on Spark) and prints
+the seconds ``run_spark_suites`` took each time. One session for every
 validation keeps the cluster's start-up, and its noise, out of the comparison; the first validation also
 warms the executors up, so compare the later rounds.
 """
@@ -45,7 +46,8 @@ def validations(tables: Path, report: Path, master: str, rounds: int) -> list[tu
 
     checks.run_spark_suites = timed  # type: ignore[assignment]
     argv = ["validate", "--tables", str(tables), "--report", str(report), "--engine", "spark"]
-    with spark_session(master):  # validate keeps a session it did not start: one session for every round
+    with spark_session(master) as spark:  # validate keeps a session it did not start: one for every round
+        spark.conf.set(checks.DRIVER_ROWS_CONF, "0")  # every suite on Spark: what the threads are for
         for setting in [1, threads] * rounds:
             checks.SUITE_THREADS = setting
             main([*argv, "--spark-master", master, "--reextract", "none", "-q", "--no-config"])
