@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pytest
 
@@ -123,3 +124,38 @@ def test_a_window_never_splits_a_seed_across_batches(tmp_path: Path, monkeypatch
     checked = [_unpacked(found, name) for name in set(found.column("table").to_pylist())]
     assert sum(t.num_rows for t in checked) == n_rows
     assert all(set(t.column("seed_ok").to_pylist()) == {True} for t in checked)
+
+
+def test_a_table_brought_to_the_driver_is_the_pandas_engines_frame(tmp_path: Path) -> None:
+    """Checked rows in any order come back in table order (part file, then row), with the stored columns
+    as read from Parquet and the provenance columns as nullable booleans, as validate.Frames gives them."""
+    from audit.records import PROVENANCE_COLUMNS
+    from audit.spark.checks import pandas_frame
+    from audit.spark.provenance import FILE_COLUMN, ROW_COLUMN
+    from audit.store import SPECS, arrow_schema
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    shutil.copy(SAMPLE, seeds / "sample.txt")
+    _, tables = _seed_tables(seeds)
+    numbers = tables["numbers"]
+    files = pa.array([f"part-0000{i % 2}" for i in range(numbers.num_rows)])
+    rows = pa.array([i // 2 for i in range(numbers.num_rows)], pa.int64())
+    numbers = numbers.set_column(numbers.schema.get_field_index(FILE_COLUMN), FILE_COLUMN, files)
+    numbers = numbers.set_column(numbers.schema.get_field_index(ROW_COLUMN), ROW_COLUMN, rows)
+    checks = {
+        c: pa.array([None if i == 0 else i % 3 != 0 for i in range(numbers.num_rows)]) for c in PROVENANCE_COLUMNS
+    }
+    for column, values in checks.items():
+        numbers = numbers.append_column(column, values)
+    shuffled = numbers.take(pa.array(list(reversed(range(numbers.num_rows)))))
+
+    frame = pandas_frame("numbers", shuffled)
+
+    in_order = sorted(range(numbers.num_rows), key=lambda i: (files[i].as_py(), rows[i].as_py()))
+    expected = numbers.take(pa.array(in_order))
+    assert list(frame.columns) == [*arrow_schema(SPECS["numbers"]).names, *PROVENANCE_COLUMNS]
+    assert frame["number_id"].tolist() == expected.column("number_id").to_pylist()
+    for column in PROVENANCE_COLUMNS:
+        assert str(frame[column].dtype) == "boolean"
+        assert [None if v is pd.NA else v for v in frame[column]] == expected.column(column).to_pylist()
