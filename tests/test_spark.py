@@ -369,3 +369,24 @@ def test_a_spark_run_that_cannot_start_leaves_the_last_report(
     assert "--engine spark: Spark needs Java 17" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "t2").exists()
     assert (report / "results.json").read_bytes() == before
+
+
+@needs_spark
+@pytest.mark.parametrize("setting", ["spark.audit.driverValidationRows", "spark.audit.seedsPerTask"])
+def test_a_bad_engine_setting_stops_the_run_before_anything_is_written(
+    spark: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], setting: str
+) -> None:
+    """A setting of the engine's own that is not a whole number exits 2 naming it, with neither tables nor
+    a report written."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    shutil.copy(SAMPLE, seeds / SAMPLE.name)
+    spark.conf.set(setting, "lots")
+    try:
+        code = _audit(tmp_path, "run", str(seeds), "--tables", str(tmp_path / "t"), "--engine", "spark")
+    finally:
+        spark.conf.unset(setting)
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"{setting}='lots': not a whole number" in err and "Traceback" not in err
+    assert not (tmp_path / "t").exists() and not (tmp_path / "report-run").exists()

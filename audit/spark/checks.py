@@ -35,7 +35,7 @@ from audit.plan import ValidatePlan
 from audit.records import PROVENANCE_COLUMNS, CheckResult, TableFacts, Verdict
 from audit.spark.datasets import count_rows, embedded_manifests, table_sha256
 from audit.spark.provenance import FILE_COLUMN, ROW_COLUMN, provenance_frames
-from audit.spark.session import JOBS_AT_ONCE, spark_session, stage, start_workers
+from audit.spark.session import JOBS_AT_ONCE, conf_count, spark_session, stage, start_workers
 from audit.store import SPECS, arrow_schema
 from audit.validate.facts import TableFile, facts_frame, table_facts
 from audit.validate.frames import LIVE_COLUMNS, as_booleans
@@ -64,6 +64,7 @@ _FACTS_SCHEMA = pa.schema(
 def validate_tables_spark(config: ValidateConfig, plan: ValidatePlan) -> Verdict:
     """`audit validate --engine spark`: the pandas engine's validate_tables, with Spark doing the checks."""
     with spark_session(config.spark_master) as spark:
+        driver_rows(spark)  # a bad setting stops the run before any job
         start_workers(spark)
         return validate_with(spark, config, plan)
 
@@ -142,7 +143,7 @@ def _readers(tables: Mapping[str, DataFrame], frames: Mapping[str, DataFrame], s
 
 def driver_rows(spark: SparkSession) -> int:
     """``spark.audit.driverValidationRows``: the most rows a table validated on the driver holds."""
-    return int(spark.conf.get(DRIVER_ROWS_CONF, str(DEFAULT_DRIVER_ROWS)) or 0)
+    return conf_count(spark, DRIVER_ROWS_CONF, DEFAULT_DRIVER_ROWS, minimum=0)
 
 
 def collected(

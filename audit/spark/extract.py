@@ -40,7 +40,14 @@ from audit.process import EXTRACTED_TABLES, Processed, process_seed, reject_dupl
 from audit.records import SeedRow, Verdict
 from audit.signing import sign_manifest
 from audit.spark.datasets import FIELD_MANIFEST_KEY, count_rows, dataset_sha256, remove_checksums
-from audit.spark.session import JOBS_AT_ONCE, import_what_gx_imports, spark_session, stage, start_workers
+from audit.spark.session import (
+    JOBS_AT_ONCE,
+    conf_count,
+    import_what_gx_imports,
+    spark_session,
+    stage,
+    start_workers,
+)
 from audit.store import SPECS, TABLES, TableSpec, arrow_schema, ipc_stream, to_batch
 
 SEEDS_PER_TASK_CONF = "spark.audit.seedsPerTask"
@@ -61,13 +68,14 @@ def run_audit_spark(
     """Extract every seed in Spark tasks, write the tables with Spark, validate them on Spark; ``prepare``
     (building the suites: GX's import) runs in a thread while the session starts, and ends first, then
     ``before_writing`` (retiring the old report): a session that cannot start leaves it in place."""
-    from audit.spark.checks import validate_with
+    from audit.spark.checks import driver_rows, validate_with
 
     import_what_gx_imports()  # before GX is imported beside the session's start
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare") as pool:
         preparing = pool.submit(prepare)
         with spark_session(config.spark_master) as spark:
             preparing.result()  # its error (a suite GX rejects) stops the session: nothing is written
+            seeds_per_task(spark), driver_rows(spark)  # so does a bad setting of the engine's own
             before_writing()
             start_workers(spark)
             write_tables_spark(spark, config.tables_dir, config.seeds_dir, config.limits, plan)
@@ -140,11 +148,16 @@ def live_candidates(spark: SparkSession, links_path: Path) -> list[str]:
     )
 
 
+def seeds_per_task(spark: SparkSession) -> int:
+    """``spark.audit.seedsPerTask``: seeds in one extraction task (and one part file of each table)."""
+    return conf_count(spark, SEEDS_PER_TASK_CONF, DEFAULT_SEEDS_PER_TASK, minimum=1)
+
+
 def extract_envelope(
     spark: SparkSession, root: Path, files: Sequence[str], limits: IngestLimits, options: ExtractOptions
 ) -> DataFrame:
     """One row per (seed, table) with the table's batch for that seed, computed in Spark tasks."""
-    per_task = int(spark.conf.get(SEEDS_PER_TASK_CONF, str(DEFAULT_SEEDS_PER_TASK)) or DEFAULT_SEEDS_PER_TASK)
+    per_task = seeds_per_task(spark)
     slices = max(1, math.ceil(len(files) / per_task))
     paths = spark.sparkContext.parallelize(list(enumerate(files)), slices)
     frame = spark.createDataFrame(paths, "seed_index long, path string")

@@ -93,6 +93,24 @@ def spark_session(master: str | None) -> Iterator[SparkSession]:
             spark.stop()
 
 
+def conf_count(spark: SparkSession, key: str, default: int, minimum: int) -> int:
+    """A whole-number setting of the engine from the Spark configuration (``default`` when unset); a value
+    that is not one, or is below ``minimum``, is a usage error naming the setting."""
+    value = spark.conf.get(key, None)
+    if value is None or not value.strip():
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = minimum - 1
+    if number < minimum:
+        raise UsageError(
+            f"{key}={value!r}: not a whole number of at least {minimum}. "
+            f"Set it with --conf {key}=N, or leave it out for the default ({default})."
+        )
+    return number
+
+
 @contextlib.contextmanager
 def stage(spark: SparkSession, description: str) -> Iterator[None]:
     """Name the Spark jobs the block starts: Spark's UI and event log show it, and
