@@ -179,12 +179,21 @@ class TablesWriter:
 
     # not a dataclass: owns open file handles and buffers
 
-    def __init__(self, directory: Path, row_group_rows: int = ROW_GROUP_ROWS) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        row_group_rows: int = ROW_GROUP_ROWS,
+        *,
+        tables: Sequence[TableSpec] = TABLES,
+        file_name: str | None = None,
+    ) -> None:
+        """One file per table in ``tables``: ``directory/<table>.parquet``, or with ``file_name``
+        ``directory/<table>.parquet/<file_name>``, a part file of a dataset directory (the Spark engine's)."""
         self._dir = directory
         self._rows = row_group_rows
-        self._schemas = {s.name: arrow_schema(s) for s in TABLES}
+        self._schemas = {s.name: arrow_schema(s) for s in tables}
         self._writers = {
-            name: pq.ParquetWriter(directory / f"{name}.parquet", schema, compression="zstd")
+            name: pq.ParquetWriter(_table_file(directory, name, file_name), schema, compression="zstd")
             for name, schema in self._schemas.items()
         }
         self._pending: dict[str, list[pa.RecordBatch]] = {name: [] for name in self._schemas}
@@ -222,6 +231,10 @@ class TablesWriter:
         """Close the files without caring for their content (the staging directory is discarded)."""
         for writer in self._writers.values():
             writer.close()
+
+
+def _table_file(directory: Path, name: str, part: str | None) -> Path:
+    return directory / f"{name}.parquet" if part is None else directory / f"{name}.parquet" / part
 
 
 def read_table(directory: Path, name: str) -> pa.Table:

@@ -22,11 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from pyspark import StorageLevel
+from pyspark import StorageLevel, TaskContext
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
-from pyspark.sql.types import StructField, StructType
 
 from audit.config import RunConfig
 from audit.extract import ExtractOptions
@@ -39,19 +38,19 @@ from audit.plan import RunPlan, plan_validation
 from audit.process import EXTRACTED_TABLES, Processed, process_seed, reject_duplicates
 from audit.records import SeedRow, Verdict
 from audit.signing import sign_manifest
-from audit.spark.datasets import FIELD_MANIFEST_KEY, count_rows, dataset_sha256, remove_checksums
+from audit.spark.datasets import count_rows, dataset_sha256
 from audit.spark.session import (
-    JOBS_AT_ONCE,
     conf_count,
     import_what_gx_imports,
     spark_session,
     stage,
     start_workers,
 )
-from audit.store import SPECS, TABLES, TableSpec, arrow_schema, ipc_stream, to_batch
+from audit.store import SPECS, TABLES, TableSpec, TablesWriter, ipc_stream, to_batch
 
 SEEDS_PER_TASK_CONF = "spark.audit.seedsPerTask"
 DEFAULT_SEEDS_PER_TASK = 500
+_WRITTEN = pa.schema([pa.field("part", pa.string(), nullable=False)])  # what a writing task reports
 _ENVELOPE = pa.schema(
     [
         pa.field("seed_index", pa.int64(), nullable=False),
@@ -100,22 +99,14 @@ def write_tables_spark(
         with atomic_dir(
             directory, "choose another directory with --tables", kind="tables", place="--tables"
         ) as staging:
-            with stage(spark, "write: seeds"):
-                _write_driver_table(spark, SPECS["seeds"], rows, embedded, staging)
-
-            def write(name: str) -> None:
-                with stage(spark, f"write: {name}"):
-                    frame = _table_frame(spark, envelope, dropped, SPECS[name], embedded)
-                    _write(frame, staging / f"{name}.parquet")
-
-            # a small run's table is one task: a few written at once keep every executor busy
-            with ThreadPoolExecutor(JOBS_AT_ONCE, thread_name_prefix="audit-write") as pool:
-                list(pool.map(write, EXTRACTED_TABLES))
+            _write_driver_table(SPECS["seeds"], rows, embedded, staging)
+            with stage(spark, "write: every extracted table, in tasks"):
+                write_extracted_tables(spark, envelope, dropped, embedded, staging)
             with stage(spark, "write: link_checks"):
                 checks = (
                     _live_checks(spark, staging, plan.check_links) if plan.check_links is not None else []
                 )
-                _write_driver_table(spark, SPECS["link_checks"], checks, embedded, staging)
+            _write_driver_table(SPECS["link_checks"], checks, embedded, staging)
             _write_manifest(staging, plan.core, embedded, seeds, plan.started)
             if plan.key is not None:
                 sign_manifest(staging, plan.key)
@@ -124,12 +115,57 @@ def write_tables_spark(
 
 
 def _write_driver_table(
-    spark: SparkSession, spec: TableSpec, records: Sequence[Any], embedded: dict[str, Any], staging: Path
+    spec: TableSpec, records: Sequence[Any], embedded: dict[str, Any], staging: Path
 ) -> None:
-    """A table whose rows the driver holds (seeds, live link checks): one part file, written by Spark."""
-    table = pa.Table.from_batches([to_batch(spec, records)])
-    frame = spark.createDataFrame(table, schema=spark_schema(spec, embedded))
-    _write(frame.coalesce(1), staging / f"{spec.name}.parquet")
+    """A table whose rows the driver holds (seeds, live link checks): one part file, written here."""
+    (staging / f"{spec.name}.parquet").mkdir()
+    writer = TablesWriter(staging, tables=[spec], file_name=_part_name(0))
+    writer.write(spec.name, to_batch(spec, records))
+    writer.close(embedded)
+
+
+def write_extracted_tables(
+    spark: SparkSession, envelope: DataFrame, dropped: Sequence[int], embedded: dict[str, Any], staging: Path
+) -> None:
+    """Every extracted table as a dataset directory, one job: each extraction task's seeds (its partition
+    of the cached envelope, the duplicates' rows left out) become one part file per table, written by
+    the task with the pandas engine's ``TablesWriter`` (the manifest in each file's key-value metadata).
+    Partition i holds seeds before partition i+1, so part files in name order are in seed order."""
+    for name in EXTRACTED_TABLES:
+        (staging / f"{name}.parquet").mkdir()
+    rows = envelope.where(F.col("table") != "seeds")
+    if dropped:  # a broadcast anti-join keeps the cached partitions and their order
+        gone = spark.createDataFrame([(i,) for i in dropped], "seed_index long")
+        rows = rows.join(F.broadcast(gone), "seed_index", "left_anti")
+    blob = json.dumps(embedded, sort_keys=True, separators=(",", ":"))
+    task = functools.partial(_write_parts, str(staging), blob)
+    written = rows.select("table", "payload").mapInArrow(task, from_arrow_schema(_WRITTEN)).toArrow()
+    parts = sorted(set(written.column("part").to_pylist()))
+    expected = [_part_name(i) for i in range(rows.rdd.getNumPartitions())]
+    if parts != expected:  # a lost or repeated task would be a bug in Spark or here
+        raise RuntimeError(f"expected part files {expected} from the Spark tasks, got {parts}")
+
+
+def _part_name(index: int) -> str:
+    return f"part-{index:05d}.parquet"
+
+
+def _write_parts(staging: str, blob: str, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """In a task: its seeds' rows of every extracted table, each table's into a part file of its own."""
+    part = _part_name(TaskContext.get().partitionId())  # type: ignore[union-attr]  # always set in a task
+    specs = [SPECS[name] for name in EXTRACTED_TABLES]
+    writer = TablesWriter(Path(staging), tables=specs, file_name=part)
+    try:
+        for batch in batches:
+            tables, payloads = batch.column("table").to_pylist(), batch.column("payload").to_pylist()
+            for name, payload in zip(tables, payloads, strict=True):
+                for rows in pa.ipc.open_stream(payload):
+                    writer.write(name, rows)
+    except BaseException:
+        writer.abort()
+        raise
+    writer.close(json.loads(blob))
+    yield pa.RecordBatch.from_pydict({"part": [part]}, schema=_WRITTEN)
 
 
 def _live_checks(spark: SparkSession, staging: Path, check_links: LinkChecker) -> list[Any]:
@@ -194,40 +230,6 @@ def collect_seed_rows(envelope: DataFrame, n_files: int) -> list[SeedRow]:
     if len(rows) != n_files:  # a lost or repeated task would be a bug in Spark or here
         raise RuntimeError(f"expected {n_files} seeds rows from the Spark tasks, got {len(rows)}")
     return rows
-
-
-def spark_schema(spec: TableSpec, embedded: dict[str, Any]) -> StructType:
-    """The table's Arrow schema as a Spark schema, the manifest in its first column's metadata."""
-    fields = from_arrow_schema(arrow_schema(spec)).fields
-    blob = json.dumps(embedded, sort_keys=True, separators=(",", ":"))
-    first = StructField(fields[0].name, fields[0].dataType, fields[0].nullable, {FIELD_MANIFEST_KEY: blob})
-    return StructType([first, *fields[1:]])
-
-
-def _table_frame(
-    spark: SparkSession,
-    envelope: DataFrame,
-    dropped: Sequence[int],
-    spec: TableSpec,
-    embedded: dict[str, Any],
-) -> DataFrame:
-    rows = envelope.where(F.col("table") == spec.name)
-    if dropped:  # a broadcast anti-join keeps the cached partitions and their order
-        gone = spark.createDataFrame([(i,) for i in dropped], "seed_index long")
-        rows = rows.join(F.broadcast(gone), "seed_index", "left_anti")
-    return rows.select("payload").mapInArrow(_decode_batches, spark_schema(spec, embedded))
-
-
-def _decode_batches(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """In a task: the record batches stored in the envelope's payloads, as they were."""
-    for batch in batches:
-        for payload in batch.column("payload").to_pylist():
-            yield from pa.ipc.open_stream(payload)
-
-
-def _write(frame: DataFrame, path: Path) -> None:
-    frame.write.option("compression", "zstd").parquet(str(path))
-    remove_checksums(path)
 
 
 def _write_manifest(

@@ -15,7 +15,7 @@ from pyspark.sql import SparkSession
 from audit.errors import UsageError
 
 DEFAULT_MASTER = "local[2]"
-# small jobs started at once (tables written, frames persisted): a 200-seed table is one task
+# small jobs started at once (frames persisted for suites on Spark): a 200-seed table is one task
 JOBS_AT_ONCE = 3
 _CONF = {
     "spark.app.name": "news-audit",
