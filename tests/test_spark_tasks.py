@@ -159,3 +159,32 @@ def test_a_table_brought_to_the_driver_is_the_pandas_engines_frame(tmp_path: Pat
     for column in PROVENANCE_COLUMNS:
         assert str(frame[column].dtype) == "boolean"
         assert [None if v is pd.NA else v for v in frame[column]] == expected.column(column).to_pylist()
+
+
+def test_the_manifest_is_read_from_either_place_a_part_file_keeps_it(tmp_path: Path) -> None:
+    """A part file written by the engine keeps the manifest in its key-value metadata; one written by Spark's
+    own Parquet writer (earlier versions) in its first column's metadata, inside Spark's stored schema.
+    Both are read back, and a part file with neither counts as carrying none."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    from audit.spark.datasets import FIELD_MANIFEST_KEY, SPARK_SCHEMA_KEY, embedded_manifests
+    from audit.store import SPECS, TablesWriter, to_batch
+
+    manifest = {"tool": {"name": "news-audit"}, "seeds_sha256": "0" * 64}
+    dataset = tmp_path / "seeds.parquet"
+    dataset.mkdir()
+    writer = TablesWriter(tmp_path, tables=[SPECS["seeds"]], file_name="part-00000.parquet")
+    writer.write("seeds", to_batch(SPECS["seeds"], []))
+    writer.close(manifest)
+    spark_schema = {
+        "type": "struct",
+        "fields": [{"name": "seed_sha256", "type": "string", "nullable": True,
+                    "metadata": {FIELD_MANIFEST_KEY: json.dumps(manifest)}}],
+    }  # fmt: skip
+    table = pa.table({"seed_sha256": pa.array([], pa.string())})
+    pq.write_table(table.replace_schema_metadata({SPARK_SCHEMA_KEY: json.dumps(spark_schema)}), dataset / "part-00001.parquet")
+    pq.write_table(table, dataset / "part-00002.parquet")
+
+    assert embedded_manifests(dataset) == [manifest, manifest, None]

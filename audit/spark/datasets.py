@@ -2,14 +2,16 @@
 
 Digest of a dataset directory (``dataset_sha256``): the part files are the directory's regular files whose
 names start with neither "." nor "_" (Hadoop's and pyarrow's rule for hidden files); take the hex sha256 of
-each, in sorted name order, one per line ("<hex>\\n"), and hash those lines. Names are left out, as Spark puts
-a random job id in them; their sorted order is the order Spark wrote the partitions in. With coreutils::
+each, in sorted name order, one per line ("<hex>\\n"), and hash those lines. Names are left out (Spark's own
+writer, which earlier versions used, put a random job id in them); their sorted order is the order of the
+partitions, so of the seeds. With coreutils::
 
     (cd TABLES/numbers.parquet && ls | grep -v '^[._]' | LC_ALL=C sort | xargs sha256sum | cut -c1-64) | sha256sum
 
-The manifest cannot go in a part file's key-value metadata (Spark's writer has no option for it), so it goes
-in the metadata of the table's first column, which Spark stores in every part file's footer under
-``org.apache.spark.sql.parquet.row.metadata``; ``embedded_manifests`` reads it back from each part file.
+Each part file carries the manifest in its key-value metadata (``audit.store.TablesWriter``). Tables written
+through Spark's own writer, which has no option for that, carry it in the metadata of the table's first
+column, which Spark stores in every part file's footer under ``org.apache.spark.sql.parquet.row.metadata``;
+``embedded_manifests`` reads either back from each part file.
 """
 
 from __future__ import annotations
