@@ -74,9 +74,3 @@ def _from_spark_schema(part: Path) -> dict[str, Any] | None:
         if text is not None:
             return dict(json.loads(text))
     return None
-
-
-def remove_checksums(path: Path) -> None:
-    """Delete the .crc sidecar files Hadoop's local file system writes beside each part (not data)."""
-    for sidecar in path.glob(".*.crc"):
-        sidecar.unlink()
