@@ -14,10 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 
 from audit.cli import main
 from tests.conftest import GX_REJECTED, ROOT, SAMPLE, SUITES, break_first_expectation, key_pair
+from tests.test_links_live import live_run  # noqa: F401  (its fixture: tables holding live link results)
 
 pytestmark = [
     pytest.mark.spark,
@@ -390,3 +392,27 @@ def test_a_bad_engine_setting_stops_the_run_before_anything_is_written(
     err = capsys.readouterr().err
     assert f"{setting}='lots': not a whole number" in err and "Traceback" not in err
     assert not (tmp_path / "t").exists() and not (tmp_path / "report-run").exists()
+
+
+@needs_spark
+@pytest.mark.netns
+@pytest.mark.parametrize("variant", _SPARK_VARIANTS)
+def test_links_are_judged_with_their_live_results_in_every_mode(
+    spark: Any, request: pytest.FixtureRequest, tmp_path: Path, variant: str
+) -> None:
+    """Tables with live link results (a --links live run on a loopback server): `validate --engine spark`
+    joins them to the links as the pandas engine does, whether links are judged on the driver or on Spark."""
+    tables = Path(request.getfixturevalue("live_run")) / "run" / "tables"
+    assert pq.read_metadata(tables / "link_checks.parquet").num_rows > 0
+    for engine in ("pandas", "spark"):
+        (tmp_path / engine).mkdir()
+    pandas = _audit(tmp_path / "pandas", "validate", "--tables", str(tables), "--reextract", "none")
+    with _driver_rows(spark, _SPARK_VARIANTS[variant]):
+        on_spark = _audit(
+            tmp_path / "spark", "validate", "--tables", str(tables), "--reextract", "none", "--engine", "spark"
+        )
+    assert on_spark == pandas == 1
+    expected, found = _results(tmp_path / "pandas", "validate"), _results(tmp_path / "spark", "validate")
+    assert _projection(found) == _projection(expected)
+    failed = {r["rule_id"]: r["failed_ids"] for r in found["rules"]}
+    assert failed["link-article-not-broken"]  # a live result (404), not an offline fact
