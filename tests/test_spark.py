@@ -112,6 +112,24 @@ def _where_suites_run(out: dict[str, Any], variant: str) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def _tables_read_again(out: dict[str, Any], key: str) -> Iterator[None]:
+    """Record the tables whose rows validation reads back from their files for the provenance columns."""
+    from audit.spark import checks
+
+    seen: set[str] = set()
+    out.setdefault("read again", {})[key] = seen
+    real = checks.provenance_frames
+
+    def recording(tables: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.update(tables)
+        return real(tables, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(checks, "provenance_frames", recording)
+        yield
+
+
 @pytest.fixture(scope="module")
 def runs(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Both engines (Spark in both its validation modes) run on the same seeds, then validate after one
@@ -124,7 +142,11 @@ def runs(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]
         d = base / variant
         tables = d / "tables"
         out[variant] = d
-        with _driver_rows(spark, _SPARK_VARIANTS.get(variant)), _where_suites_run(out, variant):
+        with (
+            _driver_rows(spark, _SPARK_VARIANTS.get(variant)),
+            _where_suites_run(out, variant),
+            _tables_read_again(out, f"{variant}-run"),
+        ):
             out[f"{variant}-run"] = _audit(
                 d, "run", str(seeds), "--tables", str(tables), "--jobs", "1",
                 "--engine", "pandas" if variant == "pandas" else "spark", "--sign-key", str(private),
@@ -135,7 +157,10 @@ def runs(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]
     (seeds / "sample.txt").write_bytes(bytes(data))
     for variant in ("pandas", *_SPARK_VARIANTS):
         tables = out[variant] / "tables"
-        with _driver_rows(spark, _SPARK_VARIANTS.get(variant)):
+        with (
+            _driver_rows(spark, _SPARK_VARIANTS.get(variant)),
+            _tables_read_again(out, f"{variant}-validate"),
+        ):
             out[f"{variant}-validate"] = _audit(
                 out[variant], "validate", "--tables", str(tables), "--reextract", "all",
                 "--engine", "pandas" if variant == "pandas" else "spark",
@@ -182,6 +207,57 @@ def test_small_tables_are_validated_on_the_driver_unless_set_to_zero(runs: dict[
     assert {"tables", "numbers", "links", "seeds"} <= where["spark"]["driver"]
     mixed = where["spark-mixed"]
     assert {"tables", "seeds"} <= mixed["driver"] and {"numbers", "blocks"} <= mixed["spark"]
+
+
+@needs_spark
+def test_a_run_checks_its_rows_in_the_tasks_that_write_them(runs: dict[str, Any]) -> None:
+    """`run` adds the provenance columns to every seeded table's rows in the tasks that write them, so
+    validation reads back only link_checks (no seed to check); `validate` reads every table again."""
+    from audit.store import SPECS
+
+    for variant in _SPARK_VARIANTS:
+        assert runs["read again"][f"{variant}-run"] == {"link_checks"}
+        assert runs["read again"][f"{variant}-validate"] == set(SPECS)
+
+
+@needs_spark
+def test_a_table_changed_after_it_was_written_is_read_again(
+    spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows checked as they were written are used only while every table is the one written: when a
+    table's digest no longer matches the manifest, validation reads the tables again (each row's digest
+    checked) and the table's own rule fails."""
+    import dataclasses
+
+    from audit.spark import checks
+    from audit.store import SPECS
+
+    (tmp_path / "seeds").mkdir()
+    shutil.copy(SAMPLE, tmp_path / "seeds" / "sample.txt")
+    real = checks.table_facts
+
+    def numbers_changed(*args: Any, **kwargs: Any) -> Any:
+        return tuple(
+            dataclasses.replace(f, sha256_ok=False) if f.table == "numbers" else f
+            for f in real(*args, **kwargs)
+        )
+
+    monkeypatch.setattr(checks, "table_facts", numbers_changed)
+    seen: dict[str, Any] = {}
+    with _tables_read_again(seen, "run"):
+        code = _audit(
+            tmp_path,
+            "run",
+            str(tmp_path / "seeds"),
+            "--tables",
+            str(tmp_path / "tables"),
+            "--engine",
+            "spark",
+        )
+    assert code == 1
+    assert seen["read again"]["run"] == set(SPECS)
+    failed = {r["rule_id"]: r["failed_ids"] for r in _results(tmp_path, "run")["rules"]}
+    assert failed["table-hash-matches-manifest"] == ["numbers"]
 
 
 @needs_spark
@@ -409,7 +485,14 @@ def test_links_are_judged_with_their_live_results_in_every_mode(
     pandas = _audit(tmp_path / "pandas", "validate", "--tables", str(tables), "--reextract", "none")
     with _driver_rows(spark, _SPARK_VARIANTS[variant]):
         on_spark = _audit(
-            tmp_path / "spark", "validate", "--tables", str(tables), "--reextract", "none", "--engine", "spark"
+            tmp_path / "spark",
+            "validate",
+            "--tables",
+            str(tables),
+            "--reextract",
+            "none",
+            "--engine",
+            "spark",
         )
     assert on_spark == pandas == 1
     expected, found = _results(tmp_path / "pandas", "validate"), _results(tmp_path / "spark", "validate")

@@ -34,7 +34,8 @@ from audit.finish import finish_audit
 from audit.plan import ValidatePlan
 from audit.records import PROVENANCE_COLUMNS, CheckResult, TableFacts, Verdict
 from audit.spark.datasets import count_rows, embedded_manifests, table_sha256
-from audit.spark.provenance import FILE_COLUMN, ROW_COLUMN, provenance_frames
+from audit.spark.parts import CheckedParts
+from audit.spark.provenance import FILE_COLUMN, ROW_COLUMN, provenance_frames, with_provenance_schema
 from audit.spark.session import JOBS_AT_ONCE, conf_count, spark_session, stage, start_workers
 from audit.store import SPECS, arrow_schema
 from audit.validate.facts import TableFile, facts_frame, table_facts
@@ -69,12 +70,17 @@ def validate_tables_spark(config: ValidateConfig, plan: ValidatePlan) -> Verdict
         return validate_with(spark, config, plan)
 
 
-def validate_with(spark: SparkSession, config: ValidateConfig, plan: ValidatePlan) -> Verdict:
-    """Run the suites on Spark, apply waivers and write the report as ``pipeline.validate_tables`` does."""
+def validate_with(
+    spark: SparkSession, config: ValidateConfig, plan: ValidatePlan, parts: CheckedParts | None = None
+) -> Verdict:
+    """Run the suites on Spark, apply waivers and write the report as ``pipeline.validate_tables`` does
+    (``parts``: rows checked as they were written, ``audit run``)."""
     again = reextraction(
         config.reextract, plan.seeds_dir.resolve(), {}, config.number_policy, plan.manifest
     )  # each task names its seed
-    results = check_tables(spark, config.tables_dir, plan.seeds_dir, plan.rules.suites, plan.manifest, again)
+    results = check_tables(
+        spark, config.tables_dir, plan.seeds_dir, plan.rules.suites, plan.manifest, again, parts
+    )
     return finish_audit(config, plan, results)
 
 
@@ -85,10 +91,14 @@ def check_tables(
     suites: Sequence[Suite],
     manifest: dict[str, Any],
     again: Reextraction | None = None,
+    parts: CheckedParts | None = None,
 ) -> tuple[CheckResult, ...]:
     """Every suite on its table with the provenance columns added in tasks (``again``: seeds extracted
     again in the tasks, as ``validate`` does): a small table's rows collected to the driver and judged by
-    GX's pandas engine (``spark.audit.driverValidationRows``), a larger one as a Spark DataFrame."""
+    GX's pandas engine (``spark.audit.driverValidationRows``), a larger one as a Spark DataFrame.
+
+    ``parts``: the rows of the seeded tables as the writing tasks checked them; used when every one of
+    those tables is still the one written (its digest is the manifest's), else the tables are read again."""
     facts = table_facts(tables_dir, manifest, read=_table_file)
     intact = {row.table: row.sha256_ok for row in facts}
     n_rows = {row.table: int(row.n_rows_actual or 0) for row in facts}
@@ -96,9 +106,16 @@ def check_tables(
     if not spark.sparkContext.getConf().contains(_SHUFFLE_PARTITIONS):  # Spark's 200 is for big clusters
         spark.conf.set(_SHUFFLE_PARTITIONS, str(cores))
     tables = {name: read_spark_table(spark, tables_dir, name) for name in SPECS}
+    if parts is not None and (again is not None or not all(intact[name] for name in parts.tables)):
+        parts = None
+    rest = tables if parts is None else {n: f for n, f in tables.items() if n not in parts.tables}
     checked, shared = provenance_frames(
-        tables, seed_paths(tables["seeds"]), seeds_root.resolve(), intact, again
+        rest, seed_paths(tables["seeds"]), seeds_root.resolve(), intact, again
     )
+    if parts is not None:
+        for name in parts.tables:
+            checked[name] = parts.frame(spark, name, with_provenance_schema(tables[name]))
+        checked = {name: checked[name] for name in tables}
     limit = driver_rows(spark)
     small = [name for name in checked if n_rows[name] <= limit]
     if "link_checks" not in small and "links" in small:  # links join their live results where those are
@@ -118,7 +135,7 @@ def check_tables(
                 shared.persist(StorageLevel.MEMORY_AND_DISK).count()  # else each reader computes it again
             with ThreadPoolExecutor(JOBS_AT_ONCE, thread_name_prefix="audit-provenance") as pool:
                 list(pool.map(_persisted, frames.values()))
-        local = collected(spark, checked, shared, n_rows, small)
+        local = collected(spark, checked, shared, n_rows, small, parts)
         if shared is not None:
             shared.unpersist()
         if live and "links" in local:
@@ -154,14 +171,18 @@ def collected(
     shared: DataFrame | None,
     n_rows: Mapping[str, int],
     names: Sequence[str],
+    parts: CheckedParts | None = None,
 ) -> dict[str, pd.DataFrame]:
     """These tables' checked rows on the driver, each as the pandas engine's frame of it.
 
     GX on Spark runs about one query per rule, each planned on the driver over py4j: for a small table
     that planning, not the data, is the time (about 20 s of a 200-seed run's suites). The provenance
     columns are still computed in tasks; the rows come from the provenance tasks' output in one job (each
-    table's rows as those tasks packed them), not through a frame per table."""
+    table's rows as those tasks packed them), not through a frame per table; or, when ``parts`` holds
+    them, from the files the writing tasks left."""
     packed: dict[str, list[pa.Table]] = {name: [] for name in names}
+    if parts is not None:
+        packed.update({name: parts.read(name) for name in names if name in parts.tables})
     if shared is not None:
         with stage(spark, "to the driver: checked rows"):
             rows = shared.where(F.col("table").isin(list(names))).toArrow()

@@ -13,9 +13,9 @@ import gc
 
 from pyspark import daemon
 
-from audit.spark import extract, provenance
+from audit.spark import extract, parts, provenance
 
-TASK_MODULES = (extract, provenance)  # the modules whose functions Spark tasks run
+TASK_MODULES = (extract, parts, provenance)  # the modules whose functions Spark tasks run
 
 if __name__ == "__main__":
     gc.freeze()  # the imported objects stay out of each worker's collections: fewer pages copied

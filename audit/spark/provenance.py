@@ -59,7 +59,7 @@ def provenance_frames(
     seeded = [name for name, frame in tables.items() if "seed_sha256" in frame.columns]
     found = {  # run-time tables (link_checks): no seed to re-read
         name: frame.mapInArrow(
-            functools.partial(_provenance_batches, name, root, intact[name]), _with_provenance_schema(frame)
+            functools.partial(_provenance_batches, name, root, intact[name]), with_provenance_schema(frame)
         )
         for name, frame in tables.items()
         if name not in seeded
@@ -75,13 +75,13 @@ def provenance_frames(
     task = functools.partial(_provenance_windows, root, dict(intact), again)
     checked = ordered.mapInArrow(task, from_arrow_schema(_CHECKED))
     for name in seeded:
-        schema = _with_provenance_schema(tables[name])
+        schema = with_provenance_schema(tables[name])
         mine = checked.where(F.col("table") == name)
         found[name] = mine.mapInArrow(functools.partial(_unpack_rows, schema.names), schema)
     return {name: found[name] for name in tables}, checked
 
 
-def _with_provenance_schema(frame: DataFrame) -> StructType:
+def with_provenance_schema(frame: DataFrame) -> StructType:
     extra = [StructField(c, BooleanType(), True) for c in PROVENANCE_COLUMNS]
     return StructType([*frame.schema.fields, *extra])
 
@@ -97,7 +97,7 @@ def _provenance_batches(
     name: str, root: Path, intact: bool, batches: Iterable[pa.RecordBatch]
 ) -> Iterator[pa.RecordBatch]:
     for batch in batches:
-        yield from _add_provenance(
+        yield from add_provenance(
             pa.Table.from_batches([batch]), name, SeedCache(root, {}), intact
         ).to_batches()
 
@@ -172,14 +172,14 @@ def _provenance_group(
     for name, payloads in by_table.items():
         parts = [pa.ipc.open_stream(p).read_all() for p in payloads]
         # one chunk, not one per seed: the checks go batch by batch, and a batch costs about 0.3 ms
-        rows = _add_provenance(pa.concat_tables(parts).combine_chunks(), name, seeds, intact[name], expected)
+        rows = add_provenance(pa.concat_tables(parts).combine_chunks(), name, seeds, intact[name], expected)
         if rows.num_rows:
             names.append(name)
             packed.append(ipc_stream(rows.combine_chunks().to_batches()[0]))  # the checks may come chunked
     return pa.table([pa.array(names, pa.string()), pa.array(packed, pa.binary())], schema=_CHECKED)
 
 
-def _add_provenance(
+def add_provenance(
     rows: pa.Table, name: str, seeds: SeedCache, intact: bool, again: Reextraction | None = None
 ) -> pa.Table:
     # the stored columns in their order, as Spark gives them (record digests are over these values)
