@@ -144,7 +144,8 @@ def test_a_table_brought_to_the_driver_is_the_pandas_engines_frame(tmp_path: Pat
     numbers = numbers.set_column(numbers.schema.get_field_index(FILE_COLUMN), FILE_COLUMN, files)
     numbers = numbers.set_column(numbers.schema.get_field_index(ROW_COLUMN), ROW_COLUMN, rows)
     checks = {
-        c: pa.array([None if i == 0 else i % 3 != 0 for i in range(numbers.num_rows)]) for c in PROVENANCE_COLUMNS
+        c: pa.array([None if i == 0 else i % 3 != 0 for i in range(numbers.num_rows)])
+        for c in PROVENANCE_COLUMNS
     }
     for column, values in checks.items():
         numbers = numbers.append_column(column, values)
@@ -184,7 +185,33 @@ def test_the_manifest_is_read_from_either_place_a_part_file_keeps_it(tmp_path: P
                     "metadata": {FIELD_MANIFEST_KEY: json.dumps(manifest)}}],
     }  # fmt: skip
     table = pa.table({"seed_sha256": pa.array([], pa.string())})
-    pq.write_table(table.replace_schema_metadata({SPARK_SCHEMA_KEY: json.dumps(spark_schema)}), dataset / "part-00001.parquet")
+    pq.write_table(
+        table.replace_schema_metadata({SPARK_SCHEMA_KEY: json.dumps(spark_schema)}),
+        dataset / "part-00001.parquet",
+    )
     pq.write_table(table, dataset / "part-00002.parquet")
 
     assert embedded_manifests(dataset) == [manifest, manifest, None]
+
+
+def test_each_part_reads_exactly_its_own_seeds_rows(tmp_path: Path) -> None:
+    """The seeds table is one file with a row group per part that has seeds; a writing task reads its
+    own seeds' rows from it (none for a part with no seeds), and the whole file reads back in seed order."""
+    import pyarrow.parquet as pq
+
+    from audit.records import SeedRow
+    from audit.spark.parts import Extracted, _seeds_rows, part_name, write_seeds_table
+
+    rows = [
+        SeedRow(seed_sha256=f"{i:064x}", path=f"s{i}.txt", size_bytes=i, format="text", encoding="utf-8",
+                status="extracted", reason=None, detail=None, n_articles=1)
+        for i in range(6)
+    ]  # fmt: skip
+    extracted = Extracted(rows=rows, parts=[0, 0, 1, 1, 1, 3], n_parts=4)
+    assert extracted.spans() == [(0, 2), (2, 5), (0, 0), (5, 6)]
+    write_seeds_table(tmp_path, rows, extracted, {"run": "test"})
+    path = tmp_path / "seeds.parquet" / part_name(0)
+    assert pq.ParquetFile(path).num_row_groups == 3
+    for lo, hi in extracted.spans():
+        assert _seeds_rows(path, lo, hi).column("path").to_pylist() == [r.path for r in rows[lo:hi]]
+    assert pq.read_table(path).column("path").to_pylist() == [r.path for r in rows]

@@ -31,7 +31,14 @@ from audit.process import EXTRACTED_TABLES, reject_duplicates
 from audit.records import Verdict
 from audit.signing import sign_manifest
 from audit.spark.datasets import count_rows, dataset_sha256
-from audit.spark.parts import CheckedParts, extract_parts, part_name, work_folder, write_and_check_parts
+from audit.spark.parts import (
+    CheckedParts,
+    extract_parts,
+    part_name,
+    work_folder,
+    write_and_check_parts,
+    write_seeds_table,
+)
 from audit.spark.session import (
     conf_count,
     import_what_gx_imports,
@@ -87,7 +94,7 @@ def write_tables_spark(
     with atomic_dir(
         directory, "choose another directory with --tables", kind="tables", place="--tables"
     ) as staging:
-        _write_driver_table(SPECS["seeds"], rows, embedded, staging)
+        write_seeds_table(staging, rows, extracted, embedded)
         with stage(spark, "write and check: every extracted table, in tasks"):
             parts = write_and_check_parts(
                 spark, work, staging, root.resolve(), extracted, rows, dropped, embedded

@@ -33,6 +33,7 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -47,7 +48,7 @@ from audit.ingest import IngestLimits
 from audit.process import EXTRACTED_TABLES, Processed, process_seed
 from audit.records import SeedRow
 from audit.spark.provenance import FILE_COLUMN, ROW_COLUMN, add_provenance
-from audit.store import SPECS, TablesWriter, arrow_schema, ipc_stream
+from audit.store import SPECS, TablesWriter, arrow_schema, ipc_stream, to_batch
 from audit.validate.seeds import SeedCache
 
 CHECKED_TABLES = ("seeds", *EXTRACTED_TABLES)  # the tables whose rows the second job checks
@@ -80,6 +81,26 @@ class Extracted:
     rows: list[SeedRow]
     parts: list[int]  # parts[i]: the part seed i went to
     n_parts: int
+
+    def spans(self) -> list[tuple[int, int]]:
+        """Each part's seeds, as indices [lo, hi) (slices are contiguous; a part may have none)."""
+        found: dict[int, list[int]] = {}
+        for index, part in enumerate(self.parts):
+            found.setdefault(part, [index, index])[1] = index + 1
+        return [(found[p][0], found[p][1]) if p in found else (0, 0) for p in range(self.n_parts)]
+
+
+def write_seeds_table(
+    staging: Path, rows: Sequence[SeedRow], extracted: Extracted, embedded: Mapping[str, Any]
+) -> None:
+    """The seeds table, written on the driver as one part file with one row group per part (a part with
+    seeds), so each task of the second job reads its own seeds' rows and no others."""
+    spec = SPECS["seeds"]
+    (staging / f"{spec.name}.parquet").mkdir()
+    writer = TablesWriter(staging, tables=[spec], file_name=part_name(0), row_group_rows=1)
+    for lo, hi in extracted.spans():
+        writer.write(spec.name, to_batch(spec, rows[lo:hi]))  # each write a row group of its own
+    writer.close(dict(embedded))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -187,9 +208,6 @@ def write_and_check_parts(
     seeded table checked against the seeds (the seeds table, written by the driver, must be in place)."""
     for name in EXTRACTED_TABLES:
         (staging / f"{name}.parquet").mkdir()
-    spans: dict[int, list[int]] = {}
-    for index, part in enumerate(extracted.parts):
-        spans.setdefault(part, [index, index])[1] = index
     job = _PartJob(
         work=str(work),
         staging=str(staging),
@@ -197,7 +215,7 @@ def write_and_check_parts(
         dropped=frozenset(dropped),
         first_paths=_first_paths(rows),
         seeds=staging / "seeds.parquet" / part_name(0),
-        spans={part: (lo, hi + 1) for part, (lo, hi) in spans.items()},
+        spans=extracted.spans(),
         manifest=json.dumps(embedded, sort_keys=True, separators=(",", ":")),
     )
     ids = spark.range(0, extracted.n_parts, 1, extracted.n_parts)
@@ -227,7 +245,7 @@ class _PartJob:
     dropped: frozenset[int]
     first_paths: dict[str, str]
     seeds: Path
-    spans: dict[int, tuple[int, int]]  # part -> its seeds' indices [lo, hi)
+    spans: list[tuple[int, int]]  # each part's seeds' indices, [lo, hi)
     manifest: str
 
     def run(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -259,8 +277,8 @@ class _PartJob:
         writer.close(json.loads(self.manifest))
 
     def _check(self, part: int) -> None:
-        lo, hi = self.spans.get(part, (0, 0))
-        seeds = pq.read_table(self.seeds, schema=arrow_schema(SPECS["seeds"])).slice(lo, hi - lo)
+        lo, hi = self.spans[part]
+        seeds = _seeds_rows(self.seeds, lo, hi)
         named = {
             sha: self.first_paths.get(sha, path)
             for sha, path in zip(
@@ -284,6 +302,20 @@ class _PartJob:
             checked = add_provenance(rows, name, cache, True)
             with _ipc_writer(Path(self.work) / _checked_name(name, part), checked.schema, file=True) as out:
                 out.write_table(checked)
+
+
+def _seeds_rows(path: Path, lo: int, hi: int) -> pa.Table:
+    """Seeds lo..hi-1: the row group of the seeds table that holds them (``write_seeds_table``)."""
+    schema = arrow_schema(SPECS["seeds"])
+    if hi == lo:
+        return schema.empty_table()
+    file = pq.ParquetFile(path)
+    starts = [0]
+    for group in range(file.num_row_groups):
+        starts.append(starts[-1] + file.metadata.row_group(group).num_rows)
+    if lo not in starts or hi not in starts or starts.index(hi) != starts.index(lo) + 1:
+        raise RuntimeError(f"{path}: no row group holds exactly the seeds {lo} to {hi - 1}")  # a bug here
+    return file.read_row_group(starts.index(lo)).cast(schema)
 
 
 def _read_parts(
