@@ -115,7 +115,7 @@ def test_a_window_never_splits_a_seed_across_batches(tmp_path: Path, monkeypatch
     one = pa.Table.from_batches(rows).sort_by("seed_sha256")
     batches = [one.slice(i, 3).to_batches()[0] for i in range(0, one.num_rows, 3)]  # seeds cut mid-way
     reads = count_calls(monkeypatch, seed_files, "reread_seed")
-    monkeypatch.setattr(provenance, "_SEEDS_PER_WINDOW", 1)
+    monkeypatch.setattr(provenance, "SEEDS_PER_WINDOW", 1)
     found = pa.Table.from_batches(
         list(provenance._provenance_windows(tmp_path, dict.fromkeys(provenance.SPECS, True), None, batches)),
         schema=provenance._CHECKED,
@@ -215,3 +215,67 @@ def test_each_part_reads_exactly_its_own_seeds_rows(tmp_path: Path) -> None:
     for lo, hi in extracted.spans():
         assert _seeds_rows(path, lo, hi).column("path").to_pylist() == [r.path for r in rows[lo:hi]]
     assert pq.read_table(path).column("path").to_pylist() == [r.path for r in rows]
+
+
+def _written_and_checked(
+    tmp_path: Path, window: int, monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[str], dict[str, pa.Table]]:
+    """A writing task's code run here on five seeds (one a duplicate) with the given window: the seeds
+    it re-read, and each table's checked rows."""
+    from audit.extract import ExtractOptions
+    from audit.extract.numbers import load_policy
+    from audit.ingest import DEFAULT_LIMITS
+    from audit.process import process_seed, reject_duplicates
+    from audit.spark import parts
+    from audit.validate import seeds as seed_files
+    from tests.conftest import SUITES
+
+    seeds, staging, work = (tmp_path / d for d in ("seeds", "staging", "work"))
+    for d in (seeds, staging, work):
+        d.mkdir(parents=True)
+    text = SAMPLE.read_text(encoding="utf-8")
+    for i in range(4):
+        (seeds / f"s{i}.txt").write_text(text + f"\nLine {i}.\n", encoding="utf-8")
+    shutil.copy(seeds / "s1.txt", seeds / "s9-copy.txt")
+    files = sorted(p.name for p in seeds.iterdir())
+    options = ExtractOptions(policy=load_policy(SUITES / "number_policy.json"))
+    items = [process_seed(seeds, rel, DEFAULT_LIMITS, options) for rel in files]
+    rows, dropped = reject_duplicates([item.row for item in items], {})
+    extracted = parts.Extracted(rows=rows, parts=[0] * len(rows), n_parts=1)
+    parts.write_seeds_table(staging, rows, extracted, {})
+    with parts._ipc_writer(work / parts._extracted_name(0), parts._ENVELOPE) as spill:
+        for index, item in enumerate(items):
+            if (envelope := parts._envelope(index, item)) is not None:
+                spill.write_batch(envelope)
+    job = parts.write_and_check_job(work, staging, seeds, extracted, rows, dropped, {}, window=window)
+    for name in parts.EXTRACTED_TABLES:
+        (staging / f"{name}.parquet").mkdir()
+    job._write(0)
+    reads = count_calls(monkeypatch, seed_files, "reread_seed")
+    job._check(0)
+    checked = parts.CheckedParts(work=work, n_parts=1)
+    return list(reads), {
+        name: pa.concat_tables(checked.read(name)) for name in parts.CHECKED_TABLES if checked.read(name)
+    }
+
+
+def test_a_writing_task_checks_its_seeds_a_window_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writing task's check gives the same rows whether its seeds are taken two at a time or all at
+    once; each seed is re-read once a window, the duplicate from its first copy's path."""
+    one_reads, whole = _written_and_checked(tmp_path / "one", 512, monkeypatch)
+    two_reads, windows = _written_and_checked(tmp_path / "two", 2, monkeypatch)
+    assert sorted(one_reads) == ["s0.txt", "s1.txt", "s2.txt", "s3.txt"]  # s9-copy.txt is s1.txt's bytes
+    assert sorted(two_reads) == [
+        "s0.txt",
+        "s1.txt",
+        "s1.txt",
+        "s2.txt",
+        "s3.txt",
+    ]  # s1 in its window and the copy's
+    assert whole.keys() == windows.keys() and len(whole) > 4
+    for name, table in whole.items():
+        assert windows[name].equals(table), name
+        assert set(table.column("seed_ok").to_pylist()) == {True}
+    assert whole["seeds"].num_rows == 5

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pyspark import TaskContext
 from pyspark.sql import DataFrame, SparkSession
@@ -47,7 +48,7 @@ from audit.fsio import writing
 from audit.ingest import IngestLimits
 from audit.process import EXTRACTED_TABLES, Processed, process_seed
 from audit.records import SeedRow
-from audit.spark.provenance import FILE_COLUMN, ROW_COLUMN, add_provenance
+from audit.spark.provenance import FILE_COLUMN, ROW_COLUMN, SEEDS_PER_WINDOW, add_provenance
 from audit.store import SPECS, TablesWriter, arrow_schema, ipc_stream, to_batch
 from audit.validate.seeds import SeedCache
 
@@ -209,7 +210,26 @@ def write_and_check_parts(
     seeded table checked against the seeds (the seeds table, written by the driver, must be in place)."""
     for name in EXTRACTED_TABLES:
         (staging / f"{name}.parquet").mkdir()
-    job = _PartJob(
+    job = write_and_check_job(work, staging, root, extracted, rows, dropped, embedded)
+    ids = spark.range(0, extracted.n_parts, 1, extracted.n_parts)
+    done = ids.mapInArrow(job.run, from_arrow_schema(_DONE)).toArrow()
+    if sorted(done.column("part").to_pylist()) != list(range(extracted.n_parts)):  # a bug in Spark or here
+        raise RuntimeError(f"expected {extracted.n_parts} parts from the Spark tasks, got {done.num_rows}")
+    return CheckedParts(work=work, n_parts=extracted.n_parts)
+
+
+def write_and_check_job(
+    work: Path,
+    staging: Path,
+    root: Path,
+    extracted: Extracted,
+    rows: Sequence[SeedRow],
+    dropped: Sequence[int],
+    embedded: Mapping[str, object],
+    window: int = SEEDS_PER_WINDOW,
+) -> _PartJob:
+    """What each task of the second job is given (pickled to the executors)."""
+    return _PartJob(
         work=str(work),
         staging=str(staging),
         root=root,
@@ -218,12 +238,8 @@ def write_and_check_parts(
         seeds=staging / "seeds.parquet" / part_name(0),
         spans=extracted.spans(),
         manifest=json.dumps(embedded, sort_keys=True, separators=(",", ":")),
+        window=window,
     )
-    ids = spark.range(0, extracted.n_parts, 1, extracted.n_parts)
-    done = ids.mapInArrow(job.run, from_arrow_schema(_DONE)).toArrow()
-    if sorted(done.column("part").to_pylist()) != list(range(extracted.n_parts)):  # a bug in Spark or here
-        raise RuntimeError(f"expected {extracted.n_parts} parts from the Spark tasks, got {done.num_rows}")
-    return CheckedParts(work=work, n_parts=extracted.n_parts)
 
 
 def _first_paths(rows: Sequence[SeedRow]) -> dict[str, str]:
@@ -248,6 +264,7 @@ class _PartJob:
     seeds: Path
     spans: list[tuple[int, int]]  # each part's seeds' indices, [lo, hi)
     manifest: str
+    window: int = SEEDS_PER_WINDOW  # seeds checked together
 
     def run(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
@@ -278,31 +295,40 @@ class _PartJob:
         writer.close(json.loads(self.manifest))
 
     def _check(self, part: int) -> None:
+        """Its rows of every seeded table with the provenance columns, the seeds taken
+        ``window`` at a time: each seed re-read once for all tables (``SeedCache`` keeps 2,048)."""
         lo, hi = self.spans[part]
-        seeds = _seeds_rows(self.seeds, lo, hi)
-        named = {
-            sha: self.first_paths.get(sha, path)
-            for sha, path in zip(
-                seeds.column("seed_sha256").to_pylist(), seeds.column("path").to_pylist(), strict=True
-            )
-            if sha is not None
-        }
-        cache = SeedCache(self.root, named)
-        for name in CHECKED_TABLES:
-            if name == "seeds":
-                rows, file_name, first = seeds, part_name(0), lo
-            else:
-                path = Path(self.staging) / f"{name}.parquet" / part_name(part)
-                rows, file_name, first = (
-                    pq.read_table(path, schema=arrow_schema(SPECS[name])),
-                    part_name(part),
-                    0,
-                )
-            rows = rows.append_column(FILE_COLUMN, pa.array([file_name] * rows.num_rows, pa.string()))
-            rows = rows.append_column(ROW_COLUMN, pa.array(range(first, first + rows.num_rows), pa.int64()))
-            checked = add_provenance(rows, name, cache, True)
-            with _ipc_writer(Path(self.work) / _checked_name(name, part), checked.schema, file=True) as out:
-                out.write_table(checked)
+        seeds = _placed(_seeds_rows(self.seeds, lo, hi), part_name(0), lo)
+        tables = {"seeds": seeds}
+        for name in EXTRACTED_TABLES:
+            path = Path(self.staging) / f"{name}.parquet" / part_name(part)
+            tables[name] = _placed(pq.read_table(path, schema=arrow_schema(SPECS[name])), part_name(part), 0)
+        shas, paths = seeds.column("seed_sha256").to_pylist(), seeds.column("path").to_pylist()
+        window_of: dict[str, int] = {}  # a seed's rows go with its first row in the seeds table
+        for index, sha in enumerate(shas):
+            if sha is not None:
+                window_of.setdefault(sha, index // self.window)
+        checked: dict[str, list[pa.Table]] = {name: [] for name in tables}
+        for window in range(max(1, math.ceil(len(shas) / self.window))):
+            first = window * self.window
+            mine = zip(shas[first : first + self.window], paths[first : first + self.window], strict=True)
+            cache = SeedCache(self.root, {sha: self.first_paths.get(sha, path) for sha, path in mine if sha})
+            for name, rows in tables.items():
+                if name == "seeds":
+                    rows = rows.slice(first, self.window)
+                elif len(shas) > self.window:
+                    codes = [window_of.get(sha, 0) for sha in rows.column("seed_sha256").to_pylist()]
+                    rows = rows.filter(pc.equal(pa.array(codes, pa.int64()), window))
+                checked[name].append(add_provenance(rows, name, cache, True))
+        for name, parts in checked.items():
+            with _ipc_writer(Path(self.work) / _checked_name(name, part), parts[0].schema, file=True) as out:
+                out.write_table(pa.concat_tables(parts))
+
+
+def _placed(rows: pa.Table, file_name: str, first: int) -> pa.Table:
+    """Rows with their place in the files, as Spark reads it (``_metadata.file_name``, ``row_index``)."""
+    rows = rows.append_column(FILE_COLUMN, pa.array([file_name] * rows.num_rows, pa.string()))
+    return rows.append_column(ROW_COLUMN, pa.array(range(first, first + rows.num_rows), pa.int64()))
 
 
 def _seeds_rows(path: Path, lo: int, hi: int) -> pa.Table:
@@ -341,7 +367,8 @@ def _ipc_writer(
     """An Arrow IPC stream (or file), LZ4-compressed, written beside ``path`` and renamed into place when
     complete: a task run twice (retried, or speculatively) leaves one whole file. (500 generated seeds'
     batches: 32.5 MB as they are, 14.3 MB compressed, written in half the time.)"""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.{TaskContext.get().taskAttemptId()}")  # type: ignore[union-attr]
+    task = TaskContext.get()  # None outside a Spark task (the tests call the tasks' code directly)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{0 if task is None else task.taskAttemptId()}")
     try:
         with pa.OSFile(str(temp), "wb") as sink:
             open_writer = pa.ipc.new_file if file else pa.ipc.new_stream

@@ -2,7 +2,7 @@
 
 Every table's rows are packed per seed (Arrow IPC), put with the path each seed is re-read from (the first
 in the seeds table, as ``validate.frames.Frames`` picks it), partitioned by ``seed_sha256`` and sorted by
-it: one shuffle for all tables. A task takes its seeds ``_SEEDS_PER_WINDOW`` at a time, re-reads each once
+it: one shuffle for all tables. A task takes its seeds ``SEEDS_PER_WINDOW`` at a time, re-reads each once
 through ``validate.seeds.SeedCache`` and calls ``validate.provenance.provenance_columns`` on each table's
 rows of them (the pandas engine's own functions, as its walk over the tables calls them). It returns each
 table's rows with their provenance columns, packed per table; each table's frame unpacks its own rows.
@@ -31,7 +31,7 @@ from audit.validate.seeds import SeedCache
 from audit.validate.spans import SPAN_CHECKS, codes_of
 
 FILE_COLUMN, ROW_COLUMN = "_audit_file", "_audit_row"
-_SEEDS_PER_WINDOW = 512  # seeds checked together in a provenance task (SeedCache keeps 2,048)
+SEEDS_PER_WINDOW = 512  # seeds checked together in a provenance task (SeedCache keeps 2,048)
 _PATHS = "~path"  # the seed's path among its tables' rows (no table is named so)
 _PACKED_ARROW = pa.schema(
     [pa.field("seed_sha256", pa.string()), pa.field("table", pa.string()), pa.field("payload", pa.binary())]
@@ -128,14 +128,14 @@ def _pack_rows(name: str, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.Reco
 def _provenance_windows(
     root: Path, intact: Mapping[str, bool], again: Reextraction | None, batches: Iterable[pa.RecordBatch]
 ) -> Iterator[pa.RecordBatch]:
-    """In a task: the packed rows of a partition, in seed order, checked ``_SEEDS_PER_WINDOW`` seeds at a
+    """In a task: the packed rows of a partition, in seed order, checked ``SEEDS_PER_WINDOW`` seeds at a
     time (the pandas engine's walk: each table's rows of those seeds in one call, each seed read once)."""
     held: list[pa.RecordBatch] = []
     n_seeds = 0
     for batch in batches:
         held.append(batch)
         n_seeds += len(set(batch.column("seed_sha256").to_pylist()))
-        if n_seeds < _SEEDS_PER_WINDOW:
+        if n_seeds < SEEDS_PER_WINDOW:
             continue
         rows = pa.Table.from_batches(held)
         keys = rows.column("seed_sha256").to_pylist()
