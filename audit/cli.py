@@ -203,7 +203,7 @@ def config_from(
             jobs=args.jobs,
             live_links=_live_options(args, settings.sections.get("links", {})),
             signing_key=args.sign_key,
-            cache_dir=None if args.no_cache or args.engine == "spark" else args.cache or default_cache_dir(),
+            cache_dir=None if args.no_cache else args.cache or default_cache_dir(),
             engine=args.engine,
             spark_master=args.spark_master,
             limits=IngestLimits(

@@ -72,7 +72,7 @@ class RunPlan:
     core: dict[str, Any]  # the manifest's deterministic core (manifest.manifest_core)
     check_links: LinkChecker | None  # with --links live
     key: Ed25519PrivateKey | None  # with --sign-key
-    cache: ExtractionCache | None  # the extraction cache (None: --no-cache, or the Spark engine)
+    cache: ExtractionCache | None  # the extraction cache (None: --no-cache)
     started: float  # epoch seconds, for the manifest's run times
     # the suites as their files hold them, checked but for building them with GX (suites.check_builds)
     unbuilt: tuple[Suite, ...]

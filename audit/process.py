@@ -156,7 +156,7 @@ def _cached_chunk(
     root: Path, rels: Sequence[str], limits: IngestLimits, options: ExtractOptions, cache: ExtractionCache
 ) -> Chunk:
     cache.stats = CacheStats()  # this chunk's counts (a forked worker's cache object is its own)
-    found = [_cached_seed(root, rel, limits, options, cache) for rel in rels]
+    found = [cached_seed(root, rel, limits, options, cache) for rel in rels]
     rows, dropped = reject_duplicates([row for row, _ in found], {})
     gone = set(dropped)
     parts = [batches for i, (_, batches) in enumerate(found) if batches and i not in gone]
@@ -179,7 +179,7 @@ def reject_duplicates(rows: Sequence[SeedRow], seen: dict[str, str]) -> tuple[li
     return out, dropped
 
 
-def _cached_seed(
+def cached_seed(
     root: Path, rel: str, limits: IngestLimits, options: ExtractOptions, cache: ExtractionCache
 ) -> tuple[SeedRow, dict[str, pa.RecordBatch]]:
     """One seed's row and batches: from the cache when its digest has an entry, else extracted and stored."""

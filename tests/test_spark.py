@@ -499,3 +499,68 @@ def test_links_are_judged_with_their_live_results_in_every_mode(
     assert _projection(found) == _projection(expected)
     failed = {r["rule_id"]: r["failed_ids"] for r in found["rules"]}
     assert failed["link-article-not-broken"]  # a live result (404), not an offline fact
+
+
+@needs_spark
+def test_a_spark_run_takes_unchanged_seeds_from_the_extraction_cache(spark: Any, tmp_path: Path) -> None:
+    """`run --engine spark --cache DIR`: the cache does for each seed what it does for the pandas engine
+    (the same counts in manifest.json, a second run after one seed's edit taking the rest from it), and the
+    tables of a run from the cache are byte for byte those of a run without it."""
+    seeds = _mixed_seeds(tmp_path / "seeds")
+
+    def run(name: str, engine: str, *cache: str) -> dict[str, Any]:
+        out = tmp_path / name
+        out.mkdir()
+        args = ("--tables", str(out / "tables"), "--engine", engine, "--jobs", "1", *cache)
+        assert _audit(out, "run", str(seeds), *args) == 1  # the mixed seeds have critical findings
+        return dict(json.loads((out / "tables" / "manifest.json").read_text(encoding="utf-8")))
+
+    first = {e: run(f"{e}-1", e, "--cache", str(tmp_path / f"cache-{e}")) for e in ("pandas", "spark")}
+    (seeds / "sample.txt").chmod(0o644)
+    with (seeds / "sample.txt").open("a", encoding="utf-8") as f:
+        f.write("\nOne line more.\n")
+    second = {e: run(f"{e}-2", e, "--cache", str(tmp_path / f"cache-{e}")) for e in ("pandas", "spark")}
+    fresh = run("spark-fresh", "spark", "--no-cache")
+    assert first["spark"]["run"]["cache"] == first["pandas"]["run"]["cache"]
+    assert first["spark"]["run"]["cache"]["written"] > 3
+    assert second["spark"]["run"]["cache"] == second["pandas"]["run"]["cache"]
+    # every entry the first run stored is used again (sample_copy.txt still holds the old bytes); only the
+    # edited seed is extracted and stored
+    assert second["spark"]["run"]["cache"]["hits"] == first["spark"]["run"]["cache"]["written"]
+    assert second["spark"]["run"]["cache"]["written"] == 1
+    assert "cache" not in fresh["run"]
+    assert {n: t["sha256"] for n, t in second["spark"]["tables"].items()} == {
+        n: t["sha256"] for n, t in fresh["tables"].items()
+    }
+
+
+@needs_spark
+def test_a_live_spark_run_records_each_hosts_statistics(spark: Any, tmp_path: Path) -> None:
+    """With --links live, manifest.json records each host's pacing statistics, as the pandas engine's does
+    (the checker here a stand-in: no network)."""
+    import dataclasses
+
+    from audit.config import RunConfig
+    from audit.linkcheck import LiveChecks
+    from audit.plan import plan_run
+    from audit.spark.extract import write_tables_spark
+    from audit.spark.parts import work_folder
+
+    (tmp_path / "seeds").mkdir()
+    shutil.copy(SAMPLE, tmp_path / "seeds" / "sample.txt")
+    config = RunConfig(
+        seeds_dir=tmp_path / "seeds", tables_dir=tmp_path / "tables", report_dir=tmp_path / "report",
+        suites_dir=SUITES, waivers_path=None, policy_path=SUITES / "number_policy.json", engine="spark",
+    )  # fmt: skip
+    asked: list[list[str]] = []
+
+    def checker(urls: list[str]) -> LiveChecks:
+        asked.append(urls)
+        return LiveChecks(results={}, hosts=({"host": "example.com", "urls": len(urls)},))
+
+    plan = dataclasses.replace(plan_run(config), check_links=checker)
+    with work_folder(config.tables_dir) as work:
+        write_tables_spark(spark, config.tables_dir, config.seeds_dir, config.limits, plan, work)
+    manifest = json.loads((config.tables_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert len(asked) == 1
+    assert manifest["run"]["link_hosts"] == [{"host": "example.com", "urls": len(asked[0])}]

@@ -12,7 +12,7 @@ order, as the pandas engine's single file does.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from audit.config import RunConfig
 from audit.fsio import atomic_dir
 from audit.ingest import IngestLimits
 from audit.link_guard import is_live_candidate
-from audit.linkcheck import LinkChecker
+from audit.linkcheck import LinkChecker, LiveChecks
 from audit.manifest import embedded_manifest, seed_entry, write_manifest
 from audit.plan import RunPlan, plan_validation
 from audit.process import EXTRACTED_TABLES, reject_duplicates
@@ -86,7 +86,7 @@ def write_tables_spark(
         raise RuntimeError(f"the Spark engine does not know how to write the tables {sorted(unknown)}")
     with stage(spark, "extract: seeds, in tasks"):
         extracted = extract_parts(
-            spark, work, root.resolve(), plan.files, limits, plan.options, seeds_per_task(spark)
+            spark, work, root.resolve(), plan.files, limits, plan.options, seeds_per_task(spark), plan.cache
         )
     rows, dropped = reject_duplicates(extracted.rows, {})
     seeds = [seed_entry(row) for row in rows]
@@ -100,9 +100,12 @@ def write_tables_spark(
                 spark, work, staging, root.resolve(), extracted, rows, dropped, embedded
             )
         with stage(spark, "write: link_checks"):
-            checks = _live_checks(spark, staging, plan.check_links) if plan.check_links is not None else []
-        _write_driver_table(SPECS["link_checks"], checks, embedded, staging)
-        _write_manifest(staging, plan.core, embedded, seeds, plan.started)
+            checks = _live_checks(spark, staging, plan.check_links) if plan.check_links is not None else None
+        _write_driver_table(SPECS["link_checks"], list(checks or ()), embedded, staging)
+        hosts = (
+            None if checks is None else checks.hosts
+        )  # each host's pacing statistics, as the pandas engine
+        _write_manifest(staging, plan.core, embedded, seeds, plan.started, hosts, extracted.cache)
         if plan.key is not None:
             sign_manifest(staging, plan.key)
     return parts
@@ -118,10 +121,10 @@ def _write_driver_table(
     writer.close(embedded)
 
 
-def _live_checks(spark: SparkSession, staging: Path, check_links: LinkChecker) -> list[Any]:
+def _live_checks(spark: SparkSession, staging: Path, check_links: LinkChecker) -> LiveChecks:
     """Each distinct URL the pandas engine would check (it passed the offline checks, or failed them only by
     being an IP literal: ``link_guard.is_live_candidate``), checked once from the driver."""
-    return list(check_links(live_candidates(spark, staging / "links.parquet")))
+    return check_links(live_candidates(spark, staging / "links.parquet"))
 
 
 def live_candidates(spark: SparkSession, links_path: Path) -> list[str]:
@@ -140,7 +143,13 @@ def seeds_per_task(spark: SparkSession) -> int:
 
 
 def _write_manifest(
-    staging: Path, core: dict[str, Any], embedded: dict[str, Any], seeds: list[dict[str, Any]], started: float
+    staging: Path,
+    core: dict[str, Any],
+    embedded: dict[str, Any],
+    seeds: list[dict[str, Any]],
+    started: float,
+    link_hosts: Sequence[Mapping[str, Any]] | None,
+    cache: Mapping[str, int] | None,
 ) -> None:
     tables = {
         spec.name: {
@@ -150,4 +159,4 @@ def _write_manifest(
         }
         for spec in TABLES
     }
-    write_manifest(staging, core, embedded, seeds, tables, started)
+    write_manifest(staging, core, embedded, seeds, tables, started, link_hosts, cache)

@@ -43,10 +43,11 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 from pyspark.sql.types import StructType
 
+from audit.cache import CacheStats, ExtractionCache
 from audit.extract import ExtractOptions
 from audit.fsio import writing
 from audit.ingest import IngestLimits
-from audit.process import EXTRACTED_TABLES, Processed, process_seed
+from audit.process import EXTRACTED_TABLES, Processed, cached_seed, process_seed
 from audit.records import SeedRow
 from audit.spark.provenance import FILE_COLUMN, ROW_COLUMN, SEEDS_PER_WINDOW, add_provenance
 from audit.store import SPECS, TablesWriter, arrow_schema, ipc_stream, to_batch
@@ -58,8 +59,9 @@ _SEED_ROWS = pa.schema(
         pa.field("seed_index", pa.int64(), nullable=False),
         pa.field("part", pa.int64(), nullable=False),
         pa.field("row", pa.string(), nullable=False),
+        *(pa.field(f"cache_{k}", pa.int64(), nullable=False) for k in CacheStats().as_dict()),
     ]
-)  # what an extraction task returns: its seeds rows
+)  # what an extraction task returns: its seeds rows, and what the extraction cache did for each
 _ENVELOPE = pa.schema(
     [
         pa.field("seed_index", pa.int64(), nullable=False),
@@ -83,6 +85,7 @@ class Extracted:
     rows: list[SeedRow]
     parts: list[int]  # parts[i]: the part seed i went to
     n_parts: int
+    cache: dict[str, int] | None = None  # what the extraction cache did, summed (None: no cache)
 
     def spans(self) -> list[tuple[int, int]]:
         """Each part's seeds, as indices [lo, hi) (slices are contiguous; a part may have none)."""
@@ -150,39 +153,71 @@ def extract_parts(
     limits: IngestLimits,
     options: ExtractOptions,
     per_task: int,
+    cache: ExtractionCache | None = None,
 ) -> Extracted:
-    """The first job: each slice of seeds extracted in a task, its tables' batches left in the work folder."""
+    """The first job: each slice of seeds extracted in a task, its tables' batches left in the work folder.
+    With a cache, a task takes a seed's rows from it when its entry is there and stores those it extracts
+    (``process.cached_seed``, as the local engine's workers do)."""
     n_parts = max(1, math.ceil(len(files) / per_task))
     paths = spark.sparkContext.parallelize(list(enumerate(files)), n_parts)
     frame = spark.createDataFrame(paths, "seed_index long, path string")
-    task = functools.partial(_extract_task, str(work), root, limits, options)
+    task = functools.partial(_extract_task, str(work), root, limits, options, cache)
     found = frame.mapInArrow(task, from_arrow_schema(_SEED_ROWS)).toArrow().sort_by("seed_index")
     if found.column("seed_index").to_pylist() != list(range(len(files))):  # a bug in Spark or here
         raise RuntimeError(f"expected {len(files)} seeds rows from the Spark tasks, got {found.num_rows}")
     rows = [SeedRow(**json.loads(row)) for row in found.column("row").to_pylist()]
-    return Extracted(rows=rows, parts=found.column("part").to_pylist(), n_parts=n_parts)
+    counts = (
+        None
+        if cache is None
+        else {k: pc.sum(found[f"cache_{k}"]).as_py() or 0 for k in CacheStats().as_dict()}
+    )
+    return Extracted(rows=rows, parts=found.column("part").to_pylist(), n_parts=n_parts, cache=counts)
 
 
 def _extract_task(
-    work: str, root: Path, limits: IngestLimits, options: ExtractOptions, batches: Iterable[pa.RecordBatch]
+    work: str,
+    root: Path,
+    limits: IngestLimits,
+    options: ExtractOptions,
+    cache: ExtractionCache | None,
+    batches: Iterable[pa.RecordBatch],
 ) -> Iterator[pa.RecordBatch]:
-    """In a task: process_seed for each of its seeds; the tables' batches to the work folder."""
+    """In a task: each of its seeds processed (from the cache, if it has the seed); the tables' batches to
+    the work folder."""
     part = TaskContext.get().partitionId()  # type: ignore[union-attr]  # always set in a task
     indices: list[int] = []
     rows: list[str] = []
+    counts: list[dict[str, int]] = []
     with _ipc_writer(Path(work) / _extracted_name(part), _ENVELOPE) as spill:
         for batch in batches:
             pairs = zip(batch.column("seed_index").to_pylist(), batch.column("path").to_pylist(), strict=True)
             for index, rel in pairs:
-                item = process_seed(root, rel, limits, options)
+                item, done = _processed(root, rel, limits, options, cache)
                 indices.append(index)
                 rows.append(json.dumps(dataclasses.asdict(item.row)))
+                counts.append(done)
                 if (envelope := _envelope(index, item)) is not None:
                     spill.write_batch(envelope)
     yield pa.RecordBatch.from_arrays(
-        [pa.array(indices, pa.int64()), pa.array([part] * len(indices), pa.int64()), pa.array(rows)],
+        [
+            pa.array(indices, pa.int64()),
+            pa.array([part] * len(indices), pa.int64()),
+            pa.array(rows),
+            *(pa.array([c[k] for c in counts], pa.int64()) for k in CacheStats().as_dict()),
+        ],
         schema=_SEED_ROWS,
     )
+
+
+def _processed(
+    root: Path, rel: str, limits: IngestLimits, options: ExtractOptions, cache: ExtractionCache | None
+) -> tuple[Processed, dict[str, int]]:
+    """A seed's row and batches, and what the cache did for it (all zero without one)."""
+    if cache is None:
+        return process_seed(root, rel, limits, options), CacheStats().as_dict()
+    cache.stats = CacheStats()
+    row, batches = cached_seed(root, rel, limits, options, cache)
+    return Processed(row=row, batches=batches), cache.stats.as_dict()
 
 
 def _envelope(index: int, item: Processed) -> pa.RecordBatch | None:
