@@ -564,3 +564,22 @@ def test_a_live_spark_run_records_each_hosts_statistics(spark: Any, tmp_path: Pa
     manifest = json.loads((config.tables_dir / "manifest.json").read_text(encoding="utf-8"))
     assert len(asked) == 1
     assert manifest["run"]["link_hosts"] == [{"host": "example.com", "urls": len(asked[0])}]
+
+
+@needs_spark
+def test_the_seed_timeout_holds_in_spark_tasks(spark: Any, tmp_path: Path) -> None:
+    """A seed whose extraction runs past --seed-timeout is rejected as "timeout" in its Spark task, as in
+    the local engine's workers, and the other seeds are extracted: a hostile input does not hang the run."""
+    from audit.store import read_table
+    from tests.test_robustness import _slow_text
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    shutil.copy(SAMPLE, seeds / "a_sample.txt")
+    (seeds / "b_huge.txt").write_text(_slow_text(), encoding="utf-8")
+    tables = tmp_path / "tables"
+    _audit(tmp_path, "run", str(seeds), "--tables", str(tables), "--engine", "spark", "--seed-timeout", "0.5")
+    rows = {r["path"]: r for r in read_table(tables, "seeds").to_pylist()}
+    assert rows["a_sample.txt"]["status"] == "extracted"
+    assert (rows["b_huge.txt"]["status"], rows["b_huge.txt"]["reason"]) == ("rejected", "timeout")
+    assert "0.5-second limit" in rows["b_huge.txt"]["detail"]
