@@ -6,8 +6,9 @@ through the JVMs: an executor that caches, shuffles or collects rows converts ev
 own format and back, on the cores the extraction needs.
 
 1. **Extract**: task *i* takes slice *i* of the seed paths (``spark.audit.seedsPerTask`` seeds, in seed
-   order), calls ``process.process_seed`` on each, writes every extracted table's batches of them to
-   ``extracted-<i>.arrow`` and returns its seeds rows (one small JSON a seed: the manifest lists them all).
+   order), calls ``process.process_seed`` on each (or takes its rows from the extraction cache), writes
+   every extracted table's batches of them to ``extracted-<i>.arrow`` and returns its seeds rows (one
+   small JSON a seed: the manifest lists them all).
 2. The driver rejects duplicates (``process.reject_duplicates``, as the pandas engine does) and writes the
    seeds table.
 3. **Write and check**: task *i* writes part *i* of every extracted table from ``extracted-<i>.arrow`` (the
