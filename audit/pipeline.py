@@ -16,6 +16,7 @@ from audit.places import check_apart, check_replaceable
 from audit.plan import load_rules, plan_run, plan_validation
 from audit.process import processing
 from audit.records import Verdict, Waiver
+from audit.store import check_single_files
 from audit.validate.suites import Suite, check_builds
 from audit.write import with_progress, write_tables
 
@@ -120,6 +121,9 @@ def _validate_tables(
         from audit import spark
 
         return spark.validate_tables(config, plan)
+    check_single_files(
+        config.tables_dir, "the local engine", "Validate them with `--engine spark` (pip install '.[spark]')."
+    )
     frames, _ = load_frames(config.tables_dir, plan.seeds_dir, derived)
     # extraction workers hold little of the tables: one per CPU whatever their size
     frames.reextract_with(

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from audit import records
-from audit.errors import ConfigError
+from audit.errors import ConfigError, UsageError
 
 MANIFEST_KEY = b"audit.manifest"
 DIGEST_COLUMN = "record_sha256"
@@ -275,6 +275,18 @@ def iter_table(
             yield schema.empty_table()
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise unreadable_table(path, exc) from None
+
+
+def check_single_files(tables_dir: Path, command: str, fix: str) -> None:
+    """Raise UsageError naming the first table of ``tables_dir`` stored as a Parquet dataset (a directory of
+    part files, as ``run --engine spark`` writes it) when ``command`` reads single files only."""
+    for spec in TABLES:
+        path = tables_dir / f"{spec.name}.parquet"
+        if path.is_dir():
+            raise UsageError(
+                f"{path}: a Parquet dataset (a directory of part files), as `run --engine spark` writes "
+                f"tables; {command} reads single-file tables only. {fix}"
+            )
 
 
 def unreadable_table(path: Path, reason: object) -> ConfigError:

@@ -583,3 +583,23 @@ def test_the_seed_timeout_holds_in_spark_tasks(spark: Any, tmp_path: Path) -> No
     assert rows["a_sample.txt"]["status"] == "extracted"
     assert (rows["b_huge.txt"]["status"], rows["b_huge.txt"]["reason"]) == ("rejected", "timeout")
     assert "0.5-second limit" in rows["b_huge.txt"]["detail"]
+
+
+@needs_spark
+def test_spark_tables_given_to_the_local_engine_or_publish_are_a_usage_error(
+    runs: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The local engine's `validate` and `publish` read single-file tables: given the Spark engine's dataset
+    directories, each exits 2 naming the table and what to do, instead of calling the table corrupt."""
+    tables = runs["spark"] / "tables"
+    capsys.readouterr()
+    assert _audit(tmp_path, "validate", "--tables", str(tables), "--reextract", "none") == 2
+    err = capsys.readouterr().err
+    assert "seeds.parquet: a Parquet dataset" in err and "--engine spark" in err and "corrupt" not in err
+    report = runs["spark"] / "report-run"
+    code = main(["publish", "--tables", str(tables), "--report", str(report), "--to", str(tmp_path / "releases"),
+                 "--suites", str(SUITES)])  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "seeds.parquet: a Parquet dataset" in err and "publish reads single-file tables only" in err
+    assert not (tmp_path / "releases").exists()

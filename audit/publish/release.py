@@ -61,7 +61,7 @@ from audit.publish.diff import (
 from audit.publish.gate import Audit, AuditedTable, Revalidation, check_audit, revalidate
 from audit.publish.intoto import provenance_statement
 from audit.signing import check_signature
-from audit.store import SPECS
+from audit.store import SPECS, check_single_files
 
 LATEST = "latest.json"
 CROISSANT = "croissant.jsonld"
@@ -131,6 +131,11 @@ def publish(config: PublishConfig) -> Release:
         release_config = load_release_config(config.config_path, config.schemas_dir / "release.schema.json")
         if config.trust_key is not None:
             check_signature(config.tables_dir, config.trust_key)
+        check_single_files(
+            config.tables_dir,
+            "publish",
+            "To publish, audit the seeds with the local engine (`python -m audit run SEEDS`, no --engine).",
+        )
         stale = check_audit(config.tables_dir, config.report_dir, config.schemas_dir, verdict=False)
         with tempfile.TemporaryDirectory(prefix="audit-publish-") as scratch:
             audit = revalidate(
