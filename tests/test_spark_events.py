@@ -27,12 +27,19 @@ def test_jobs_and_tasks_are_summed_by_call_site_and_idle_time_is_the_rest(tmp_pa
         ]  # fmt: skip
     items.append({"Event": "SparkListenerApplicationEnd", "Timestamp": 10_000})
     sites, wall, idle = breakdown(events(_log(tmp_path / "app", items)))
-    ours, theirs = sites["audit/spark/checks.py:302"], sites["great_expectations/execution_engine/sparkdf_execution_engine.py:1020"]
+    ours, theirs = (
+        sites["audit/spark/checks.py:302"],
+        sites["great_expectations/execution_engine/sparkdf_execution_engine.py:1020"],
+    )
     assert (ours.jobs, ours.wall_ms, ours.tasks, ours.run_ms) == (1, 1_000, 1, 100)
     assert (theirs.jobs, theirs.wall_ms, theirs.tasks, theirs.result_bytes) == (2, 2_000, 2, 4096)
     # jobs cover 2.0-4.0 s and 6.0-6.5 s of a 9 s application: 6.5 s without any job
     assert (wall, idle) == (9_000, 6_500)
-    assert render(sites, wall, idle).splitlines()[0].startswith("application 9.0 s; driver outside any job 6.5 s")
+    assert (
+        render(sites, wall, idle)
+        .splitlines()[0]
+        .startswith("application 9.0 s; driver outside any job 6.5 s")
+    )
 
 
 def test_a_rolling_log_folder_is_read_in_part_order(tmp_path: Path) -> None:
@@ -40,7 +47,10 @@ def test_a_rolling_log_folder_is_read_in_part_order(tmp_path: Path) -> None:
     folder.mkdir()
     _log(folder / "events_10_app-1", [{"Event": "SparkListenerApplicationEnd", "Timestamp": 5}])
     _log(folder / "events_2_app-1", [{"Event": "SparkListenerApplicationStart", "Timestamp": 1}])
-    assert [e["Event"] for e in events(folder)] == ["SparkListenerApplicationStart", "SparkListenerApplicationEnd"]
+    assert [e["Event"] for e in events(folder)] == [
+        "SparkListenerApplicationStart",
+        "SparkListenerApplicationEnd",
+    ]
 
 
 def test_jobs_of_a_named_stage_are_grouped_by_its_name(tmp_path: Path) -> None:
@@ -54,5 +64,7 @@ def test_jobs_of_a_named_stage_are_grouped_by_its_name(tmp_path: Path) -> None:
 
 
 def test_call_sites_are_shown_from_the_package_root() -> None:
-    assert short_site("collect at /a/b/site-packages/audit/spark/extract.py:185") == "audit/spark/extract.py:185"
+    assert (
+        short_site("collect at /a/b/site-packages/audit/spark/extract.py:185") == "audit/spark/extract.py:185"
+    )
     assert short_site("NativeMethodAccessorImpl.java:0") == "NativeMethodAccessorImpl.java:0"

@@ -36,6 +36,7 @@ from audit.spark.parts import (
     extract_parts,
     part_name,
     work_folder,
+    write_and_check_job,
     write_and_check_parts,
     write_seeds_table,
 )
@@ -96,9 +97,8 @@ def write_tables_spark(
     ) as staging:
         write_seeds_table(staging, rows, extracted, embedded)
         with stage(spark, "write and check: every extracted table, in tasks"):
-            parts = write_and_check_parts(
-                spark, work, staging, root.resolve(), extracted, rows, dropped, embedded
-            )
+            job = write_and_check_job(work, staging, root.resolve(), extracted, rows, dropped, embedded)
+            parts = write_and_check_parts(spark, job)
         with stage(spark, "write: link_checks"):
             checks = _live_checks(spark, staging, plan.check_links) if plan.check_links is not None else None
         _write_driver_table(SPECS["link_checks"], list(checks or ()), embedded, staging)

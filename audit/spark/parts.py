@@ -232,26 +232,17 @@ def _envelope(index: int, item: Processed) -> pa.RecordBatch | None:
     )
 
 
-def write_and_check_parts(
-    spark: SparkSession,
-    work: Path,
-    staging: Path,
-    root: Path,
-    extracted: Extracted,
-    rows: Sequence[SeedRow],
-    dropped: Sequence[int],
-    embedded: Mapping[str, object],
-) -> CheckedParts:
+def write_and_check_parts(spark: SparkSession, job: PartJob) -> CheckedParts:
     """The second job: each part of every extracted table written by its task, then its rows of every
     seeded table checked against the seeds (the seeds table, written by the driver, must be in place)."""
     for name in EXTRACTED_TABLES:
-        (staging / f"{name}.parquet").mkdir()
-    job = write_and_check_job(work, staging, root, extracted, rows, dropped, embedded)
-    ids = spark.range(0, extracted.n_parts, 1, extracted.n_parts)
+        (Path(job.staging) / f"{name}.parquet").mkdir()
+    n_parts = len(job.spans)
+    ids = spark.range(0, n_parts, 1, n_parts)
     done = ids.mapInArrow(job.run, from_arrow_schema(_DONE)).toArrow()
-    if sorted(done.column("part").to_pylist()) != list(range(extracted.n_parts)):  # a bug in Spark or here
-        raise RuntimeError(f"expected {extracted.n_parts} parts from the Spark tasks, got {done.num_rows}")
-    return CheckedParts(work=work, n_parts=extracted.n_parts)
+    if sorted(done.column("part").to_pylist()) != list(range(n_parts)):  # a bug in Spark or here
+        raise RuntimeError(f"expected {n_parts} parts from the Spark tasks, got {done.num_rows}")
+    return CheckedParts(work=Path(job.work), n_parts=n_parts)
 
 
 def write_and_check_job(
@@ -263,9 +254,9 @@ def write_and_check_job(
     dropped: Sequence[int],
     embedded: Mapping[str, object],
     window: int = SEEDS_PER_WINDOW,
-) -> _PartJob:
-    """What each task of the second job is given (pickled to the executors)."""
-    return _PartJob(
+) -> PartJob:
+    """What each task of the second job is given (pickled to the executors): one part per slice."""
+    return PartJob(
         work=str(work),
         staging=str(staging),
         root=root,
@@ -289,7 +280,7 @@ def _first_paths(rows: Sequence[SeedRow]) -> dict[str, str]:
 
 
 @dataclasses.dataclass(frozen=True)
-class _PartJob:
+class PartJob:
     """What a task of the second job needs (pickled to the executors)."""
 
     work: str
